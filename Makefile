@@ -1,0 +1,61 @@
+# The two set-up commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export INTERRUPTERS_ENV ?= development
+
+.PHONY: run test install install-test translations messages lint bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+	$(MAKE) -s translations
+
+install-test: $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	$(MAKE) -s translations
+	@# Browser tests drive Debian's Chromium; Playwright must never download a browser.
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+translations:
+	$(BIN)/pybabel compile -d interrupters/translations
+
+## Re-extract the messages and merge them into the catalogs (then translate the new ones)
+messages:
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		-o interrupters/translations/messages.pot .
+	$(BIN)/pybabel update -N -i interrupters/translations/messages.pot -d interrupters/translations
+
+## Install, migrate SQLite in instance/, add the demo data and serve on http://127.0.0.1:5000,
+## with the scheduler (push delivery, repeats) in a process of its own beside the web server
+run: install
+	$(BIN)/flask --app app db-upgrade
+	$(BIN)/flask --app app demo
+	@# One shell runs both; Ctrl-C, a kill or the web server ending stops the scheduler too.
+	$(BIN)/flask --app app scheduler & scheduler=$$!; \
+	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000 & web=$$!; \
+	trap 'kill $$web $$scheduler 2>/dev/null; wait' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	wait $$web
+
+## Install and run the whole suite: lint, types, tests on SQLite and PostgreSQL, browser tests
+test: install-test
+	INTERRUPTERS_ENV=test $(BIN)/python -m pytest -p no:cacheprovider
+	$(MAKE) -s lint
+
+lint:
+	$(BIN)/ruff check interrupters tests bench
+	$(BIN)/ruff format --check interrupters tests bench
+	$(BIN)/mypy
+
+## The benchmarks (figures in bench/results/): page weight, one phone's 1,000 records on slow
+## 4G, the sync endpoint under gunicorn with 200 phones; fails if any misses its goal
+bench: install-test
+	@status=0; \
+	for script in page_budget sync_device sync_load; do \
+		$(BIN)/python bench/$$script.py || status=1; \
+	done; \
+	exit $$status

@@ -1,0 +1,3 @@
+from interrupters import create_app
+
+app = create_app()

@@ -1,0 +1,99 @@
+"""Forms of the admin's screens; choices that come from the database are set by the view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from interrupters.enums import OrganisationType, PlaceType, Role
+from interrupters.labels import choices
+
+
+def _strip(value: Any) -> Any:
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
+def _optional_int(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    return int(value)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as checkboxes (the `chips` macro renders them)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip]
+    )
+    display_name = StringField(
+        _l("Name shown in the app"), validators=[DataRequired(), Length(max=80)], filters=[_strip]
+    )
+    organisation_id = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
+    role = RadioField(_l("Role"), choices=choices(Role), validators=[DataRequired()])
+
+
+class MembershipForm(FlaskForm):
+    organisation_id = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
+    role = SelectField(_l("Role"), choices=choices(Role), validators=[DataRequired()])
+
+
+class UserFilterForm(FlaskForm):
+    """The user list's filter: a GET form, so no CSRF token in the address."""
+
+    class Meta:
+        csrf = False
+
+    organisation = SelectField(
+        _l("Organisation"), coerce=_optional_int, validators=[Optional()], validate_choice=False
+    )
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)], filters=[_strip])
+    type = RadioField(_l("Type"), choices=choices(OrganisationType), validators=[DataRequired()])
+    district_ids = MultiCheckboxField(_l("Districts served"), coerce=int)
+
+
+class AreaForm(FlaskForm):
+    name = StringField(
+        _l("New area"), validators=[DataRequired(), Length(max=80)], filters=[_strip]
+    )
+
+
+class PlaceForm(FlaskForm):
+    area_id = SelectField(_l("Area"), coerce=int, validators=[DataRequired()])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)], filters=[_strip])
+    type = RadioField(_l("Type"), choices=choices(PlaceType), validators=[DataRequired()])
+    meeting_point = BooleanField(_l("Meeting point for walks"))
+    active = BooleanField(
+        _l("In use (clear to retire the place; it is never deleted)"), default=True
+    )
+
+
+def apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:
+    """Show a service's InvalidInput errors on the form's fields (form-level when no field)."""
+    for name, message in errors.items():
+        text = str(message)
+        field: Field | None = getattr(form, name, None)
+        if isinstance(field, Field):
+            field.errors = [*field.errors, text]
+        else:
+            form.form_errors.append(text)

@@ -1,0 +1,27 @@
+"""The append-only, hash-chained audit log. It names records by id, never a person's details."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from interrupters.db import UTCDateTime, utcnow
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    event: str = Field(max_length=48, index=True)
+    object_type: str | None = Field(default=None, max_length=32)
+    object_id: str | None = Field(default=None, max_length=64)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str | None = Field(default=None, max_length=64)
+    # Filled once, right after the insert, while the write lock is held (see services).
+    hash: str | None = Field(default=None, max_length=64)

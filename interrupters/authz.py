@@ -1,0 +1,95 @@
+"""One guard per blueprint: each endpoint names the roles that may reach it; unlisted is denied."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping
+from typing import Final, NoReturn
+
+from flask import Blueprint, abort, jsonify, redirect, request, session, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from interrupters.audit.services import record_event
+from interrupters.auth.services import WIPE_REASONS, session_end_reason
+from interrupters.db import get_session
+from interrupters.enums import Role
+
+logger = logging.getLogger(__name__)
+
+PUBLIC: Final = "public"
+SIGNED_IN: Final = "signed_in"
+Access = str | Collection[Role]
+
+# Reachable before the confidentiality pledge is accepted.
+_BEFORE_PLEDGE = {"auth.pledge", "auth.logout", "auth.language"}
+
+
+def deny(status: int = 403) -> NoReturn:
+    """Write the denial to the audit log (committed at once: the request ends here) and abort."""
+    session = get_session()
+    record_event(
+        session=session,
+        event="access_denied",
+        actor_id=current_user.user_id if current_user.is_authenticated else None,
+        detail={"endpoint": request.endpoint, "method": request.method, "status": status},
+    )
+    session.commit()
+    abort(status)
+
+
+def _json(body: dict[str, str], status: int) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def signed_out_answer() -> Response:
+    """401 for a script: "revoked" (wipe the phone) or "login" (keep everything, sign in)."""
+    token = session.get("_user_id")
+    reason = session_end_reason(session=get_session(), token=token) if token else None
+    wipe = reason in WIPE_REASONS
+    response = _json({"status": "revoked" if wipe else "login"}, 401)
+    if wipe:
+        # A device signed out from elsewhere (lost phone) or a deactivated account.
+        response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
+
+
+def guard(bp: Blueprint, policy: Mapping[str, Access]) -> None:
+    """Check every request to `bp` against `policy`: endpoint -> PUBLIC, SIGNED_IN or roles."""
+
+    @bp.before_request
+    def _check() -> Response | None:
+        endpoint = (request.endpoint or "").rpartition(".")[2]
+        access = policy.get(endpoint)
+        if access is None:
+            logger.warning("endpoint %s has no access rule", request.endpoint)
+            deny(403)
+        if access == PUBLIC:
+            return None
+        scripted = bool(
+            request.headers.get("HX-Request") or request.accept_mimetypes.best == "application/json"
+        )
+        if not current_user.is_authenticated:
+            if scripted:
+                return signed_out_answer()
+            token = session.get("_user_id")
+            if token and session_end_reason(session=get_session(), token=token) in WIPE_REASONS:
+                # This device was signed out from elsewhere: the login page wipes the phone.
+                response = redirect(url_for("auth.login", wipe=1))
+                response.headers["Clear-Site-Data"] = '"cache", "storage"'
+                session.clear()
+                return response
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if not current_user.pledge_accepted and request.endpoint not in _BEFORE_PLEDGE:
+            if scripted:
+                # Never a redirect to a script: a followed redirect would look like success.
+                return _json({"status": "pledge"}, 403)
+            return redirect(url_for("auth.pledge"))
+        if access == SIGNED_IN:
+            return None
+        assert not isinstance(access, str)
+        if not current_user.has_role(*access):
+            deny(403)
+        return None

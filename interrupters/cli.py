@@ -1,0 +1,160 @@
+"""Command-line tasks: migrate, seed the demo, create the first admin, run the scheduler."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from alembic import command
+from alembic.config import Config
+from apscheduler.events import EVENT_SCHEDULER_STARTED
+from flask import Flask, current_app
+
+from interrupters.db import get_engine, session_scope
+
+
+def alembic_config(database_url: str) -> Config:
+    root = Path(__file__).resolve().parent.parent
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(database_url: str) -> None:
+    """Bring the database to the newest migration (creates everything from empty)."""
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def _stop_on_signals(scheduler: Any) -> None:
+    """Shut the scheduler down on SIGTERM or Ctrl-C, from a thread of its own.
+
+    Not in the signal handler: it may interrupt the scheduler's loop holding a lock that
+    shutdown() needs, and an exception raised there is swallowed while a job is submitted.
+    The handler only writes a byte to a pipe (async-signal-safe).
+    """
+    read_end, write_end = os.pipe()
+
+    def _signalled(_signum: int, _frame: Any) -> None:
+        os.write(write_end, b"x")
+
+    def _stopper() -> None:
+        os.read(read_end, 1)
+        # A signal may come while the scheduler is still starting: stop it once it runs.
+        while not scheduler.running:
+            time.sleep(0.05)
+        scheduler.shutdown(wait=False)
+
+    threading.Thread(target=_stopper, name="scheduler-stop", daemon=True).start()
+    signal.signal(signal.SIGTERM, _signalled)
+    signal.signal(signal.SIGINT, _signalled)
+
+
+def run_scheduler(app: Flask, *, wait: bool, once: bool) -> None:
+    """Hold the scheduler's lock and run the jobs until stopped (see interrupters/scheduler.py)."""
+    from interrupters.scheduler import SchedulerLock, build_scheduler, run_all_once
+
+    lock = SchedulerLock(app)
+    while not lock.acquire():
+        message = f"Another scheduler is running ({lock.holder()})."
+        if not wait:
+            raise click.ClickException(message + " This one exits; --wait stands by instead.")
+        click.echo(message + " Waiting to take over.", err=True)
+        time.sleep(15)
+    try:
+        if once:
+            failed = run_all_once(app)
+            if failed:
+                raise click.ClickException(f"These jobs failed: {', '.join(failed)}.")
+            click.echo("Every job ran once.")
+            return
+        scheduler = build_scheduler(app, lock)
+        _stop_on_signals(scheduler)
+        names = ", ".join(job.id for job in scheduler.get_jobs())
+
+        def _started(_event: Any) -> None:
+            click.echo(f"Scheduler started: {names}.")
+
+        scheduler.add_listener(_started, EVENT_SCHEDULER_STARTED)
+        scheduler.start()
+        click.echo("Scheduler stopped.")
+    finally:
+        lock.release()
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("db-upgrade")
+    def db_upgrade() -> None:
+        """Apply every migration (alembic upgrade head)."""
+        upgrade_database(current_app.config["DATABASE_URL"])
+        click.echo("Database is at the newest migration.")
+
+    @app.cli.command("scheduler")
+    @click.option("--wait", is_flag=True, help="Stand by while another scheduler runs.")
+    @click.option("--once", is_flag=True, help="Run every job once and exit.")
+    def scheduler(wait: bool, once: bool) -> None:
+        """Run the periodic jobs (push delivery, repeats, expiry): exactly one per database."""
+        if not logging.getLogger().handlers:
+            logging.basicConfig(
+                level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+            )
+            # Not a line for every run of every job; failures still show.
+            logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        run_scheduler(current_app._get_current_object(), wait=wait, once=once)  # type: ignore[attr-defined]
+
+    @app.cli.command("demo")
+    def demo() -> None:
+        """Create the demo scenario (once) and print the demo accounts."""
+        from interrupters.demo import DEMO_ACCOUNTS, seed_demo
+
+        with session_scope(get_engine()) as session:
+            created = seed_demo(session=session)
+            session.commit()
+        click.echo("Demo data created." if created else "Demo data was already there.")
+        click.echo("Demo accounts (e-mail / password):")
+        for account in DEMO_ACCOUNTS:
+            click.echo(f"  {account.role:<17} {account.email:<28} {account.password}")
+
+    @app.cli.command("create-admin")
+    @click.option("--email", required=True)
+    @click.option("--name", "display_name", required=True)
+    @click.option("--organisation", "organisation_name", required=True)
+    def create_admin(email: str, display_name: str, organisation_name: str) -> None:
+        """Create the first administrator, asking for the password."""
+        from sqlmodel import select
+
+        from interrupters.auth.models import Organisation
+        from interrupters.auth.services import create_user_with_password, password_problems
+        from interrupters.enums import OrganisationType, Role
+
+        password = getpass.getpass("Password: ")
+        problems = password_problems(password=password, user_inputs=[email, display_name])
+        if problems:
+            raise click.ClickException(" ".join(str(problem) for problem in problems))
+        with session_scope(get_engine()) as session:
+            organisation = session.exec(
+                select(Organisation).where(Organisation.name == organisation_name)
+            ).first()
+            if organisation is None:
+                organisation = Organisation(
+                    name=organisation_name, type=OrganisationType.other.value
+                )
+                session.add(organisation)
+                session.flush()
+            assert organisation.id is not None
+            create_user_with_password(
+                session=session,
+                email=email,
+                display_name=display_name,
+                password=password,
+                memberships=[(organisation.id, Role.admin)],
+            )
+            session.commit()
+        click.echo(f"Administrator {email} created.")

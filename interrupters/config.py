@@ -1,0 +1,116 @@
+"""Settings read from the environment, with safe defaults for a single SQLite instance."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The push services of Chrome/Android, Firefox, Safari and Edge: the only hosts a browser's
+# subscription may point the server at (PUSH_SERVICE_HOSTS, a comma-separated list, overrides).
+PUSH_SERVICE_HOSTS = (
+    "fcm.googleapis.com",
+    "push.services.mozilla.com",
+    "push.apple.com",
+    "notify.windows.com",
+)
+# Values people copy from tutorials; refuse to run with them outside development.
+WEAK_SECRETS = {"dev", "secret", "changeme", "change-me", "development", "test", "default"}
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """Read the instance's secret key, creating a random one on first run (never committed)."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@dataclass
+class Settings:
+    """Every setting the app reads; `as_flask_config` turns them into Flask's names."""
+
+    env: str = "production"
+    secret_key: str | None = None
+    database_url: str | None = None
+    ratelimit_storage_uri: str = "memory://"
+    ratelimit_enabled: bool = True
+    secure_cookies: bool = True
+    vapid_subject: str = "mailto:push@interrupters.invalid"
+    push_service_hosts: tuple[str, ...] = PUSH_SERVICE_HOSTS
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ.get("INTERRUPTERS_ENV", "production")
+        return cls(
+            env=env,
+            secret_key=os.environ.get("SECRET_KEY"),
+            database_url=os.environ.get("DATABASE_URL"),
+            ratelimit_storage_uri=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+            ratelimit_enabled=_bool("RATELIMIT_ENABLED", True),
+            # Browsers refuse Secure cookies over plain http outside localhost; development
+            # serves plain http, production must sit behind TLS.
+            secure_cookies=_bool("SECURE_COOKIES", env == "production"),
+            # Push services write to this address when our pushes misbehave.
+            vapid_subject=os.environ.get("VAPID_SUBJECT", cls.vapid_subject),
+            push_service_hosts=tuple(
+                host.strip().lower()
+                for host in os.environ.get(
+                    "PUSH_SERVICE_HOSTS", ",".join(PUSH_SERVICE_HOSTS)
+                ).split(",")
+                if host.strip()
+            ),
+        )
+
+    def as_flask_config(self, instance_path: Path) -> dict[str, Any]:
+        secret = self.secret_key or _instance_secret(instance_path)
+        if self.env == "production" and (secret.lower() in WEAK_SECRETS or len(secret) < 32):
+            raise RuntimeError(
+                "SECRET_KEY is a default or shorter than 32 characters; "
+                "unset it to use a generated key in the instance folder."
+            )
+        database_url = self.database_url or f"sqlite:///{instance_path / 'interrupters.db'}"
+        cookie_name = "__Host-session" if self.secure_cookies else "session"
+        return {
+            "ENV_NAME": self.env,
+            "SECRET_KEY": secret,
+            "DATABASE_URL": database_url,
+            "SESSION_COOKIE_NAME": cookie_name,
+            "SESSION_COOKIE_SECURE": self.secure_cookies,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_PATH": "/",
+            "PREFERRED_URL_SCHEME": "https" if self.secure_cookies else "http",
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
+            "RATELIMIT_ENABLED": self.ratelimit_enabled,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            # Forms cached by the service worker fetch a fresh token; an hour is Flask-WTF's
+            # default and is kept for pages typed into slowly at night.
+            "WTF_CSRF_TIME_LIMIT": 3600,
+            "BABEL_DEFAULT_LOCALE": "sv",
+            "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
+            "LANGUAGES": ("sv", "en"),
+            "INVITATION_HOURS": 72,
+            "VAPID_SUBJECT": self.vapid_subject,
+            "PUSH_SERVICE_HOSTS": self.push_service_hosts,
+            # Only for a test push service on 127.0.0.1; browsers' push services are https.
+            "PUSH_ALLOW_HTTP": False,
+            # pywebpush waits forever by default; a silent push service must not hold a job.
+            "PUSH_TIMEOUT_SECONDS": 5,
+            # Send right after the request that made a notification (the scheduler retries).
+            "PUSH_DELIVER_SOON": True,
+            **self.extra,
+        }

@@ -1,0 +1,361 @@
+"""Conflict screens: the list by area and level, flagging, the timeline, mediations,
+incidents and community responses, duty, and the outcome report."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from interrupters.auth.services import display_names
+from interrupters.authz import guard
+from interrupters.conflicts import forms, services
+from interrupters.db import get_session
+from interrupters.enums import Role
+from interrupters.errors import InvalidInput
+from interrupters.forms import blank, options
+from interrupters.htmx import render_page_or_block
+from interrupters.places.services import area_names, areas_with_places, place_names
+
+bp = Blueprint("conflicts", __name__, url_prefix=services.URL_PREFIX)
+
+CASE = {Role.interrupter, Role.supervisor}
+guard(
+    bp,
+    {
+        "index": CASE,
+        "levels": CASE,
+        "new": CASE,
+        "detail": CASE,
+        "update": CASE,
+        "mediation": CASE,
+        "link": {Role.supervisor},
+        "unlink": {Role.supervisor},
+        "incidents": CASE,
+        "new_incident": CASE,
+        "new_community_response": CASE,
+        "duty": CASE,
+        "end_duty": CASE,
+        "report": {Role.supervisor},
+    },
+)
+
+
+def _now_local() -> datetime:
+    return datetime.now(forms.STOCKHOLM).replace(second=0, microsecond=0, tzinfo=None)
+
+
+def _show(form: FlaskForm, errors: dict[str, Any]) -> None:
+    """Put a service's field errors on the form (a field it lacks: on its first field)."""
+    for name, message in errors.items():
+        target = "location" if name in ("area_id", "place_id") else name
+        field = getattr(form, target, None) or form.occurred_at
+        field.errors = [*list(field.errors), str(message)]
+
+
+def _uuid(form: FlaskForm) -> str:
+    # Without JavaScript the browser sends no UUID: the server makes one.
+    return form.client_uuid.data or str(uuid4())
+
+
+@bp.get("/")
+def index() -> Any:
+    session = get_session()
+    filters = forms.ConflictFilterForm(request.args)
+    filters.area_id.choices = blank(
+        options((g.area.id, g.area.name) for g in areas_with_places(session=session)),
+        _("All areas"),
+    )
+    filters.min_level.choices = blank(
+        options([(3, _("3 or 4")), (4, _("Only 4"))]), _("All levels")
+    )
+    filters.validate()
+    conflicts = services.list_conflicts(
+        session=session,
+        actor=current_user,
+        area_id=int(filters.area_id.data) if filters.area_id.data else None,
+        min_level=int(filters.min_level.data) if filters.min_level.data else None,
+    )
+    return render_page_or_block(
+        "conflicts/index.html",
+        "list",
+        filters=filters,
+        conflicts=conflicts,
+        areas=area_names(session=session),
+        places=place_names(session=session),
+        duty=services.current_duty(session=session, actor=current_user),
+    )
+
+
+@bp.get("/levels")
+def levels() -> str:
+    """Active conflicts' codes, areas and levels only: kept on the phone for the street."""
+    session = get_session()
+    return render_template(
+        "conflicts/levels.html",
+        conflicts=services.list_conflicts(session=session, actor=current_user),
+        areas=area_names(session=session),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> Any:
+    session = get_session()
+    form = forms.prepare(forms.ConflictForm(), session=session, actor=current_user)
+    if request.method == "GET":
+        form.occurred_at.data = _now_local()
+        return render_template("conflicts/new.html", form=form)
+    if form.validate_on_submit():
+        try:
+            conflict, _created = services.flag_conflict(
+                session=session,
+                actor=current_user,
+                data=forms.conflict_input(form, session=session),
+                client_uuid=_uuid(form),
+            )
+        except InvalidInput as error:
+            _show(form, error.errors)
+        else:
+            session.commit()
+            flash(_("Conflict %(code)s is flagged.", code=conflict.code), "success")
+            return redirect(url_for("conflicts.detail", conflict_id=conflict.id), 303)
+    form.client_uuid.data = ""
+    return render_template("conflicts/new.html", form=form), 422
+
+
+def _detail_forms(conflict_id: int) -> dict[str, Any]:
+    session = get_session()
+    update = forms.ConflictUpdateForm(conflict_id=str(conflict_id))
+    mediation = forms.prepare(
+        forms.MediationForm(conflict_id=str(conflict_id)), session=session, actor=current_user
+    )
+    update.occurred_at.data = mediation.occurred_at.data = _now_local()
+    return {
+        "update_form": update,
+        "mediation_form": mediation,
+        "link_form": forms.LinkParticipantForm(),
+    }
+
+
+@bp.get("/<int:conflict_id>")
+def detail(conflict_id: int) -> str:
+    session = get_session()
+    conflict = services.get_conflict(session=session, actor=current_user, conflict_id=conflict_id)
+    events = services.timeline(session=session, conflict_id=conflict_id)
+    mediations = services.mediations_of(session=session, conflict_id=conflict_id)
+    authors = {e.author_id for e in events} | {m for x in mediations for m in x.mediator_ids}
+    page = render_template(
+        "conflicts/detail.html",
+        conflict=conflict,
+        events=events,
+        mediations={m.id: m for m in mediations},
+        linked=services.linked_participants(session=session, actor=current_user, conflict=conflict),
+        names=display_names(session=session, user_ids=list(authors)),
+        areas=area_names(session=session),
+        places=place_names(session=session),
+        **_detail_forms(conflict_id),
+    )
+    session.commit()  # the audited read
+    return page
+
+
+def _back(conflict_id: int) -> Response:
+    return redirect(url_for("conflicts.detail", conflict_id=conflict_id), 303)
+
+
+@bp.post("/<int:conflict_id>/updates")
+def update(conflict_id: int) -> Any:
+    session = get_session()
+    services.get_conflict(session=session, actor=current_user, conflict_id=conflict_id, audit=False)
+    form = forms.ConflictUpdateForm()
+    if form.validate_on_submit():
+        try:
+            services.update_conflict(
+                session=session,
+                actor=current_user,
+                conflict_id=conflict_id,
+                data=forms.update_input(form),
+                client_uuid=_uuid(form),
+            )
+        except InvalidInput as error:
+            flash(" ".join(str(m) for m in error.errors.values()), "error")
+        else:
+            session.commit()
+            flash(_("Added to the timeline."), "success")
+    else:
+        flash(" ".join(forms.errors_of(form).values()), "error")
+    return _back(conflict_id)
+
+
+@bp.post("/<int:conflict_id>/mediations")
+def mediation(conflict_id: int) -> Any:
+    session = get_session()
+    services.get_conflict(session=session, actor=current_user, conflict_id=conflict_id, audit=False)
+    form = forms.prepare(forms.MediationForm(), session=session, actor=current_user)
+    if form.validate_on_submit():
+        try:
+            services.record_mediation(
+                session=session,
+                actor=current_user,
+                conflict_id=conflict_id,
+                data=forms.mediation_input(form, session=session),
+                client_uuid=_uuid(form),
+            )
+        except InvalidInput as error:
+            flash(" ".join(str(m) for m in error.errors.values()), "error")
+        else:
+            session.commit()
+            flash(_("The mediation is recorded."), "success")
+    else:
+        flash(" ".join(forms.errors_of(form).values()), "error")
+    return _back(conflict_id)
+
+
+@bp.post("/<int:conflict_id>/participants")
+def link(conflict_id: int) -> Response:
+    session = get_session()
+    form = forms.LinkParticipantForm()
+    if form.validate_on_submit():
+        try:
+            services.link_participant(
+                session=session,
+                actor=current_user,
+                conflict_id=conflict_id,
+                participant_code=form.participant_code.data or "",
+            )
+        except InvalidInput as error:
+            flash(" ".join(str(m) for m in error.errors.values()), "error")
+        else:
+            session.commit()
+    return _back(conflict_id)
+
+
+@bp.post("/<int:conflict_id>/participants/<int:participant_id>/remove")
+def unlink(conflict_id: int, participant_id: int) -> Response:
+    session = get_session()
+    services.unlink_participant(
+        session=session, actor=current_user, conflict_id=conflict_id, participant_id=participant_id
+    )
+    session.commit()
+    return _back(conflict_id)
+
+
+@bp.get("/incidents")
+def incidents() -> str:
+    session = get_session()
+    return render_template(
+        "conflicts/incidents.html",
+        incidents=services.recent_incidents(session=session, actor=current_user),
+        responses=services.recent_community_responses(session=session, actor=current_user),
+        areas=area_names(session=session),
+        places=place_names(session=session),
+    )
+
+
+def _record_page(
+    form: FlaskForm,
+    template: str,
+    save: Any,
+    done: str,
+) -> Any:
+    session = get_session()
+    if request.method == "GET":
+        form.occurred_at.data = _now_local()
+        return render_template(template, form=form)
+    if form.validate_on_submit():
+        try:
+            save(session, form)
+        except InvalidInput as error:
+            _show(form, error.errors)
+        else:
+            session.commit()
+            flash(done, "success")
+            return redirect(url_for("conflicts.incidents"), 303)
+    form.client_uuid.data = ""
+    return render_template(template, form=form), 422
+
+
+@bp.route("/incidents/new", methods=["GET", "POST"])
+def new_incident() -> Any:
+    session = get_session()
+    form = forms.prepare(forms.IncidentForm(), session=session, actor=current_user)
+    if request.method == "GET" and request.args.get("conflict", "").isdigit():
+        form.conflict_id.data = request.args["conflict"]
+    return _record_page(
+        form,
+        "conflicts/incident_form.html",
+        lambda session, form: services.record_incident(
+            session=session,
+            actor=current_user,
+            data=forms.incident_input(form, session=session),
+            client_uuid=_uuid(form),
+        ),
+        _("The incident is recorded."),
+    )
+
+
+@bp.route("/community-responses/new", methods=["GET", "POST"])
+def new_community_response() -> Any:
+    session = get_session()
+    form = forms.prepare(forms.CommunityResponseForm(), session=session, actor=current_user)
+    return _record_page(
+        form,
+        "conflicts/community_response_form.html",
+        lambda session, form: services.record_community_response(
+            session=session,
+            actor=current_user,
+            data=forms.community_response_input(form, session=session),
+            client_uuid=_uuid(form),
+        ),
+        _("The community response is recorded."),
+    )
+
+
+@bp.route("/duty", methods=["GET", "POST"])
+def duty() -> Any:
+    session = get_session()
+    form = forms.DutyForm()
+    groups = areas_with_places(session=session)
+    form.area_ids.choices = options((g.area.id, g.area.name) for g in groups)
+    if form.validate_on_submit():
+        try:
+            services.start_duty(
+                session=session,
+                actor=current_user,
+                area_ids=form.area_ids.data or [],
+                hours=form.hours.data or 0,
+            )
+        except InvalidInput as error:
+            form.area_ids.errors = [str(m) for m in error.errors.values()]
+        else:
+            session.commit()
+            flash(_("You are on duty. Escalations in your areas reach you at once."), "success")
+            return redirect(url_for("conflicts.index"), 303)
+    current = services.current_duty(session=session, actor=current_user)
+    return render_template(
+        "conflicts/duty.html", form=form, current=current, areas=area_names(session=session)
+    ), (422 if form.errors else 200)
+
+
+@bp.post("/duty/end")
+def end_duty() -> Response:
+    session = get_session()
+    services.end_duty(session=session, actor=current_user)
+    session.commit()
+    flash(_("You are off duty."), "success")
+    return redirect(url_for("conflicts.index"), 303)
+
+
+@bp.get("/report")
+def report() -> str:
+    session = get_session()
+    days = request.args.get("days", default=365, type=int)
+    since = datetime.now(forms.STOCKHOLM) - timedelta(days=max(1, min(days, 3650)))
+    shares = services.outcome_shares(session=session, actor=current_user, since=since)
+    return render_template("conflicts/report.html", shares=shares, days=days)

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlmodel import Session
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from interrupters import enums
+from interrupters.auth.principal import Principal
+from interrupters.contacts.services import ContactInput
+from interrupters.errors import InvalidInput
+from interrupters.forms import (
+    MultiCheckboxField,
+    blank,
+    location_choices,
+    options,
+    parse_location,
+)
+from interrupters.labels import choices
+from interrupters.participants.services import participant_choices
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+class ContactForm(FlaskForm):
+    client_uuid = HiddenField(validators=[Optional(), Regexp(UUID_PATTERN)])
+    # Set when the form corrects a record the server held (see sync.models.HeldRecord).
+    held_id = HiddenField(validators=[Optional(), Regexp(r"^\d+$")])
+    occurred_at = DateTimeLocalField(
+        _l("When"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+    # "place:<id>" or "area:<id>" (somewhere else in the area), grouped by area.
+    location = SelectField(_l("Where"), validators=[DataRequired()])
+    subject = RadioField(
+        _l("Who"),
+        choices=choices(enums.ContactSubject),
+        default="participant",
+        validators=[DataRequired()],
+    )
+    participant_id = SelectField(_l("Participant"), validators=[Optional()])
+    age_band = SelectField(
+        _l("Age band"), choices=blank(choices(enums.AgeBand)), validators=[Optional()]
+    )
+    gender = SelectField(
+        _l("Gender (optional)"), choices=blank(choices(enums.Gender)), validators=[Optional()]
+    )
+    group_size = IntegerField(
+        _l("How many in the group"), validators=[Optional(), NumberRange(min=2, max=500)]
+    )
+    kind = RadioField(
+        _l("Kind of contact"),
+        choices=choices(enums.ContactKind),
+        default="street",
+        validators=[DataRequired()],
+    )
+    purpose = RadioField(
+        _l("Purpose"),
+        choices=choices(enums.ContactPurpose),
+        default="check_in",
+        validators=[DataRequired()],
+    )
+    referrals = MultiCheckboxField(_l("Referrals"), choices=choices(enums.Referral))
+    duration_minutes = IntegerField(
+        _l("Minutes"), validators=[Optional(), NumberRange(min=0, max=1440)]
+    )
+    follow_up_on = DateField(_l("Follow up on"), validators=[Optional()])
+    note = TextAreaField(
+        _l("Note"),
+        validators=[Optional(), Length(max=280)],
+        description=_l("Never write a name, an address or a crime. At most 280 characters."),
+    )
+
+
+class ReviewForm(FlaskForm):
+    # Verbs on the buttons; the stored decision is shown with its label (Approved, Returned).
+    decision = RadioField(
+        _l("Decision"),
+        choices=options([("approved", _l("Approve")), ("returned", _l("Return to the worker"))]),
+        validators=[DataRequired()],
+    )
+    comment = TextAreaField(_l("Comment to the worker"), validators=[Optional(), Length(max=500)])
+
+
+class BulkApproveForm(FlaskForm):
+    contact_ids = MultiCheckboxField(_l("Contacts"), coerce=int, validate_choice=False)
+
+
+class QueueFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    worker_id = SelectField(_l("Worker"), validators=[Optional()])
+    area_id = SelectField(_l("Area"), validators=[Optional()])
+    day_from = DateField(_l("From"), validators=[Optional()])
+    day_to = DateField(_l("To"), validators=[Optional()])
+
+
+def prepare_contact_form(form: ContactForm, *, session: Session, actor: Principal) -> ContactForm:
+    """Fill the choices that come from the database: places by area, the participants."""
+    form.location.choices = location_choices(session=session)
+    form.participant_id.choices = blank(
+        options((p.id, p.code) for p in participant_choices(session=session, actor=actor))
+    )
+    return form
+
+
+def contact_input(form: ContactForm, *, session: Session) -> ContactInput:
+    """Turn a validated form into the service's input; the local time becomes aware."""
+    area_id, place_id = parse_location(form.location.data or "", session=session)
+    errors: dict[str, Any] = {}
+    subject = enums.ContactSubject(form.subject.data)
+    if subject == enums.ContactSubject.participant and not form.participant_id.data:
+        errors["participant_id"] = _l("Choose the participant.")
+    if subject == enums.ContactSubject.person and not form.age_band.data:
+        errors["age_band"] = _l("Choose an age band.")
+    if errors:
+        raise InvalidInput(errors)
+    occurred: datetime = form.occurred_at.data
+    return ContactInput.model_validate(
+        {
+            "subject": subject,
+            "participant_id": form.participant_id.data or None,
+            "age_band": form.age_band.data or None,
+            "gender": form.gender.data or None,
+            "group_size": form.group_size.data,
+            # The form's time is the worker's wall clock in Stockholm.
+            "occurred_at": occurred.replace(tzinfo=STOCKHOLM),
+            "area_id": area_id,
+            "place_id": place_id,
+            "kind": form.kind.data,
+            "purpose": form.purpose.data,
+            "referrals": form.referrals.data or [],
+            "duration_minutes": form.duration_minutes.data,
+            "follow_up_on": form.follow_up_on.data,
+            "note": form.note.data or "",
+        }
+    )
+
+
+def form_errors(form: ContactForm) -> dict[str, str]:
+    """A validated form's errors, one message per field."""
+    return {name: " ".join(str(m) for m in messages) for name, messages in form.errors.items()}

@@ -1,0 +1,50 @@
+"""The daily contact log and the supervisor's review decisions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from interrupters.db import UTCDateTime, utcnow
+
+
+class Contact(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    # Made on the device when the form is submitted; the key for exactly-once sync.
+    client_uuid: str = Field(max_length=36, unique=True)
+    payload_hash: str = Field(max_length=64)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    worker_id: int = Field(foreign_key="app_user.id", index=True)
+    subject: str = Field(max_length=16)
+    participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
+    # Community contacts (no participant): an age band and gender, or a group's size.
+    age_band: str | None = Field(default=None, max_length=8)
+    gender: str | None = Field(default=None, max_length=16)
+    group_size: int | None = None
+    occurred_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    area_id: int = Field(foreign_key="area.id", index=True)
+    place_id: int | None = Field(default=None, foreign_key="place.id")
+    kind: str = Field(max_length=24)
+    purpose: str = Field(max_length=24)
+    referrals: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    duration_minutes: int | None = None
+    follow_up_on: date | None = None
+    note: str = Field(default="", max_length=280)
+    review_state: str = Field(default="submitted", max_length=16, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ContactReview(SQLModel, table=True):
+    """One supervisor decision; every decision is kept, the contact shows the latest."""
+
+    __tablename__ = "contact_review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    reviewer_id: int = Field(foreign_key="app_user.id")
+    decision: str = Field(max_length=16)
+    comment: str = Field(default="", max_length=500)
+    decided_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,369 @@
+"""Log contacts, edit them until reviewed, and the supervisor's review."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+from sqlmodel import Session, col, select
+
+from interrupters.audit.services import record_event
+from interrupters.auth.principal import Principal
+from interrupters.contacts.models import Contact, ContactReview
+from interrupters.db import utcnow
+from interrupters.enums import (
+    AgeBand,
+    ContactKind,
+    ContactPurpose,
+    ContactSubject,
+    Gender,
+    ParticipantStatus,
+    Referral,
+    ReviewDecision,
+    ReviewState,
+    Role,
+)
+from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
+from interrupters.participants.models import Participant
+from interrupters.places.models import Area, Place
+from interrupters.records import find_replay, payload_hash
+
+logger = logging.getLogger(__name__)
+
+LOG_ROLES = (Role.interrupter, Role.supervisor)
+EDITABLE_STATES = {ReviewState.submitted, ReviewState.returned, ReviewState.corrected}
+QUEUE_STATES = (ReviewState.submitted.value, ReviewState.corrected.value)
+# A phone's clock may be off; a contact "tomorrow" is still refused.
+FUTURE_TOLERANCE = timedelta(minutes=10)
+
+
+class ContactInput(BaseModel):
+    """One contact as the form or the sync endpoint hands it over."""
+
+    subject: ContactSubject
+    participant_id: int | None = None
+    age_band: AgeBand | None = None
+    gender: Gender | None = None
+    group_size: int | None = Field(default=None, ge=2, le=500)
+    occurred_at: datetime
+    area_id: int
+    place_id: int | None = None
+    kind: ContactKind
+    purpose: ContactPurpose
+    referrals: list[Referral] = Field(default_factory=list)
+    duration_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    follow_up_on: date | None = None
+    note: str = Field(default="", max_length=280)
+
+    @model_validator(mode="after")
+    def _subject_fields(self) -> ContactInput:
+        if self.occurred_at.tzinfo is None:
+            raise ValueError("occurred_at must carry a time zone")
+        if self.subject == ContactSubject.participant:
+            if self.participant_id is None:
+                raise ValueError("participant_id is required for a participant contact")
+            self.age_band = self.gender = self.group_size = None
+        else:
+            self.participant_id = None
+            if self.subject == ContactSubject.person:
+                self.group_size = None
+            else:
+                self.gender = None
+        self.referrals = sorted(set(self.referrals))
+        self.note = self.note.strip()
+        return self
+
+    def payload_hash(self) -> str:
+        """Hash of the content, so a replay can be told from a different record under one UUID."""
+        return payload_hash(self)
+
+
+def _log_organisation(actor: Principal) -> int:
+    organisations = actor.organisations(*LOG_ROLES)
+    if not organisations:
+        raise NotAllowed()
+    return organisations[0]
+
+
+def _validate_references(
+    *, session: Session, actor: Principal, organisation_id: int, data: ContactInput, now: datetime
+) -> None:
+    errors: dict[str, str] = {}
+    if data.occurred_at > now + FUTURE_TOLERANCE:
+        errors["occurred_at"] = "in the future"
+    if session.get(Area, data.area_id) is None:
+        errors["area_id"] = "unknown area"
+    if data.place_id is not None:
+        place = session.get(Place, data.place_id)
+        if place is None or not place.active or place.area_id != data.area_id:
+            errors["place_id"] = "unknown or removed place"
+    if data.participant_id is not None:
+        participant = session.get(Participant, data.participant_id)
+        if (
+            participant is None
+            or participant.organisation_id != organisation_id
+            or participant.status == ParticipantStatus.exited
+        ):
+            errors["participant_id"] = "unknown participant"
+    if errors:
+        raise InvalidInput(errors)
+
+
+def log_contact(
+    *,
+    session: Session,
+    actor: Principal,
+    data: ContactInput,
+    client_uuid: str,
+    now: datetime | None = None,
+) -> tuple[Contact, bool]:
+    """Store a contact once per UUID; return it and whether it was created now.
+
+    The same UUID with the same content is the same contact (a retry or a double tap);
+    with other content it is a DuplicateRecord.
+    """
+    now = now or utcnow()
+    digest = data.payload_hash()
+    existing = find_replay(
+        session=session,
+        model=Contact,
+        client_uuid=client_uuid,
+        digest=digest,
+        author=("worker_id", actor.user_id),
+    )
+    if existing is not None:
+        return existing, False
+    organisation_id = _log_organisation(actor)
+    _validate_references(
+        session=session, actor=actor, organisation_id=organisation_id, data=data, now=now
+    )
+    contact = Contact.model_validate(
+        data.model_dump(),
+        update={
+            "client_uuid": client_uuid,
+            "payload_hash": digest,
+            "organisation_id": organisation_id,
+            "worker_id": actor.user_id,
+            "received_at": now,
+            "updated_at": now,
+            "review_state": ReviewState.submitted.value,
+        },
+    )
+    session.add(contact)
+    session.flush()
+    return contact, True
+
+
+def get_contact(*, session: Session, actor: Principal, contact_id: int) -> Contact:
+    """Return a contact the actor may read: own, or the team's in the own organisation."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or actor.role_in(contact.organisation_id) not in LOG_ROLES:
+        raise NotVisible()
+    return contact
+
+
+def can_edit(actor: Principal, contact: Contact) -> bool:
+    return (
+        contact.worker_id == actor.user_id and ReviewState(contact.review_state) in EDITABLE_STATES
+    )
+
+
+def update_contact(
+    *,
+    session: Session,
+    actor: Principal,
+    contact_id: int,
+    data: ContactInput,
+    now: datetime | None = None,
+) -> Contact:
+    """Edit an own contact before it is approved; a returned one becomes corrected."""
+    now = now or utcnow()
+    contact = get_contact(session=session, actor=actor, contact_id=contact_id)
+    if contact.worker_id != actor.user_id:
+        raise NotAllowed()
+    if not can_edit(actor, contact):
+        raise InvalidState()
+    _validate_references(
+        session=session, actor=actor, organisation_id=contact.organisation_id, data=data, now=now
+    )
+    for key, value in data.model_dump().items():
+        setattr(contact, key, value)
+    if contact.review_state == ReviewState.returned:
+        contact.review_state = ReviewState.corrected.value
+    contact.updated_at = now
+    session.add(contact)
+    return contact
+
+
+def own_contacts(
+    *, session: Session, actor: Principal, states: list[ReviewState] | None = None, limit: int = 100
+) -> list[Contact]:
+    query = select(Contact).where(Contact.worker_id == actor.user_id)
+    if states:
+        query = query.where(col(Contact.review_state).in_([s.value for s in states]))
+    return list(session.exec(query.order_by(col(Contact.occurred_at).desc()).limit(limit)))
+
+
+def participant_contacts(*, session: Session, participant_id: int) -> list[Contact]:
+    """A participant's contact history, newest first (the caller checked visibility)."""
+    return list(
+        session.exec(
+            select(Contact)
+            .where(Contact.participant_id == participant_id)
+            .order_by(col(Contact.occurred_at).desc())
+        )
+    )
+
+
+def participant_codes(*, session: Session, contacts: list[Contact]) -> dict[int, str]:
+    """Participant codes by id for the contacts shown on a page (one query)."""
+    ids = {c.participant_id for c in contacts if c.participant_id}
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(Participant.id, Participant.code).where(col(Participant.id).in_(ids))
+    )
+    return {pid: code for pid, code in rows if pid is not None}
+
+
+def latest_reviews(*, session: Session, contact_ids: list[int]) -> dict[int, ContactReview]:
+    """The newest decision for each contact (returned contacts show its comment)."""
+    if not contact_ids:
+        return {}
+    reviews = session.exec(
+        select(ContactReview)
+        .where(col(ContactReview.contact_id).in_(contact_ids))
+        .order_by(col(ContactReview.decided_at), col(ContactReview.id))
+    ).all()
+    return {review.contact_id: review for review in reviews}
+
+
+def review_history(*, session: Session, contact_id: int) -> list[ContactReview]:
+    return list(
+        session.exec(
+            select(ContactReview)
+            .where(ContactReview.contact_id == contact_id)
+            .order_by(col(ContactReview.decided_at), col(ContactReview.id))
+        )
+    )
+
+
+def last_location(*, session: Session, actor: Principal) -> tuple[int | None, int | None]:
+    """The area and place of the actor's latest contact, to preselect on the form."""
+    row = session.exec(
+        select(Contact.area_id, Contact.place_id)
+        .where(Contact.worker_id == actor.user_id)
+        .order_by(col(Contact.received_at).desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def review_queue(
+    *,
+    session: Session,
+    actor: Principal,
+    worker_id: int | None = None,
+    area_id: int | None = None,
+    day_from: date | None = None,
+    day_to: date | None = None,
+    local_tz: Any = None,
+) -> list[Contact]:
+    """Submitted and corrected contacts of the supervisor's organisations, oldest first."""
+    organisations = actor.organisations(Role.supervisor)
+    if not organisations:
+        raise NotAllowed()
+    query = (
+        select(Contact)
+        .where(col(Contact.organisation_id).in_(organisations))
+        .where(col(Contact.review_state).in_(QUEUE_STATES))
+    )
+    if worker_id is not None:
+        query = query.where(Contact.worker_id == worker_id)
+    if area_id is not None:
+        query = query.where(Contact.area_id == area_id)
+    if day_from is not None:
+        query = query.where(col(Contact.occurred_at) >= _start_of(day_from, local_tz))
+    if day_to is not None:
+        query = query.where(
+            col(Contact.occurred_at) < _start_of(day_to + timedelta(days=1), local_tz)
+        )
+    return list(session.exec(query.order_by(col(Contact.occurred_at))))
+
+
+def _start_of(day: date, tz: Any) -> datetime:
+    """Midnight of a local day: the filter's dates are the supervisor's, not UTC's."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(day, datetime.min.time(), tzinfo=tz or ZoneInfo("Europe/Stockholm"))
+
+
+def review_contact(
+    *,
+    session: Session,
+    actor: Principal,
+    contact_id: int,
+    decision: ReviewDecision,
+    comment: str = "",
+    now: datetime | None = None,
+) -> Contact:
+    """Approve a contact, or return it to its worker with a comment; the decision is kept."""
+    now = now or utcnow()
+    contact = session.get(Contact, contact_id)
+    if contact is None or actor.role_in(contact.organisation_id) not in LOG_ROLES:
+        raise NotVisible()
+    if actor.role_in(contact.organisation_id) != Role.supervisor:
+        raise NotAllowed()
+    if contact.worker_id == actor.user_id:
+        # Four eyes: another supervisor reviews a supervisor's own contacts.
+        raise NotAllowed()
+    if contact.review_state not in QUEUE_STATES:
+        raise InvalidState()
+    comment = comment.strip()
+    if decision == ReviewDecision.returned and not comment:
+        raise InvalidInput({"comment": "a returned contact needs a comment"})
+    contact.review_state = (
+        ReviewState.approved.value
+        if decision == ReviewDecision.approved
+        else ReviewState.returned.value
+    )
+    contact.updated_at = now
+    session.add(contact)
+    assert contact.id is not None
+    session.add(
+        ContactReview(
+            contact_id=contact.id,
+            reviewer_id=actor.user_id,
+            decision=decision.value,
+            comment=comment,
+            decided_at=now,
+        )
+    )
+    record_event(
+        session=session,
+        event="contact_reviewed",
+        actor_id=actor.user_id,
+        object_type="contact",
+        object_id=contact.id,
+        organisation_id=contact.organisation_id,
+        detail={"decision": decision.value},
+        now=now,
+    )
+    return contact
+
+
+def approve_contacts(
+    *, session: Session, actor: Principal, contact_ids: list[int], now: datetime | None = None
+) -> int:
+    """Approve several contacts at once; all or none (any refusal raises)."""
+    for contact_id in contact_ids:
+        review_contact(
+            session=session,
+            actor=actor,
+            contact_id=contact_id,
+            decision=ReviewDecision.approved,
+            now=now,
+        )
+    return len(contact_ids)

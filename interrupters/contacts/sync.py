@@ -1,0 +1,111 @@
+"""Contacts arriving from a phone's outbox: the same form rules and service as online."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+from werkzeug.datastructures import MultiDict
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
+
+from interrupters.auth.principal import Principal
+from interrupters.contacts import services
+from interrupters.contacts.forms import (
+    ContactForm,
+    contact_input,
+    form_errors,
+    prepare_contact_form,
+)
+from interrupters.contacts.models import Contact
+from interrupters.errors import DuplicateRecord, InvalidInput
+from interrupters.forms import location_value
+from interrupters.places.services import areas_with_places
+from interrupters.sync.services import batch_keep, batch_memo, register, resolve_held
+
+
+def _keep_choice(field: SelectField, value: str | None) -> None:
+    """Add `value` to a select's choices."""
+    choices = list(field.choices or [])
+    if value and all(choice.value != value for choice in choices):
+        field.choices = [*choices, SelectChoice(value=value, label=value)]
+
+
+def _choices(form: ContactForm) -> tuple[list[Any], list[Any]]:
+    return list(form.location.choices or []), list(form.participant_id.choices or [])
+
+
+def bind_form(
+    payload: dict[str, Any],
+    *,
+    session: Session,
+    actor: Principal,
+    stored: Contact | None = None,
+) -> ContactForm:
+    """The contact form filled from an outbox payload (the form's own field names).
+
+    For a contact already stored under the record's UUID, the place and participant it was
+    stored with stay valid choices: a replay must not become "needs correction" because the
+    place was removed or the participant exited after the first delivery was committed.
+    """
+    data: MultiDict[str, Any] = MultiDict()
+    for key, value in payload.items():
+        for item in value if isinstance(value, list) else [value]:
+            data.add(key, "" if item is None else str(item))
+    form = ContactForm(formdata=data, meta={"csrf": False})
+    # The choices come from the database (places, the caseload): read once a batch, not once
+    # a record. Each form gets copies: its own may grow below, the batch's never.
+    locations, participants = batch_memo(
+        ("contact_form", actor.user_id),
+        lambda: _choices(prepare_contact_form(form, session=session, actor=actor)),
+    )
+    form.location.choices = list(locations)
+    form.participant_id.choices = list(participants)
+    # In a batch, every record looks its place and area up again (the form, the service):
+    # kept referenced, they come from the session instead of a query each time.
+    batch_keep("contact_places", lambda: areas_with_places(session=session, active_only=False))
+    if stored is not None:
+        _keep_choice(form.location, location_value(stored.area_id, stored.place_id))
+        if stored.participant_id is not None:
+            _keep_choice(form.participant_id, str(stored.participant_id))
+    return form
+
+
+@register("contact")
+def receive_contact(
+    *,
+    session: Session,
+    actor: Principal,
+    payload: dict[str, Any],
+    client_uuid: str,
+    now: datetime,
+) -> tuple[int, bool]:
+    """Validate like the online form, then log the contact once under its UUID.
+
+    A UUID already stored is never held: it is the same record again (replayed) or another
+    record under a known UUID (a conflict), whatever changed on the server since.
+    """
+    stored = session.exec(select(Contact).where(Contact.client_uuid == client_uuid)).first()
+    if stored is not None and stored.worker_id != actor.user_id:
+        raise DuplicateRecord()
+    form = bind_form(payload, session=session, actor=actor, stored=stored)
+    try:
+        if not form.validate():
+            raise InvalidInput(form_errors(form))
+        data = contact_input(form, session=session)
+    except InvalidInput:
+        if stored is not None:
+            # The stored record passed these checks: this content is not the same record.
+            raise DuplicateRecord() from None
+        raise
+    contact, created = services.log_contact(
+        session=session, actor=actor, data=data, client_uuid=client_uuid, now=now
+    )
+    assert contact.id is not None
+    held_id = payload.get("held_id")
+    if created and held_id:
+        resolve_held(
+            session=session, actor=actor, held_id=int(held_id), resolved_as=contact.id, now=now
+        )
+    return contact.id, created

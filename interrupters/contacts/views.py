@@ -1,0 +1,300 @@
+"""Log a contact, the worker's own contacts, and the supervisor's review queue."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from interrupters.auth.services import display_names
+from interrupters.authz import deny, guard
+from interrupters.contacts import services
+from interrupters.contacts.forms import (
+    STOCKHOLM,
+    BulkApproveForm,
+    ContactForm,
+    QueueFilterForm,
+    ReviewForm,
+    contact_input,
+    prepare_contact_form,
+)
+from interrupters.contacts.models import Contact
+from interrupters.contacts.sync import bind_form
+from interrupters.db import get_session
+from interrupters.enums import ReviewDecision, ReviewState, Role
+from interrupters.errors import InvalidInput
+from interrupters.forms import blank, location_value, options
+from interrupters.htmx import render_page_or_block
+from interrupters.participants import services as participants
+from interrupters.places.services import area_names, areas_with_places, place_names
+from interrupters.sync.models import HeldRecord
+from interrupters.sync.services import get_held, held_records, resolve_held
+
+bp = Blueprint("contacts", __name__)
+
+LOG = {Role.interrupter, Role.supervisor}
+guard(
+    bp,
+    {
+        "new": LOG,
+        "mine": LOG,
+        "detail": LOG,
+        "edit": LOG,
+        "review_queue": {Role.supervisor},
+        "review": {Role.supervisor},
+        "approve_many": {Role.supervisor},
+    },
+)
+
+
+# What the worker sees first on the form: the states that need them.
+MINE_ORDER = [
+    ReviewState.returned,
+    ReviewState.submitted,
+    ReviewState.corrected,
+    ReviewState.approved,
+]
+
+
+def _held(held_id: int | None) -> HeldRecord | None:
+    """The actor's own held contact that still needs correction."""
+    if held_id is None:
+        return None
+    held = get_held(session=get_session(), actor=current_user, held_id=held_id)
+    return (
+        held if held is not None and held.kind == "contact" and held.resolved_at is None else None
+    )
+
+
+def _prepare_form(form: ContactForm) -> ContactForm:
+    return prepare_contact_form(form, session=get_session(), actor=current_user)
+
+
+def _show_errors(form: ContactForm, errors: dict[str, str]) -> None:
+    for name, message in errors.items():
+        field = getattr(form, "location" if name in ("area_id", "place_id") else name, None)
+        target = field if field is not None else form.occurred_at
+        target.errors = [*target.errors, message] if isinstance(target.errors, list) else [message]
+
+
+def _render_form(form: ContactForm, contact: Contact | None, status: int = 200) -> tuple[str, int]:
+    if status != 200 and contact is None:
+        # Nothing was stored under this UUID: the corrected form gets a new one at submit.
+        form.client_uuid.data = ""
+    comment = None
+    if contact is not None and contact.id is not None:
+        review = services.latest_reviews(session=get_session(), contact_ids=[contact.id]).get(
+            contact.id
+        )
+        comment = review.comment if review and review.decision == ReviewDecision.returned else None
+    return render_template(
+        "contacts/form.html", form=form, contact=contact, reviews_comment=comment
+    ), status
+
+
+@bp.route("/contacts/new", methods=["GET", "POST"])
+def new() -> Any:
+    session = get_session()
+    form = _prepare_form(ContactForm())
+    if request.method == "GET":
+        now_local = datetime.now(STOCKHOLM).replace(second=0, microsecond=0)
+        form.occurred_at.data = now_local.replace(tzinfo=None)
+        area_id, place_id = services.last_location(session=session, actor=current_user)
+        form.location.data = location_value(area_id, place_id)
+        preselect = request.args.get("participant", type=int)
+        if preselect is not None:
+            form.participant_id.data = str(preselect)
+        held = _held(request.args.get("held", type=int))
+        if held is not None:
+            # Correcting a record the server held: its content, its reasons, a new UUID.
+            form = bind_form(held.payload, session=session, actor=current_user)
+            form.held_id.data = str(held.id)
+            _show_errors(form, held.errors)
+        return _render_form(form, None)
+    if not form.validate_on_submit():
+        return _render_form(form, None, 422)
+    try:
+        data = contact_input(form, session=session)
+        contact, created = services.log_contact(
+            session=session,
+            actor=current_user,
+            data=data,
+            # Without JavaScript the browser sends no UUID; the server makes one.
+            client_uuid=form.client_uuid.data or str(uuid4()),
+        )
+    except InvalidInput as error:
+        _show_errors(form, error.errors)
+        return _render_form(form, None, 422)
+    held = _held(int(form.held_id.data) if form.held_id.data else None)
+    if held is not None and created:
+        resolve_held(
+            session=session, actor=current_user, held_id=held.id or 0, resolved_as=contact.id or 0
+        )
+    session.commit()
+    flash(
+        _("The contact is saved and sent for review.")
+        if created
+        else _("The contact was already saved."),
+        "success",
+    )
+    return redirect(url_for("contacts.mine"), 303)
+
+
+@bp.get("/contacts")
+def mine() -> str:
+    session = get_session()
+    own = services.own_contacts(session=session, actor=current_user)
+    reviews = services.latest_reviews(session=session, contact_ids=[c.id for c in own if c.id])
+    grouped = {state: [c for c in own if c.review_state == state] for state in MINE_ORDER}
+    held = held_records(session=session, actor=current_user, kind="contact")
+    return render_template(
+        "contacts/mine.html",
+        held=held,
+        grouped=grouped,
+        reviews=reviews,
+        codes=services.participant_codes(session=session, contacts=own),
+    )
+
+
+@bp.get("/contacts/<int:contact_id>")
+def detail(contact_id: int) -> str:
+    session = get_session()
+    contact = services.get_contact(session=session, actor=current_user, contact_id=contact_id)
+    return render_template(
+        "contacts/detail.html",
+        contact=contact,
+        history=services.review_history(session=session, contact_id=contact_id),
+        can_edit=services.can_edit(current_user, contact),
+        can_review=(
+            current_user.role_in(contact.organisation_id) == Role.supervisor
+            and contact.worker_id != current_user.user_id
+            and contact.review_state in services.QUEUE_STATES
+        ),
+        review_form=ReviewForm(),
+        codes=services.participant_codes(session=session, contacts=[contact]),
+        places=place_names(session=session),
+        areas=area_names(session=session),
+        names=display_names(session=session, user_ids=[contact.worker_id]),
+    )
+
+
+@bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+def edit(contact_id: int) -> Any:
+    session = get_session()
+    contact = services.get_contact(session=session, actor=current_user, contact_id=contact_id)
+    if contact.worker_id != current_user.user_id:
+        deny(403)  # the team reads; only the author edits, a supervisor returns it
+    if not services.can_edit(current_user, contact):
+        flash(_("This contact can no longer be changed."), "error")
+        return redirect(url_for("contacts.detail", contact_id=contact_id), 303)
+    form = _prepare_form(ContactForm(obj=contact) if request.method == "GET" else ContactForm())
+    if request.method == "GET":
+        form.occurred_at.data = contact.occurred_at.astimezone(STOCKHOLM).replace(tzinfo=None)
+        form.location.data = location_value(contact.area_id, contact.place_id)
+        form.participant_id.data = str(contact.participant_id or "")
+        return _render_form(form, contact)
+    if not form.validate_on_submit():
+        return _render_form(form, contact, 422)
+    try:
+        data = contact_input(form, session=session)
+        services.update_contact(
+            session=session, actor=current_user, contact_id=contact_id, data=data
+        )
+    except InvalidInput as error:
+        _show_errors(form, error.errors)
+        return _render_form(form, contact, 422)
+    session.commit()
+    flash(
+        _("The contact is corrected and back for review.")
+        if contact.review_state == ReviewState.corrected
+        else _("Saved."),
+        "success",
+    )
+    return redirect(url_for("contacts.mine"), 303)
+
+
+@bp.get("/review")
+def review_queue() -> Any:
+    session = get_session()
+    filters = QueueFilterForm(request.args)
+    workers = participants.organisation_workers(session=session, actor=current_user)
+    filters.worker_id.choices = blank(
+        options((u.id, u.display_name) for u in workers), _("Everyone")
+    )
+    filters.area_id.choices = blank(
+        options((g.area.id, g.area.name) for g in areas_with_places(session=session)),
+        _("All areas"),
+    )
+    filters.validate()
+    queue = services.review_queue(
+        session=session,
+        actor=current_user,
+        worker_id=int(filters.worker_id.data) if filters.worker_id.data else None,
+        area_id=int(filters.area_id.data) if filters.area_id.data else None,
+        day_from=filters.day_from.data if not filters.day_from.errors else None,
+        day_to=filters.day_to.data if not filters.day_to.errors else None,
+        local_tz=STOCKHOLM,
+    )
+    return render_page_or_block(
+        "contacts/review_queue.html",
+        "queue",
+        filters=filters,
+        queue=queue,
+        reviews=services.latest_reviews(session=session, contact_ids=[c.id for c in queue if c.id]),
+        codes=services.participant_codes(session=session, contacts=queue),
+        places=place_names(session=session),
+        areas=area_names(session=session),
+        names={u.id: u.display_name for u in workers},
+        bulk_form=BulkApproveForm(),
+        review_form=ReviewForm(),
+        stale_after=timedelta(days=2),
+    )
+
+
+@bp.post("/review/<int:contact_id>")
+def review(contact_id: int) -> Any:
+    session = get_session()
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        flash(_("Choose approve or return."), "error")
+        return redirect(url_for("contacts.detail", contact_id=contact_id), 303)
+    try:
+        contact = services.review_contact(
+            session=session,
+            actor=current_user,
+            contact_id=contact_id,
+            decision=ReviewDecision(form.decision.data),
+            comment=form.comment.data or "",
+        )
+    except InvalidInput:
+        flash(_("Write a comment that tells the worker what to correct."), "error")
+        return redirect(url_for("contacts.detail", contact_id=contact_id), 303)
+    session.commit()
+    flash(
+        _("Approved.")
+        if contact.review_state == ReviewState.approved
+        else _("Returned to the worker."),
+        "success",
+    )
+    return redirect(url_for("contacts.review_queue"), 303)
+
+
+@bp.post("/review/approve")
+def approve_many() -> Response:
+    form = BulkApproveForm()
+    if form.validate_on_submit() and form.contact_ids.data:
+        session = get_session()
+        count = services.approve_contacts(
+            session=session, actor=current_user, contact_ids=form.contact_ids.data
+        )
+        session.commit()
+        flash(ngettext("%(num)d contact approved.", "%(num)d contacts approved.", count), "success")
+    else:
+        flash(_("Tick the contacts to approve."), "error")
+    return redirect(url_for("contacts.review_queue"), 303)

@@ -1,0 +1,290 @@
+"""The demo scenario of DOMAIN.md, so a newcomer has something to sign in to."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from interrupters.auth.models import Organisation, OrganisationDistrict
+from interrupters.auth.services import create_user_with_password
+from interrupters.contacts.models import Contact, ContactReview
+from interrupters.db import new_uuid, utcnow
+from interrupters.enums import (
+    AgeBand,
+    ContactKind,
+    ContactPurpose,
+    ContactSubject,
+    Gender,
+    Goal,
+    OrganisationType,
+    ParticipantStatus,
+    PlaceType,
+    Referral,
+    ReviewState,
+    RiskTier,
+    Role,
+)
+from interrupters.participants.models import Participant
+from interrupters.places.models import Area, Place
+from interrupters.places.services import ensure_stockholm_districts
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+PROGRAMME = "Järva fredsbyggare"
+ASSOCIATION = "Nattvandrarna Järva"
+FIELD_ASSISTANTS = "Fältassistenterna Järva"
+OPERATIONS = "Interrupters drift"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: str
+    email: str
+    password: str
+    display_name: str
+    organisation: str
+
+
+DEMO_ACCOUNTS = [
+    DemoAccount("admin", "admin@example.org", "demo-admin-Jarva26", "Alva Admin", OPERATIONS),
+    DemoAccount(
+        "supervisor",
+        "supervisor@example.org",
+        "demo-supervisor-Jarva26",
+        "Sara Handledare",
+        PROGRAMME,
+    ),
+    DemoAccount(
+        "interrupter",
+        "interrupter@example.org",
+        "demo-interrupter-Jarva26",
+        "Amir Fredsbyggare",
+        PROGRAMME,
+    ),
+    DemoAccount(
+        "interrupter",
+        "interrupter2@example.org",
+        "demo-interrupter2-Jarva26",
+        "Johanna Fredsbyggare",
+        PROGRAMME,
+    ),
+    DemoAccount(
+        "researcher",
+        "researcher@example.org",
+        "demo-researcher-Jarva26",
+        "Rami Forskare",
+        PROGRAMME,
+    ),
+    DemoAccount(
+        "briefing_author",
+        "author@example.org",
+        "demo-author-Jarva26",
+        "Fia Fältassistent",
+        FIELD_ASSISTANTS,
+    ),
+    DemoAccount(
+        "association_lead", "lead@example.org", "demo-lead-Jarva26", "Leo Nattvandrare", ASSOCIATION
+    ),
+    DemoAccount(
+        "night_walker",
+        "walker@example.org",
+        "demo-walker-Jarva26",
+        "Nora Nattvandrare",
+        ASSOCIATION,
+    ),
+    DemoAccount(
+        "night_walker",
+        "walker2@example.org",
+        "demo-walker2-Jarva26",
+        "Omar Nattvandrare",
+        ASSOCIATION,
+    ),
+    DemoAccount(
+        "night_walker",
+        "walker3@example.org",
+        "demo-walker3-Jarva26",
+        "Petra Nattvandrare",
+        ASSOCIATION,
+    ),
+    DemoAccount(
+        "night_walker",
+        "walker4@example.org",
+        "demo-walker4-Jarva26",
+        "Yusuf Nattvandrare",
+        ASSOCIATION,
+    ),
+]
+
+AREAS = {
+    "Järva": ["Rinkeby", "Tensta", "Husby", "Akalla", "Kista"],
+    "Skärholmen": ["Bredäng", "Sätra", "Skärholmen", "Vårberg"],
+}
+PLACES = [
+    ("Rinkeby", "Rinkeby torg", PlaceType.square, True),
+    ("Tensta", "Tensta centrum", PlaceType.centrum, False),
+    ("Tensta", "Tensta T-bana", PlaceType.metro_station, False),
+    ("Husby", "Husby gård", PlaceType.youth_centre, True),
+    ("Akalla", "Järvafältet", PlaceType.park, False),
+]
+
+
+def seed_demo(*, session: Session, now: datetime | None = None, seed: int = 2026) -> bool:
+    """Create the demo scenario unless it exists; return whether it was created."""
+    if session.exec(select(Organisation).where(Organisation.name == PROGRAMME)).first():
+        return False
+    now = now or utcnow()
+    rng = random.Random(seed)  # noqa: S311  (demo data, not secrets)
+    districts = {d.name: d for d in ensure_stockholm_districts(session=session)}
+
+    areas: dict[str, Area] = {}
+    for district_name, names in AREAS.items():
+        for name in names:
+            area = Area(district_id=districts[district_name].id or 0, name=name)
+            session.add(area)
+            areas[name] = area
+    session.flush()
+    places: dict[str, Place] = {}
+    for area_name, name, kind, meeting in PLACES:
+        place = Place(
+            area_id=areas[area_name].id or 0, name=name, type=kind.value, meeting_point=meeting
+        )
+        session.add(place)
+        places[name] = place
+    session.flush()
+
+    organisations: dict[str, Organisation] = {}
+    for name, organisation_type in (
+        (OPERATIONS, OrganisationType.other),
+        (PROGRAMME, OrganisationType.cv_programme),
+        (ASSOCIATION, OrganisationType.night_walk_association),
+        (FIELD_ASSISTANTS, OrganisationType.municipal_unit),
+    ):
+        organisation = Organisation(name=name, type=organisation_type.value, created_at=now)
+        session.add(organisation)
+        organisations[name] = organisation
+    session.flush()
+    for name in (PROGRAMME, ASSOCIATION, FIELD_ASSISTANTS):
+        session.add(
+            OrganisationDistrict(
+                organisation_id=organisations[name].id or 0, district_id=districts["Järva"].id or 0
+            )
+        )
+
+    users = {}
+    for account in DEMO_ACCOUNTS:
+        users[account.email] = create_user_with_password(
+            session=session,
+            email=account.email,
+            display_name=account.display_name,
+            password=account.password,
+            memberships=[(organisations[account.organisation].id or 0, Role(account.role))],
+            # The demo skips the pledge so a newcomer lands on the work at once.
+            pledge_accepted_at=now,
+        )
+
+    programme_id = organisations[PROGRAMME].id or 0
+    worker = users["interrupter@example.org"]
+    colleague = users["interrupter2@example.org"]
+    supervisor = users["supervisor@example.org"]
+    today = now.astimezone(STOCKHOLM).date()
+    high = Participant(
+        code="P-7K3Q",
+        organisation_id=programme_id,
+        worker_id=worker.id or 0,
+        area_id=areas["Rinkeby"].id or 0,
+        age_band=AgeBand.age_15_17.value,
+        gender=Gender.male.value,
+        status=ParticipantStatus.active.value,
+        eligibility_confirmed=True,
+        risk_tier=RiskTier.high.value,
+        reassess_on=today + timedelta(days=30),
+        goals=[Goal.education.value, Goal.leave_group.value],
+        consent_scope="Programme participation and referrals",
+        consent_given_on=today - timedelta(days=40),
+        created_at=now - timedelta(days=40),
+    )
+    medium = Participant(
+        code="P-2M9D",
+        organisation_id=programme_id,
+        worker_id=colleague.id or 0,
+        area_id=areas["Tensta"].id or 0,
+        age_band=AgeBand.age_18_20.value,
+        gender=Gender.female.value,
+        status=ParticipantStatus.active.value,
+        eligibility_confirmed=True,
+        risk_tier=RiskTier.medium.value,
+        reassess_on=today + timedelta(days=60),
+        goals=[Goal.employment.value],
+        consent_scope="Programme participation",
+        consent_given_on=today - timedelta(days=30),
+        created_at=now - timedelta(days=30),
+    )
+    session.add_all([high, medium])
+    session.flush()
+
+    # A few weeks of contacts: high-risk participants are met several times a week.
+    plan = [(high, worker, "Rinkeby torg", 16, 2), (medium, colleague, "Tensta centrum", 21, 5)]
+    for participant, author, place_name, days_back, every in plan:
+        for offset in range(days_back, 0, -every):
+            occurred = datetime.combine(
+                today - timedelta(days=offset), datetime.min.time(), tzinfo=STOCKHOLM
+            ) + timedelta(hours=rng.choice([17, 19, 21, 22]), minutes=rng.choice([0, 15, 30, 45]))
+            place = places[place_name]
+            recent = offset <= 3
+            contact = Contact(
+                client_uuid=new_uuid(),
+                payload_hash="demo",
+                organisation_id=programme_id,
+                worker_id=author.id or 0,
+                subject=ContactSubject.participant.value,
+                participant_id=participant.id,
+                occurred_at=occurred,
+                received_at=occurred + timedelta(minutes=5),
+                area_id=place.area_id,
+                place_id=place.id,
+                kind=rng.choice([ContactKind.street, ContactKind.phone, ContactKind.street]).value,
+                purpose=rng.choice([ContactPurpose.check_in, ContactPurpose.relationship]).value,
+                referrals=[Referral.education.value] if offset == days_back else [],
+                duration_minutes=rng.choice([10, 15, 20, 30]),
+                follow_up_on=(occurred.date() + timedelta(days=every)) if recent else None,
+                note="Check-in, calm evening." if not recent else "Follow up on school contact.",
+                review_state=ReviewState.submitted.value if recent else ReviewState.approved.value,
+                updated_at=occurred,
+            )
+            session.add(contact)
+            session.flush()
+            if not recent:
+                session.add(
+                    ContactReview(
+                        contact_id=contact.id or 0,
+                        reviewer_id=supervisor.id or 0,
+                        decision="approved",
+                        decided_at=occurred + timedelta(hours=14),
+                    )
+                )
+    # A community contact: a group met at the metro station.
+    session.add(
+        Contact(
+            client_uuid=new_uuid(),
+            payload_hash="demo",
+            organisation_id=programme_id,
+            worker_id=worker.id or 0,
+            subject=ContactSubject.group.value,
+            group_size=6,
+            occurred_at=now - timedelta(days=1, hours=2),
+            received_at=now - timedelta(days=1, hours=2),
+            area_id=places["Tensta T-bana"].area_id,
+            place_id=places["Tensta T-bana"].id,
+            kind=ContactKind.street.value,
+            purpose=ContactPurpose.norm_message.value,
+            duration_minutes=20,
+            note="Talked about the weekend; the group was calm.",
+            review_state=ReviewState.submitted.value,
+            updated_at=now - timedelta(days=1, hours=2),
+        )
+    )
+    session.flush()
+    return True

@@ -1,0 +1,255 @@
+"""Stable English codes for every value list (DOMAIN.md); labels are translated in `labels.py`."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    admin = "admin"
+    supervisor = "supervisor"
+    interrupter = "interrupter"
+    briefing_author = "briefing_author"
+    association_lead = "association_lead"
+    night_walker = "night_walker"
+    researcher = "researcher"
+
+
+class OrganisationType(StrEnum):
+    cv_programme = "cv_programme"
+    night_walk_association = "night_walk_association"
+    municipal_unit = "municipal_unit"
+    police_partner = "police_partner"
+    other = "other"
+
+
+class PlaceType(StrEnum):
+    centrum = "centrum"
+    square = "square"
+    metro_station = "metro_station"
+    bus_terminal = "bus_terminal"
+    youth_centre = "youth_centre"
+    park = "park"
+    school_yard = "school_yard"
+    sports_ground = "sports_ground"
+    shopping_mall = "shopping_mall"
+    fast_food = "fast_food"
+    other = "other"
+
+
+class PlaceStatus(StrEnum):
+    calm = "calm"
+    watch = "watch"
+    tense = "tense"
+    avoid = "avoid"
+
+
+class AgeBand(StrEnum):
+    under_15 = "<15"
+    age_15_17 = "15-17"
+    age_18_20 = "18-20"
+    age_21_24 = "21-24"
+    age_25_plus = "25+"
+
+
+class Gender(StrEnum):
+    female = "female"
+    male = "male"
+    other = "other"
+
+
+class ParticipantStatus(StrEnum):
+    prospect = "prospect"
+    active = "active"
+    paused = "paused"
+    exited = "exited"
+
+
+class RiskTier(StrEnum):
+    high = "high"
+    medium = "medium"
+    low = "low"
+
+
+class Goal(StrEnum):
+    education = "education"
+    employment = "employment"
+    housing = "housing"
+    substance_treatment = "substance_treatment"
+    mental_health = "mental_health"
+    family = "family"
+    leave_group = "leave_group"
+
+
+class ExitReason(StrEnum):
+    goals_met = "goals_met"
+    moved = "moved"
+    not_seen_in_area = "not_seen_in_area"
+    unavailable = "unavailable"
+    deceased = "deceased"
+    withdrew = "withdrew"
+    transferred = "transferred"
+
+
+class ContactSubject(StrEnum):
+    participant = "participant"
+    person = "person"
+    group = "group"
+
+
+class ContactKind(StrEnum):
+    street = "street"
+    home_visit = "home_visit"
+    phone = "phone"
+    text = "text"
+    hospital = "hospital"
+    school = "school"
+    service_escort = "service_escort"
+    group_activity = "group_activity"
+    community_event = "community_event"
+
+
+class ContactPurpose(StrEnum):
+    relationship = "relationship"
+    check_in = "check_in"
+    mediation_followup = "mediation_followup"
+    referral = "referral"
+    crisis = "crisis"
+    norm_message = "norm_message"
+
+
+class Referral(StrEnum):
+    job_training = "job_training"
+    education = "education"
+    substance_treatment = "substance_treatment"
+    mental_health = "mental_health"
+    victim_support = "victim_support"
+    social_services = "social_services"
+    youth_mediation = "youth_mediation"
+    housing = "housing"
+    other = "other"
+
+
+class ReviewState(StrEnum):
+    submitted = "submitted"
+    approved = "approved"
+    returned = "returned"
+    corrected = "corrected"
+
+
+class ReviewDecision(StrEnum):
+    approved = "approved"
+    returned = "returned"
+
+
+class DetectedVia(StrEnum):
+    street = "street"
+    participant = "participant"
+    family = "family"
+    school = "school"
+    hospital = "hospital"
+    social_media = "social_media"
+    briefing = "briefing"
+    other = "other"
+
+
+class Catalyst(StrEnum):
+    debt = "debt"
+    disrespect = "disrespect"
+    romantic = "romantic"
+    drug_market = "drug_market"
+    territory = "territory"
+    online_provocation = "online_provocation"
+    prior_violence = "prior_violence"
+    family = "family"
+    theft = "theft"
+    other = "other"
+
+
+class ConflictType(StrEnum):
+    person_vs_person = "person_vs_person"
+    group_vs_group = "group_vs_group"
+    person_vs_group = "person_vs_group"
+
+
+class Weapon(StrEnum):
+    none_known = "none_known"
+    rumoured = "rumoured"
+    seen = "seen"
+    used = "used"
+
+
+class RiskLevel(StrEnum):
+    """Stored as an integer 1-4; the codes here are the form's values."""
+
+    tension = "1"
+    threats = "2"
+    high = "3"
+    imminent = "4"
+
+
+class ConflictStatus(StrEnum):
+    open = "open"
+    mediating = "mediating"
+    cooling = "cooling"
+    resolved = "resolved"
+    turned_violent = "turned_violent"
+    closed_unresolved = "closed_unresolved"
+
+
+class TimelineKind(StrEnum):
+    detected = "detected"
+    info = "info"
+    level_changed = "level_changed"
+    status_changed = "status_changed"
+    mediation = "mediation"
+    follow_up = "follow_up"
+    incident = "incident"
+    participant_linked = "participant_linked"
+    closed = "closed"
+
+
+class Strategy(StrEnum):
+    separate_parties = "separate_parties"
+    de_escalate = "de_escalate"
+    reasoning_alternatives = "reasoning_alternatives"
+    third_party = "third_party"
+    face_saving = "face_saving"
+    family_friends = "family_friends"
+    focus_consequences = "focus_consequences"
+    return_property = "return_property"
+    other = "other"
+
+
+class MediationOutcome(StrEnum):
+    resolved_immediately = "resolved_immediately"
+    temporarily_resolved = "temporarily_resolved"
+    unresolved = "unresolved"
+    violence_occurred = "violence_occurred"
+    referred = "referred"
+
+
+class IncidentType(StrEnum):
+    shooting = "shooting"
+    stabbing = "stabbing"
+    assault = "assault"
+    explosion = "explosion"
+    threat = "threat"
+    large_gathering = "large_gathering"
+    disorder = "disorder"
+    other = "other"
+
+
+class IncidentResponse(StrEnum):
+    hospital_response = "hospital_response"
+    community_response = "community_response"
+    none = "none"
+
+
+class CommunityResponseKind(StrEnum):
+    """The programme's third prong: the community answering violence."""
+
+    vigil = "vigil"
+    community_meeting = "community_meeting"
+    march = "march"
+    norm_campaign = "norm_campaign"
+    safe_passage = "safe_passage"
+    other = "other"

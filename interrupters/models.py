@@ -1,0 +1,51 @@
+"""Import every domain's models so the metadata (and Alembic) sees all tables."""
+
+from interrupters.audit.models import AuditEvent
+from interrupters.auth.models import (
+    DeviceSession,
+    Invitation,
+    Membership,
+    Organisation,
+    OrganisationDistrict,
+    User,
+)
+from interrupters.conflicts.models import (
+    CommunityResponse,
+    Conflict,
+    ConflictEvent,
+    ConflictParticipant,
+    Duty,
+    Incident,
+    Mediation,
+)
+from interrupters.contacts.models import Contact, ContactReview
+from interrupters.participants.models import Participant
+from interrupters.places.models import Area, District, Place
+from interrupters.push.models import Notification, PushSubscription
+from interrupters.sync.models import HeldRecord
+
+__all__ = [
+    "Area",
+    "AuditEvent",
+    "CommunityResponse",
+    "Conflict",
+    "ConflictEvent",
+    "ConflictParticipant",
+    "Contact",
+    "ContactReview",
+    "DeviceSession",
+    "District",
+    "Duty",
+    "HeldRecord",
+    "Incident",
+    "Invitation",
+    "Mediation",
+    "Membership",
+    "Notification",
+    "Organisation",
+    "OrganisationDistrict",
+    "Participant",
+    "Place",
+    "PushSubscription",
+    "User",
+]

@@ -1,0 +1,298 @@
+"""The caseload: pseudonymous participants, who may see them, and their contact history."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, func, select
+
+from interrupters.audit.services import record_event
+from interrupters.auth.models import Membership, User
+from interrupters.auth.principal import Principal
+from interrupters.contacts.models import Contact
+from interrupters.db import utcnow
+from interrupters.enums import AgeBand, ExitReason, Gender, Goal, ParticipantStatus, RiskTier, Role
+from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
+from interrupters.participants.models import Participant
+from interrupters.places.models import Area
+
+logger = logging.getLogger(__name__)
+
+# No 0/O, 1/I/L: codes are read aloud and typed on phones at night.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CASE_ROLES = (Role.interrupter, Role.supervisor)
+
+
+class ParticipantInput(BaseModel):
+    """What a worker enters; never a name."""
+
+    area_id: int
+    age_band: AgeBand
+    gender: Gender | None = None
+    nickname: str | None = Field(default=None, max_length=40)
+    status: ParticipantStatus = ParticipantStatus.prospect
+    eligibility_confirmed: bool = False
+    risk_tier: RiskTier
+    reassess_on: date | None = None
+    goals: list[Goal] = Field(default_factory=list)
+    consent_scope: str | None = Field(default=None, max_length=120)
+    consent_given_on: date | None = None
+    consent_withdrawn_on: date | None = None
+    worker_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    participant: Participant
+    last_contact_at: datetime | None
+    next_follow_up: date | None
+
+
+def new_code(*, session: Session) -> str:
+    """Return an unused participant code such as P-7K3Q."""
+    for _attempt in range(50):
+        code = "P-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
+        if session.exec(select(Participant.id).where(Participant.code == code)).first() is None:
+            return code
+    raise RuntimeError("no free participant code")  # 31^4 codes: only a full table gets here
+
+
+def can_edit(actor: Principal, participant: Participant) -> bool:
+    role = actor.role_in(participant.organisation_id)
+    return role == Role.supervisor or (
+        role == Role.interrupter and participant.worker_id == actor.user_id
+    )
+
+
+def shows_nickname(actor: Principal, participant: Participant) -> bool:
+    """The nickname is for the assigned worker and supervisors, not the whole team."""
+    return can_edit(actor, participant)
+
+
+def _case_organisation(actor: Principal) -> int:
+    organisations = actor.organisations(*CASE_ROLES)
+    if not organisations:
+        raise NotAllowed()
+    return organisations[0]
+
+
+def _check_worker(*, session: Session, organisation_id: int, worker_id: int) -> None:
+    member = session.exec(
+        select(Membership)
+        .where(Membership.user_id == worker_id)
+        .where(Membership.organisation_id == organisation_id)
+        .where(col(Membership.role).in_([Role.interrupter.value, Role.supervisor.value]))
+    ).first()
+    if member is None:
+        raise InvalidInput({"worker_id": "not a worker of this organisation"})
+
+
+def get_participant(
+    *, session: Session, actor: Principal, participant_id: int, audit: bool = True
+) -> Participant:
+    """Return a participant the actor may see (404 otherwise); a view is an audited read."""
+    participant = session.get(Participant, participant_id)
+    if participant is None or actor.role_in(participant.organisation_id) not in CASE_ROLES:
+        raise NotVisible()
+    if audit:
+        record_event(
+            session=session,
+            event="participant_viewed",
+            actor_id=actor.user_id,
+            object_type="participant",
+            object_id=participant.id,
+            organisation_id=participant.organisation_id,
+        )
+    return participant
+
+
+def create_participant(
+    *, session: Session, actor: Principal, data: ParticipantInput, now: datetime | None = None
+) -> Participant:
+    """Register a participant under a new code, in the actor's caseload unless assigned."""
+    organisation_id = _case_organisation(actor)
+    worker_id = actor.user_id
+    if data.worker_id is not None and data.worker_id != actor.user_id:
+        if actor.role_in(organisation_id) != Role.supervisor:
+            raise NotAllowed()
+        _check_worker(session=session, organisation_id=organisation_id, worker_id=data.worker_id)
+        worker_id = data.worker_id
+    if session.get(Area, data.area_id) is None:
+        raise InvalidInput({"area_id": "unknown area"})
+    participant = Participant.model_validate(
+        data.model_dump(exclude={"worker_id"}),
+        update={
+            "code": new_code(session=session),
+            "organisation_id": organisation_id,
+            "worker_id": worker_id,
+            "created_at": now or utcnow(),
+        },
+    )
+    session.add(participant)
+    session.flush()
+    record_event(
+        session=session,
+        event="participant_created",
+        actor_id=actor.user_id,
+        object_type="participant",
+        object_id=participant.id,
+        organisation_id=organisation_id,
+    )
+    return participant
+
+
+def update_participant(
+    *, session: Session, actor: Principal, participant_id: int, data: ParticipantInput
+) -> Participant:
+    participant = get_participant(
+        session=session, actor=actor, participant_id=participant_id, audit=False
+    )
+    if not can_edit(actor, participant):
+        raise NotAllowed()
+    if participant.status == ParticipantStatus.exited:
+        raise InvalidState()
+    values = data.model_dump(exclude={"worker_id"})
+    if data.status == ParticipantStatus.exited:
+        raise InvalidInput({"status": "close the participant with an exit reason"})
+    if data.worker_id is not None and data.worker_id != participant.worker_id:
+        if actor.role_in(participant.organisation_id) != Role.supervisor:
+            raise NotAllowed()
+        _check_worker(
+            session=session, organisation_id=participant.organisation_id, worker_id=data.worker_id
+        )
+        participant.worker_id = data.worker_id
+    for key, value in values.items():
+        setattr(participant, key, value)
+    session.add(participant)
+    record_event(
+        session=session,
+        event="participant_updated",
+        actor_id=actor.user_id,
+        object_type="participant",
+        object_id=participant.id,
+        organisation_id=participant.organisation_id,
+    )
+    return participant
+
+
+def close_participant(
+    *,
+    session: Session,
+    actor: Principal,
+    participant_id: int,
+    exit_reason: ExitReason,
+    now: datetime | None = None,
+) -> Participant:
+    """Close a participant's case with an exit reason; the history is kept."""
+    participant = get_participant(
+        session=session, actor=actor, participant_id=participant_id, audit=False
+    )
+    if not can_edit(actor, participant):
+        raise NotAllowed()
+    if participant.status == ParticipantStatus.exited:
+        raise InvalidState()
+    participant.status = ParticipantStatus.exited.value
+    participant.exit_reason = exit_reason.value
+    participant.exited_at = now or utcnow()
+    session.add(participant)
+    record_event(
+        session=session,
+        event="participant_closed",
+        actor_id=actor.user_id,
+        object_type="participant",
+        object_id=participant.id,
+        organisation_id=participant.organisation_id,
+        detail={"exit_reason": exit_reason.value},
+    )
+    return participant
+
+
+def _rows(*, session: Session, participants: list[Participant]) -> list[CaseloadRow]:
+    """Attach each participant's last contact and the follow-up that contact set."""
+    ids = [p.id for p in participants]
+    if not ids:
+        return []
+    last = (
+        select(Contact.participant_id, func.max(Contact.occurred_at).label("last_at"))
+        .where(col(Contact.participant_id).in_(ids))
+        .group_by(col(Contact.participant_id))
+        .subquery()
+    )
+    latest = session.exec(
+        select(
+            col(Contact.participant_id), col(Contact.occurred_at), col(Contact.follow_up_on)
+        ).join(
+            last,
+            (col(Contact.participant_id) == last.c.participant_id)
+            & (col(Contact.occurred_at) == last.c.last_at),
+        )
+    ).all()
+    by_participant = {pid: (at, follow) for pid, at, follow in latest}
+    rows = []
+    for participant in participants:
+        at, follow = by_participant.get(participant.id, (None, None))
+        rows.append(CaseloadRow(participant=participant, last_contact_at=at, next_follow_up=follow))
+    return rows
+
+
+def caseload(
+    *, session: Session, actor: Principal, include_exited: bool = False
+) -> list[CaseloadRow]:
+    """The actor's own participants, the most urgent follow-up first."""
+    query = (
+        select(Participant)
+        .where(Participant.worker_id == actor.user_id)
+        .where(col(Participant.organisation_id).in_(actor.organisations(*CASE_ROLES)))
+    )
+    if not include_exited:
+        query = query.where(Participant.status != ParticipantStatus.exited.value)
+    rows = _rows(
+        session=session, participants=list(session.exec(query.order_by(col(Participant.code))))
+    )
+    return sorted(
+        rows,
+        key=lambda r: (r.next_follow_up is None, r.next_follow_up or date.max, r.participant.code),
+    )
+
+
+def team_participants(*, session: Session, actor: Principal) -> list[tuple[CaseloadRow, str]]:
+    """Every participant of the actor's organisations with the worker's name (read only)."""
+    query = (
+        select(Participant, User.display_name)
+        .join(User, col(User.id) == Participant.worker_id)
+        .where(col(Participant.organisation_id).in_(actor.organisations(*CASE_ROLES)))
+        .where(Participant.status != ParticipantStatus.exited.value)
+        .order_by(col(Participant.code))
+    )
+    found = session.exec(query).all()
+    rows = _rows(session=session, participants=[p for p, _name in found])
+    return [(row, name) for row, (_p, name) in zip(rows, found, strict=True)]
+
+
+def participant_choices(*, session: Session, actor: Principal) -> list[Participant]:
+    """Participants a contact may be logged for: own caseload first, then the team's."""
+    organisations = actor.organisations(*CASE_ROLES)
+    participants = session.exec(
+        select(Participant)
+        .where(col(Participant.organisation_id).in_(organisations))
+        .where(Participant.status != ParticipantStatus.exited.value)
+        .order_by(col(Participant.code))
+    ).all()
+    return sorted(participants, key=lambda p: (p.worker_id != actor.user_id, p.code))
+
+
+def organisation_workers(*, session: Session, actor: Principal) -> list[User]:
+    """Interrupters and supervisors of the actor's organisations, for assigning and filtering."""
+    return list(
+        session.exec(
+            select(User)
+            .join(Membership, col(Membership.user_id) == User.id)
+            .where(col(Membership.organisation_id).in_(actor.organisations(*CASE_ROLES)))
+            .where(col(Membership.role).in_([Role.interrupter.value, Role.supervisor.value]))
+            .order_by(col(User.display_name))
+        ).unique()
+    )

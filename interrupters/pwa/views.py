@@ -1,0 +1,110 @@
+"""What makes the app a PWA: versioned static files, the service worker, the manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Blueprint, current_app, render_template, send_from_directory, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from interrupters import security
+from interrupters.authz import PUBLIC, guard
+
+bp = Blueprint("pwa", __name__)
+guard(bp, {"asset": PUBLIC, "service_worker": PUBLIC, "manifest": PUBLIC, "offline": PUBLIC})
+
+# Pages the service worker keeps a copy of, for the street without network (DESIGN.md,
+# guarantee 7): the forms and the worker's own follow-ups (codes and dates only).
+OFFLINE_PAGES = (
+    "contacts.new",
+    "participants.follow_ups",
+    "conflicts.new",
+    "conflicts.levels",
+    "conflicts.new_incident",
+)
+
+
+@bp.get("/static/v/<version>/<path:filename>")
+def asset(version: str, filename: str) -> Response:
+    """A static file under a release version: immutable for a year when the version is current."""
+    assert current_app.static_folder is not None
+    response = send_from_directory(current_app.static_folder, filename)
+    if version == current_app.config["STATIC_VERSION"]:
+        response.cache_control.no_cache = None
+        response.cache_control.public = True
+        response.cache_control.max_age = security.STATIC_MAX_AGE
+        response.cache_control.immutable = True
+    else:
+        # An old page asks for an old version: serve today's file, but do not keep it.
+        response.cache_control.no_cache = True
+    return response
+
+
+def _precached_files() -> list[str]:
+    """The app shell: styles, scripts and the icon (the PNG icons are for installing only)."""
+    assert current_app.static_folder is not None
+    root = Path(current_app.static_folder)
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and (p.suffix in {".js", ".css"} or p.name == "icon.svg")
+    )
+
+
+@bp.get("/sw.js")
+def service_worker() -> Response:
+    """The service worker, at the root so its scope is the whole app."""
+    config = {
+        "version": current_app.config["STATIC_VERSION"],
+        "precache": [security.asset(name) for name in _precached_files()],
+        "pages": [url_for(endpoint) for endpoint in OFFLINE_PAGES],
+        "offline": url_for("pwa.offline"),
+        "icon": security.asset("icons/icon-192.png"),
+    }
+    body = (
+        f'import {{ startServiceWorker }} from "{security.asset("js/sw-main.js")}";\n'
+        f"startServiceWorker({json.dumps(config)});\n"
+    )
+    response = Response(body, mimetype="text/javascript")
+    # Checked on every navigation: a new release reaches the phones at once.
+    response.cache_control.no_cache = True
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest() -> Response:
+    body = {
+        "name": "Interrupters",
+        "short_name": "Interrupters",
+        "description": _("Contacts, conflicts and the weekend briefing, also without network."),
+        "lang": "sv",
+        "start_url": url_for("main.home"),
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#101418",
+        "theme_color": "#101418",
+        "icons": [
+            {"src": security.asset("icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": security.asset("icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+            {
+                "src": security.asset("icons/icon-maskable-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
+            {"src": security.asset("icons/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
+        ],
+    }
+    response = Response(json.dumps(body), mimetype="application/manifest+json")
+    response.cache_control.max_age = 3600
+    return response
+
+
+@bp.get("/offline")
+def offline() -> str:
+    """Shown for a page that is not kept on the phone when there is no network."""
+    return render_template("pwa/offline.html")

@@ -1,0 +1,128 @@
+"""The outbox's encryption at rest: the phone encrypts each record to the server's public key.
+
+Per record the browser makes a fresh ECDH P-256 key pair, derives an AES-GCM-256 key with
+HKDF-SHA256 (salt: its ephemeral public key, info: LABEL) and encrypts the record with the
+record's kind and UUID as associated data, so an envelope cannot be replayed as another record.
+Only the server's private key, kept in the instance folder, opens it (DESIGN.md, guarantee 6).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+logger = logging.getLogger(__name__)
+
+VERSION = 1
+LABEL = b"interrupters-outbox-v1"
+KEY_FILE = "outbox_key.pem"
+
+
+class UnreadableEnvelope(ValueError):
+    """The envelope is malformed or was not made for this server's key."""
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def load_or_create_key(instance_path: Path) -> ec.EllipticCurvePrivateKey:
+    """Read the server's outbox key, creating it on first run (never committed)."""
+    path = instance_path / KEY_FILE
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another worker made it first: use theirs
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pem)
+            logger.info("created the outbox key in the instance folder")
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+        raise RuntimeError(f"{path} is not an EC private key")
+    return loaded
+
+
+def public_key_raw(key: ec.EllipticCurvePrivateKey) -> str:
+    """The public key as the raw uncompressed point (65 bytes), base64url, for WebCrypto."""
+    return b64url(
+        key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    )
+
+
+def associated_data(kind: str, client_uuid: str) -> bytes:
+    return f"{kind}:{client_uuid}".encode()
+
+
+def _aes_key(shared: bytes, ephemeral_raw: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=ephemeral_raw, info=LABEL).derive(shared)
+
+
+def open_envelope(
+    key: ec.EllipticCurvePrivateKey, envelope: Any, *, kind: str, client_uuid: str
+) -> dict[str, Any]:
+    """Decrypt an envelope into the record's payload (a JSON object)."""
+    try:
+        if not isinstance(envelope, dict) or envelope.get("v") != VERSION:
+            raise UnreadableEnvelope("unknown envelope version")
+        ephemeral_raw = unb64url(envelope["epk"])
+        iv = unb64url(envelope["iv"])
+        ciphertext = unb64url(envelope["ct"])
+        if len(iv) != 12:
+            raise UnreadableEnvelope("bad IV")
+        ephemeral = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), ephemeral_raw)
+        shared = key.exchange(ec.ECDH(), ephemeral)
+        plain = AESGCM(_aes_key(shared, ephemeral_raw)).decrypt(
+            iv, ciphertext, associated_data(kind, client_uuid)
+        )
+        payload = json.loads(plain)
+    except (KeyError, TypeError, ValueError, InvalidTag) as error:
+        if isinstance(error, UnreadableEnvelope):
+            raise
+        raise UnreadableEnvelope(type(error).__name__) from None
+    if not isinstance(payload, dict):
+        raise UnreadableEnvelope("payload is not an object")
+    return payload
+
+
+def seal(
+    public_raw: str, payload: dict[str, Any], *, kind: str, client_uuid: str
+) -> dict[str, Any]:
+    """Encrypt as the browser does (for tests, benchmarks and the property-based test)."""
+    server_public = ec.EllipticCurvePublicKey.from_encoded_point(
+        ec.SECP256R1(), unb64url(public_raw)
+    )
+    ephemeral = ec.generate_private_key(ec.SECP256R1())
+    ephemeral_raw = ephemeral.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    shared = ephemeral.exchange(ec.ECDH(), server_public)
+    iv = os.urandom(12)
+    ciphertext = AESGCM(_aes_key(shared, ephemeral_raw)).encrypt(
+        iv, json.dumps(payload).encode(), associated_data(kind, client_uuid)
+    )
+    return {"v": VERSION, "epk": b64url(ephemeral_raw), "iv": b64url(iv), "ct": b64url(ciphertext)}

@@ -1,0 +1,344 @@
+// The outbox: every record written on the phone waits here, sealed, until the server has
+// committed it (DESIGN.md "Offline and sync: the guarantees"). One sender at a time, on every
+// trigger (page load, online, Background Sync, service-worker start, "send now"); back-off
+// capped at five minutes; an entry leaves only after a definitive answer.
+import { db, getMeta, setMeta, dropDatabase } from "./store.js";
+import { seal } from "./seal.js";
+
+const LOCK = "interrupters-outbox-sender";
+const MAX_BACKOFF_MS = 5 * 60 * 1000;
+// Records a request at most; the server's /sync/config says how many it takes ("max_batch";
+// a server without it takes one). On slow 4G a request costs a 150 ms round trip before its
+// bytes: one request a record spent 150 s on round trips alone for 1,000 records.
+const MAX_BATCH = 100;
+const DUE_STATES = new Set(["pending", "sending", "waiting_login"]);
+// A person's or the network's explicit signal: send what waits now, whatever the back-off says.
+const IMMEDIATE = new Set(["button", "online", "background-sync", "logout-refused", "resend"]);
+
+/** Tells this page and every other (and the service worker) that the outbox changed. */
+export const events = new EventTarget();
+const channel = "BroadcastChannel" in self ? new BroadcastChannel("interrupters-outbox") : null;
+channel?.addEventListener("message", (event) => events.dispatchEvent(new CustomEvent("change", { detail: event.data })));
+
+/** @param {object} detail */
+function announce(detail) {
+  events.dispatchEvent(new CustomEvent("change", { detail }));
+  channel?.postMessage(detail);
+}
+
+export function newUuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+const JSON_HEADERS = { Accept: "application/json" };
+
+/**
+ * Fetch what a run needs (a fresh CSRF token, the server's key) and keep the key for
+ * sealing records offline. Throws on a network error; returns the HTTP answer otherwise.
+ * @returns {Promise<{status: number, body: any}>}
+ */
+export async function fetchConfig() {
+  // redirect "error": a followed redirect to a login page must never look like success.
+  const response = await fetch("/sync/config", { credentials: "same-origin", redirect: "error", headers: JSON_HEADERS, cache: "no-store" });
+  const body = await response.json().catch(() => null);
+  if (response.ok && body?.public_key) await setMeta("public_key", body.public_key);
+  return { status: response.status, body };
+}
+
+/**
+ * Keep the server's key on the phone while there is network, so that a record can be
+ * sealed later without any (page load, service-worker start). Never throws.
+ */
+export async function ensureKey() {
+  try {
+    if (!(await getMeta("public_key"))) await fetchConfig();
+  } catch {
+    // Offline or signed out: the next page load with network fetches it.
+  }
+}
+
+/**
+ * Seal a record and store it. The UUID is the form's, made at submit: a double tap stores
+ * the same UUID twice, which is one record.
+ * @param {{kind: string, clientUuid: string, payload: object, summary: object}} record
+ */
+export async function enqueue({ kind, clientUuid, payload, summary }) {
+  let key = await getMeta("public_key");
+  if (!key) {
+    await fetchConfig().catch(() => null);
+    key = await getMeta("public_key");
+  }
+  if (!key) throw new Error("no-key");
+  const envelope = await seal(key, payload, kind, clientUuid);
+  const now = Date.now();
+  /** @type {import("./store.js").OutboxRecord} */
+  const record = {
+    client_uuid: clientUuid, kind, envelope,
+    summary: { ...summary, kind, created_at: now },
+    state: "pending", attempts: 0, next_attempt_at: now, created_at: now,
+  };
+  await (await db()).put("outbox", record);
+  announce({ type: "changed" });
+  await requestBackgroundSync();
+  return record;
+}
+
+/** @returns {Promise<import("./store.js").OutboxRecord[]>} oldest first */
+export async function list() {
+  return (await db()).getAllFromIndex("outbox", "created_at");
+}
+
+export async function count() {
+  return (await db()).count("outbox");
+}
+
+async function update(clientUuid, changes) {
+  const store = (await db()).transaction("outbox", "readwrite").store;
+  const record = await store.get(clientUuid);
+  if (record) await store.put({ ...record, ...changes });
+}
+
+/** The changes that put a record back in line, later each time it fails. */
+function backOff(record) {
+  const attempts = record.attempts + 1;
+  const ceiling = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** attempts);
+  // Jitter: two hundred phones coming out of the metro must not all retry at once.
+  const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+  return { state: "pending", attempts, next_attempt_at: Date.now() + delay };
+}
+
+async function markAll(state) {
+  for (const record of await list()) {
+    if (DUE_STATES.has(record.state)) await update(record.client_uuid, { state, next_attempt_at: Date.now() });
+  }
+}
+
+async function due(now, immediate = false) {
+  return (await list()).filter(
+    (r) => DUE_STATES.has(r.state) && (immediate || r.next_attempt_at <= now || r.state === "waiting_login"),
+  );
+}
+
+/** No network or no server: every record of this run waits its back-off (no busy loop). */
+async function postpone(records) {
+  await settle(records.map((record) => [record, "retry"]));
+  announce({ type: "changed" });
+}
+
+/**
+ * Send what is due, one sender at a time across tabs and the service worker.
+ * @param {string} reason what triggered the run; "send now", coming back online and
+ *   Background Sync send every waiting record at once, the others only what is due
+ * @returns {Promise<string>} how the run ended: "empty", "busy", "offline", "unavailable",
+ *   "login", "revoked", "stopped" or "done:<reason>"
+ */
+export async function sendNow(reason = "manual") {
+  if (!("locks" in navigator)) return run(reason);
+  // An explicit signal waits for a run in progress, then sends everything: given up as
+  // "busy", it was lost behind a timer's run that sent only what was due, and the rest waited
+  // out its back-off (up to five minutes) after the network came back.
+  if (IMMEDIATE.has(reason)) return navigator.locks.request(LOCK, () => run(reason));
+  return navigator.locks.request(LOCK, { ifAvailable: true }, (lock) => (lock ? run(reason) : "busy"));
+}
+
+async function run(reason) {
+  let records = await due(Date.now(), IMMEDIATE.has(reason));
+  if (!records.length) return "empty";
+  let config;
+  try {
+    config = await fetchConfig();
+  } catch {
+    await postpone(records);
+    return "offline";
+  }
+  if (config.status === 401 && config.body?.status === "revoked") return revoked();
+  if (config.status === 401 || config.status === 403) {
+    await markAll("waiting_login");
+    announce({ type: "changed", login: true });
+    return "login";
+  }
+  if (config.status !== 200 || !config.body?.csrf_token) {
+    await postpone(records);
+    return "unavailable";
+  }
+  const token = config.body.csrf_token;
+  const size = Math.max(1, Math.min(MAX_BATCH, Math.floor(Number(config.body.max_batch)) || 1));
+  let sent = 0;
+  let held = 0;
+  // New records may arrive while this run sends: look again until nothing is due.
+  while (records.length) {
+    for (let start = 0; start < records.length; start += size) {
+      const outcome = await send(records.slice(start, start + size), token, size > 1);
+      sent += outcome.sent;
+      held += outcome.held;
+      if (outcome.end === "revoked") return revoked();
+      if (outcome.end === "stop") return finish(sent, held, "stopped");
+    }
+    records = await due(Date.now());
+  }
+  return finish(sent, held, `done:${reason}`);
+}
+
+async function finish(sent, held, ending) {
+  if (held) await setMeta("held", ((await getMeta("held")) || 0) + held);
+  announce({ type: "changed", sent, held });
+  return ending;
+}
+
+async function revoked() {
+  // The device was signed out from elsewhere (a lost phone) or the account closed.
+  await wipe();
+  announce({ type: "wiped" });
+  return "revoked";
+}
+
+/**
+ * What the server's answer means for one record (DESIGN.md, guarantee 3): "sent" and "held"
+ * leave the phone; "conflict" and "unreadable" stay, marked; "retry" waits for its back-off.
+ * @returns {"sent"|"held"|"conflict"|"unreadable"|"revoked"|"login"|"retry"}
+ */
+function decide(status, body) {
+  if ((status === 200 || status === 201) && (body?.status === "stored" || body?.status === "replayed")) return "sent";
+  // The server keeps it for its author to correct: the phone need not.
+  if (status === 200 && body?.status === "needs_correction") return "held";
+  if (status === 409) return "conflict";
+  if ((status === 422 && body?.status === "unreadable") || (status === 400 && body?.status === "malformed")) return "unreadable";
+  if (status === 401 && body?.status === "revoked") return "revoked";
+  if (status === 401 || status === 403) return "login";
+  // 408, 429, 5xx, a stale CSRF token (400), anything unknown: keep and try again later.
+  return "retry";
+}
+
+/** Mark records in one transaction, as they are now (one may have been discarded meanwhile). */
+async function settle(decisions) {
+  const tx = (await db()).transaction("outbox", "readwrite");
+  // All requests at once, in one transaction: awaited one by one, a batch's 50 reads and 50
+  // writes cost a turn of the event loop each.
+  const found = await Promise.all(decisions.map(([record]) => tx.store.get(record.client_uuid)));
+  const writes = decisions.map(([record, decision], i) => {
+    const current = found[i];
+    if (!current) return null;
+    if (decision === "sent" || decision === "held") return tx.store.delete(record.client_uuid);
+    if (decision === "conflict" || decision === "unreadable") return tx.store.put({ ...current, state: decision });
+    if (decision === "retry") return tx.store.put({ ...current, ...backOff(current) });
+    if (decision === "sending") return tx.store.put({ ...current, state: "sending" });
+    return null;
+  });
+  await Promise.all([...writes, tx.done]);
+}
+
+/** The record as it travels; sealed_uuid only for a record resent under a new UUID. */
+function wire(record) {
+  const sealed = record.sealed_uuid && record.sealed_uuid !== record.client_uuid ? { sealed_uuid: record.sealed_uuid } : {};
+  return { kind: record.kind, client_uuid: record.client_uuid, ...sealed, envelope: record.envelope };
+}
+
+/**
+ * Send records in one request: alone as {kind, client_uuid, envelope}, or as a batch
+ * {records: [...]} that the server answers record by record. Each record leaves the phone on
+ * its own answer only; an answer for the request as a whole (no network, 401/403, 5xx, a stale
+ * CSRF token) counts for every record in it.
+ * @param {import("./store.js").OutboxRecord[]} records
+ * @returns {Promise<{sent: number, held: number, end: "next"|"stop"|"revoked"}>}
+ */
+async function send(records, token, batched) {
+  await settle(records.map((record) => [record, "sending"]));
+  announce({ type: "changed" });
+  let response;
+  let body = null;
+  try {
+    response = await fetch("/sync/records", {
+      method: "POST",
+      credentials: "same-origin",
+      redirect: "error",
+      headers: { ...JSON_HEADERS, "Content-Type": "application/json", "X-CSRFToken": token },
+      body: JSON.stringify(batched ? { records: records.map(wire) } : wire(records[0])),
+    });
+    body = await response.json().catch(() => null);
+  } catch {
+    await settle(records.map((record) => [record, "retry"]));
+    return { sent: 0, held: 0, end: "stop" };
+  }
+  const results = batched && response.status === 200 && body?.status === "batch" && Array.isArray(body.results) ? body.results : null;
+  /** @type {[import("./store.js").OutboxRecord, string][]} */
+  let decisions;
+  if (results) {
+    // Each record by its own answer, in order; one without its own answer is sent again.
+    decisions = records.map((record, i) => [
+      record, results[i]?.client_uuid === record.client_uuid ? decide(Number(results[i].code), results[i]) : "retry",
+    ]);
+  } else {
+    const whole = decide(response.status, body);
+    // A batch's request refused as a whole says nothing about its records' content.
+    const common = batched && !["revoked", "login"].includes(whole) ? "retry" : whole;
+    decisions = records.map((record) => [record, common]);
+  }
+  if (decisions.some(([, decision]) => decision === "revoked")) return { sent: 0, held: 0, end: "revoked" };
+  await settle(decisions);
+  const login = decisions.some(([, decision]) => decision === "login");
+  if (login) await markAll("waiting_login");
+  const count = (wanted) => decisions.filter(([, decision]) => decision === wanted).length;
+  const stop = login || count("retry") > 0;
+  return { sent: count("sent"), held: count("held"), end: stop ? "stop" : "next" };
+}
+
+/** When the next record is due, for a page's timer (null when nothing waits to be retried). */
+export async function nextAttemptAt() {
+  const times = (await list()).filter((r) => r.state === "pending").map((r) => r.next_attempt_at);
+  return times.length ? Math.min(...times) : null;
+}
+
+/** Ask the browser to send from the service worker when the network is back (Chromium). */
+export async function requestBackgroundSync() {
+  try {
+    const registration = await navigator.serviceWorker?.getRegistration?.();
+    await registration?.sync?.register("outbox");
+  } catch {
+    // No Background Sync (Firefox, Safari): the other triggers send.
+  }
+}
+
+/**
+ * A record the server answered 409 for (its UUID is known with other content): send it as
+ * a new record. It stays sealed; the server opens it with the UUID it was sealed for.
+ */
+export async function resendAsNew(clientUuid) {
+  const store = (await db()).transaction("outbox", "readwrite").store;
+  const record = await store.get(clientUuid);
+  if (!record) return;
+  await store.delete(clientUuid);
+  await store.put({
+    ...record, client_uuid: newUuid(), sealed_uuid: record.sealed_uuid || record.client_uuid,
+    state: "pending", attempts: 0, next_attempt_at: Date.now(),
+  });
+  announce({ type: "changed" });
+}
+
+/** Forget records the user chose to discard; the caller tells the server (it is audited). */
+export async function discard(clientUuids) {
+  const store = (await db()).transaction("outbox", "readwrite").store;
+  for (const id of clientUuids) await store.delete(id);
+  announce({ type: "changed" });
+}
+
+/** Remove everything the app keeps on this phone (logout, revocation). */
+export async function wipe() {
+  // The service worker first: left registered (a browser that ignores Clear-Site-Data), it
+  // would fill the caches again with the next page's files, and keep sending and syncing.
+  try {
+    if (self.registration?.unregister) await self.registration.unregister(); // in the worker
+    else for (const registration of (await navigator.serviceWorker?.getRegistrations?.()) || []) await registration.unregister();
+  } catch { /* no service worker here */ }
+  await dropDatabase();
+  if ("caches" in self) {
+    for (const key of await caches.keys()) await caches.delete(key);
+  }
+  if (typeof localStorage !== "undefined") {
+    try { localStorage.clear(); sessionStorage.clear(); } catch { /* storage blocked */ }
+  }
+}

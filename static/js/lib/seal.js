@@ -1,0 +1,56 @@
+// Encrypt a record to the server's public key before it is stored on the phone
+// (DESIGN.md guarantee 6): ECDH P-256 with a fresh ephemeral key per record, HKDF-SHA256,
+// AES-GCM-256. The server's interrupters/sync/crypto.py opens it with the same parameters.
+
+const LABEL = new TextEncoder().encode("interrupters-outbox-v1");
+
+/**
+ * @typedef {Object} Envelope
+ * @property {1} v        format version
+ * @property {string} epk the ephemeral public key, raw uncompressed point, base64url
+ * @property {string} iv  12 random bytes, base64url
+ * @property {string} ct  the ciphertext with its tag, base64url
+ */
+
+/** @param {ArrayBuffer|Uint8Array} bytes */
+export function toBase64url(bytes) {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let text = "";
+  for (const byte of view) text += String.fromCharCode(byte);
+  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** @param {string} text */
+export function fromBase64url(text) {
+  const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
+
+/**
+ * @param {string} publicKeyRaw the server's key as /sync/config gives it
+ * @param {object} payload      the record's fields
+ * @param {string} kind
+ * @param {string} clientUuid   bound to the ciphertext: the envelope fits no other record
+ * @returns {Promise<Envelope>}
+ */
+export async function seal(publicKeyRaw, payload, kind, clientUuid) {
+  const subtle = crypto.subtle;
+  const serverKey = await subtle.importKey(
+    "raw", fromBase64url(publicKeyRaw), { name: "ECDH", namedCurve: "P-256" }, false, [],
+  );
+  // Not extractable: the private half never leaves WebCrypto and is dropped after use.
+  const ephemeral = await subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"]);
+  const ephemeralRaw = new Uint8Array(await subtle.exportKey("raw", ephemeral.publicKey));
+  const shared = await subtle.deriveBits({ name: "ECDH", public: serverKey }, ephemeral.privateKey, 256);
+  const hkdf = await subtle.importKey("raw", shared, "HKDF", false, ["deriveKey"]);
+  const key = await subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: ephemeralRaw, info: LABEL },
+    hkdf, { name: "AES-GCM", length: 256 }, false, ["encrypt"],
+  );
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const ciphertext = await subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(`${kind}:${clientUuid}`) },
+    key, new TextEncoder().encode(JSON.stringify(payload)),
+  );
+  return { v: 1, epk: toBase64url(ephemeralRaw), iv: toBase64url(iv), ct: toBase64url(ciphertext) };
+}

@@ -1,0 +1,156 @@
+// The service worker's work: static files cache-first, pages network-first with an offline
+// copy of the few the street needs, and sending the outbox on start and on Background Sync.
+// /sw.js (served by interrupters/pwa) imports this with the release's version and files.
+import { sendNow } from "./lib/outbox.js";
+
+const PAGES = "pages";
+
+/**
+ * @param {{version: string, precache: string[], pages: string[], offline: string, icon?: string}} config
+ */
+export function startServiceWorker({ version, precache, pages, offline, icon }) {
+  const STATIC = `static-${version}`;
+
+  self.addEventListener("install", (event) => {
+    event.waitUntil(caches.open(STATIC).then((cache) => cache.addAll([...precache, offline])).then(() => self.skipWaiting()));
+  });
+
+  self.addEventListener("activate", (event) => {
+    event.waitUntil((async () => {
+      for (const key of await caches.keys()) if (key !== STATIC && key !== PAGES) await caches.delete(key);
+      await self.clients.claim();
+      await refreshPages(pages);
+      await sendNow("sw-activate").catch(() => null);
+    })());
+  });
+
+  self.addEventListener("fetch", (event) => {
+    const request = event.request;
+    const url = new URL(request.url);
+    if (request.method !== "GET" || url.origin !== self.location.origin) return;
+    if (url.pathname.startsWith("/static/v/")) event.respondWith(cacheFirst(STATIC, request));
+    else if (request.mode === "navigate") event.respondWith(networkFirst(request, url, pages, offline, STATIC));
+  });
+
+  self.addEventListener("sync", (event) => {
+    if (event.tag !== "outbox") return;
+    // A run that could not reach the server fails the event: the browser tries again later,
+    // even with no page open.
+    event.waitUntil(sendNow("background-sync").then((ending) => {
+      if (ending === "offline" || ending === "unavailable" || ending === "stopped") throw new Error(ending);
+    }));
+  });
+
+  self.addEventListener("message", (event) => {
+    if (event.data?.type === "send") event.waitUntil(sendNow("message"));
+  });
+
+  bindPush(icon);
+
+  // Every start of the worker is a chance to send what waits.
+  sendNow("sw-start").catch(() => null);
+}
+
+async function cacheFirst(cacheName, request) {
+  const cache = await caches.open(cacheName);
+  const hit = await cache.match(request);
+  if (hit) return hit;
+  const response = await fetch(request);
+  if (response.ok) await cache.put(request, response.clone());
+  return response;
+}
+
+async function networkFirst(request, url, pages, offline, staticCache) {
+  const keep = pages.includes(url.pathname) && !url.search;
+  try {
+    const response = await fetch(request);
+    // Only the pages a worker needs offline, only as the signed-in person got them.
+    if (keep && response.ok && !response.redirected) await (await caches.open(PAGES)).put(url.pathname, response.clone());
+    return response;
+  } catch (error) {
+    if (pages.includes(url.pathname)) {
+      const copy = await (await caches.open(PAGES)).match(url.pathname);
+      if (copy) return copy;
+    }
+    const fallback = await (await caches.open(staticCache)).match(offline);
+    return fallback || Response.error();
+  }
+}
+
+/**
+ * On activation, fetch the pages the street needs: a worker who signs in and walks into the
+ * metro has the forms without having opened them again (the first visit is not controlled
+ * yet, so it is not kept). After an update this also points them at the new static files.
+ * The worker is registered only by a signed-in page; a page that answers with a redirect
+ * (signed out) is not kept.
+ */
+async function refreshPages(pages) {
+  const cache = await caches.open(PAGES);
+  for (const path of pages) {
+    try {
+      const response = await fetch(path, { credentials: "same-origin", redirect: "manual" });
+      if (response.ok) await cache.put(path, response);
+      else if (response.type === "opaqueredirect" || response.status === 401) await cache.delete(path);
+    } catch { /* offline: keep the old copy */ }
+  }
+}
+
+/**
+ * A push message as the server sends it (interrupters/push/jobs.py): generic texts only, since
+ * a lock screen is public; the details open in the app after sign-in.
+ * @typedef {{title: string, body: string, url: string, tag: string, ack: boolean}} PushMessage
+ */
+
+/** Show pushes, and open the app at a notification's page when it is touched. */
+function bindPush(icon) {
+  self.addEventListener("push", (event) => {
+    /** @type {Partial<PushMessage>} */
+    let message = {};
+    try {
+      message = event.data ? event.data.json() : {};
+    } catch {
+      message = {};
+    }
+    const url = sameOriginPath(message.url);
+    event.waitUntil(self.registration.showNotification(message.title || "Interrupters", {
+      body: message.body || "",
+      // One notification per subject: a repeat replaces the first, and alerts again.
+      tag: message.tag || undefined,
+      renotify: Boolean(message.tag),
+      // An alert to acknowledge stays until it is touched.
+      requireInteraction: Boolean(message.ack),
+      icon,
+      data: { url },
+    }));
+  });
+
+  self.addEventListener("notificationclick", (event) => {
+    event.notification.close();
+    const target = new URL(sameOriginPath(event.notification.data?.url), self.location.origin);
+    event.waitUntil(focusOrOpen(target));
+  });
+}
+
+/** Only a path in this app; anything else opens the start page. */
+function sameOriginPath(url) {
+  if (typeof url !== "string" || !url.startsWith("/") || url.startsWith("//")) return "/";
+  return url;
+}
+
+/** Focus a window of the app already at `target`, or take one there, or open one. */
+async function focusOrOpen(target) {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const same = windows.find((client) => client.url === target.href);
+  if (same) return same.focus();
+  const app = windows.find((client) => new URL(client.url).origin === target.origin);
+  if (app) {
+    const focused = await app.focus();
+    // navigate() works only for a window this worker controls.
+    try {
+      return await focused.navigate(target.href);
+    } catch {
+      return self.clients.openWindow(target.href);
+    }
+  }
+  return self.clients.openWindow(target.href);
+}
