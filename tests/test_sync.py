@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import threading
 import uuid
 
@@ -426,6 +428,49 @@ def test_batch_larger_than_announced_is_413_and_stores_nothing(phone, session, w
     response = send_batch(phone, [sealed(phone, payload(world)) for _ in range(limit + 1)])
     assert response.status_code == 413
     assert response.get_json() == {"status": "too_large", "max_batch": limit}
+    assert count(session, Contact) == 0
+
+
+def post_gzipped(phone, raw: bytes, encoding: str = "gzip"):
+    if phone.config is None:
+        phone.refresh()
+    return phone.client.post(
+        "/sync/records",
+        data=raw,
+        headers={
+            "Content-Type": "application/json",
+            "Content-Encoding": encoding,
+            "Accept": "application/json",
+            "X-CSRFToken": phone.config["csrf_token"],
+            "Referer": "https://localhost/contacts/new",
+        },
+    )
+
+
+def test_gzipped_batch_is_stored_like_a_plain_one(phone, session, world):
+    records = [sealed(phone, payload(world, note=f"Gzip {n}.")) for n in range(3)]
+    body = gzip.compress(json.dumps({"records": records}).encode())
+    response = post_gzipped(phone, body)
+    assert outcomes(response) == [(r["client_uuid"], 201, "stored") for r in records]
+    assert count(session, Contact) == 3
+    # The phone sent it again (a lost answer): replayed, still three.
+    assert [code for _u, code, _s in outcomes(post_gzipped(phone, body))] == [200, 200, 200]
+    assert count(session, Contact) == 3
+
+
+@pytest.mark.parametrize(
+    ("raw", "encoding", "status"),
+    [
+        (b"not gzip at all", "gzip", 400),
+        (gzip.compress(b"{not json"), "gzip", 400),
+        (json.dumps({"records": []}).encode(), "br", 400),
+        # A small upload that would inflate to 8 MB of spaces is refused before it is read.
+        (gzip.compress(b"[" + b" " * 8_000_000 + b"]"), "gzip", 413),
+    ],
+)
+def test_unreadable_or_oversized_bodies_store_nothing(phone, session, raw, encoding, status):
+    response = post_gzipped(phone, raw, encoding)
+    assert response.status_code == status
     assert count(session, Contact) == 0
 
 

@@ -4,7 +4,6 @@ import { bindConfirms } from "./components/confirm.js";
 import { bindOutboxForms } from "./components/outbox-form.js";
 import { bindOutboxStatus, startOutbox } from "./components/outbox-status.js";
 import { bindLogoutGuards, wipeIfAsked } from "./components/logout-guard.js";
-import { bindPushOptIns, refreshPushSubscription } from "./components/push-optin.js";
 
 function bindAll(root) {
   bindCounters(root);
@@ -12,8 +11,15 @@ function bindAll(root) {
   bindOutboxForms(root);
   bindOutboxStatus(root);
   bindLogoutGuards(root);
-  bindPushOptIns(root);
+  // Push is set up on the profile page and kept alive once a day: a page that needs neither
+  // does not download it (the phone's JavaScript budget).
+  if (root.querySelector?.("[data-push-optin]")) pushModule().then((push) => push.bindPushOptIns(root)).catch(() => null);
+  // Only the briefing pages load their scripts.
+  if (root.querySelector?.("[data-briefing-read]")) import("./components/briefing-read.js").then((m) => m.bindBriefingReads(root)).catch(() => null);
+  if (root.querySelector?.("[data-presentation]")) import("./components/presentation.js").then((m) => m.bindPresentation(root)).catch(() => null);
 }
+
+const pushModule = () => import("./components/push-optin.js");
 
 wipeIfAsked();
 bindAll(document);
@@ -30,6 +36,8 @@ if (document.body.dataset.signedIn !== undefined) {
   startOutbox();
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { type: "module", scope: "/" }).catch(() => null);
-    refreshPushSubscription();
+    if ("Notification" in window && Notification.permission === "granted") {
+      pushModule().then((push) => push.refreshPushSubscription()).catch(() => null);
+    }
   }
 }
