@@ -78,10 +78,13 @@ def _commit_session_touch(response: Response) -> Response:
 
 def _register_blueprints(app: Flask) -> None:
     # Each domain registers the record kinds its phones may send.
+    import interrupters.briefings.sync
     import interrupters.conflicts.sync
-    import interrupters.contacts.sync  # noqa: F401
+    import interrupters.contacts.sync
+    import interrupters.walks.sync  # noqa: F401
     from interrupters.admin.views import bp as admin_bp
     from interrupters.auth.views import bp as auth_bp
+    from interrupters.briefings.views import bp as briefings_bp
     from interrupters.conflicts.views import bp as conflicts_bp
     from interrupters.contacts.views import bp as contacts_bp
     from interrupters.main import bp as main_bp
@@ -89,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     from interrupters.push.views import bp as push_bp
     from interrupters.pwa.views import bp as pwa_bp
     from interrupters.sync.views import bp as sync_bp
+    from interrupters.walks.views import bp as walks_bp
 
     for bp in (
         main_bp,
@@ -97,6 +101,8 @@ def _register_blueprints(app: Flask) -> None:
         participants_bp,
         contacts_bp,
         conflicts_bp,
+        briefings_bp,
+        walks_bp,
         push_bp,
         sync_bp,
         pwa_bp,

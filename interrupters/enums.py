@@ -253,3 +253,76 @@ class CommunityResponseKind(StrEnum):
     norm_campaign = "norm_campaign"
     safe_passage = "safe_passage"
     other = "other"
+
+
+class BriefingState(StrEnum):
+    draft = "draft"
+    scheduled = "scheduled"
+    published = "published"
+    expired = "expired"
+
+
+class ReceiptKind(StrEnum):
+    read = "read"
+    acknowledged = "acknowledged"
+
+
+class WalkState(StrEnum):
+    planned = "planned"
+    in_progress = "in_progress"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class YouthsMet(StrEnum):
+    none = "0"
+    few = "1-10"
+    some = "11-25"
+    many = "26-50"
+    crowd = "51-100"
+    very_many = "100+"
+
+
+class AgeImpression(StrEnum):
+    under_13 = "under_13"
+    age_13_15 = "13_15"
+    age_16_17 = "16_17"
+    adults = "18_plus"
+
+
+class Atmosphere(StrEnum):
+    calm = "calm"
+    lively = "lively"
+    tense = "tense"
+    unsafe = "unsafe"
+
+
+class Observation(StrEnum):
+    alcohol = "alcohol"
+    cannabis_smell = "cannabis_smell"
+    large_gathering = "large_gathering"
+    fight = "fight"
+    threats = "threats"
+    weapon_seen = "weapon_seen"
+    vandalism = "vandalism"
+    fire = "fire"
+    injured_person = "injured_person"
+    vulnerable_youth = "vulnerable_youth"
+
+
+class WalkAction(StrEnum):
+    talked_with_youth = "talked_with_youth"
+    first_aid = "first_aid"
+    called_112 = "called_112"
+    called_114_14 = "called_114_14"
+    contacted_field_assistants = "contacted_field_assistants"
+    contacted_guards = "contacted_guards"
+    accompanied_to_transport = "accompanied_to_transport"
+    reported_environment_fault = "reported_environment_fault"
+
+
+class EnvironmentFault(StrEnum):
+    lighting = "lighting"
+    graffiti = "graffiti"
+    litter = "litter"
+    broken_fixture = "broken_fixture"

@@ -231,6 +231,70 @@ LABELS: dict[type[StrEnum], dict[str, LazyString]] = {
         "safe_passage": _l("Safe passage"),
         "other": _l("Other response"),
     },
+    e.BriefingState: {
+        "draft": _l("Draft"),
+        "scheduled": _l("Scheduled"),
+        "published": _l("Published"),
+        "expired": _l("Expired"),
+    },
+    e.ReceiptKind: {
+        "read": _l("Read"),
+        "acknowledged": _l("Acknowledged"),
+    },
+    e.WalkState: {
+        "planned": _l("Planned"),
+        "in_progress": _l("Under way"),
+        "completed": _l("Completed"),
+        "cancelled": _l("Cancelled"),
+    },
+    e.YouthsMet: {
+        "0": _l("None"),
+        "1-10": _l("1–10"),  # noqa: RUF001 (a range)
+        "11-25": _l("11–25"),  # noqa: RUF001 (a range)
+        "26-50": _l("26–50"),  # noqa: RUF001 (a range)
+        "51-100": _l("51–100"),  # noqa: RUF001 (a range)
+        "100+": _l("Over 100"),
+    },
+    e.AgeImpression: {
+        "under_13": _l("Under 13"),
+        "13_15": _l("13–15"),  # noqa: RUF001 (a range)
+        "16_17": _l("16–17"),  # noqa: RUF001 (a range)
+        "18_plus": _l("18 or older"),
+    },
+    e.Atmosphere: {
+        "calm": _l("Calm"),
+        "lively": _l("Lively"),
+        "tense": _l("Tense"),
+        "unsafe": _l("Unsafe"),
+    },
+    e.Observation: {
+        "alcohol": _l("Alcohol"),
+        "cannabis_smell": _l("Smell of cannabis"),
+        "large_gathering": _l("Large gathering"),
+        "fight": _l("Fight"),
+        "threats": _l("Threats"),
+        "weapon_seen": _l("Weapon seen"),
+        "vandalism": _l("Vandalism"),
+        "fire": _l("Fire"),
+        "injured_person": _l("Injured person"),
+        "vulnerable_youth": _l("Young person in a vulnerable situation"),
+    },
+    e.WalkAction: {
+        "talked_with_youth": _l("Talked with young people"),
+        "first_aid": _l("Gave first aid"),
+        "called_112": _l("Called 112"),
+        "called_114_14": _l("Called 114 14"),
+        "contacted_field_assistants": _l("Contacted the field assistants"),
+        "contacted_guards": _l("Contacted the guards"),
+        "accompanied_to_transport": _l("Walked someone to transport"),
+        "reported_environment_fault": _l("Reported a fault in the environment"),
+    },
+    e.EnvironmentFault: {
+        "lighting": _l("Lighting"),
+        "graffiti": _l("Graffiti"),
+        "litter": _l("Litter"),
+        "broken_fixture": _l("Something broken"),
+    },
 }
 
 _BY_NAME = {enum.__name__: labels for enum, labels in LABELS.items()}

@@ -9,6 +9,13 @@ from interrupters.auth.models import (
     OrganisationDistrict,
     User,
 )
+from interrupters.briefings.models import (
+    Acknowledgement,
+    Briefing,
+    BriefingDistrict,
+    BriefingPlaceStatus,
+    BriefingReceipt,
+)
 from interrupters.conflicts.models import (
     CommunityResponse,
     Conflict,
@@ -23,10 +30,16 @@ from interrupters.participants.models import Participant
 from interrupters.places.models import Area, District, Place
 from interrupters.push.models import Notification, PushSubscription
 from interrupters.sync.models import HeldRecord
+from interrupters.walks.models import Walk, WalkReport, WalkSignup
 
 __all__ = [
+    "Acknowledgement",
     "Area",
     "AuditEvent",
+    "Briefing",
+    "BriefingDistrict",
+    "BriefingPlaceStatus",
+    "BriefingReceipt",
     "CommunityResponse",
     "Conflict",
     "ConflictEvent",
@@ -48,4 +61,7 @@ __all__ = [
     "Place",
     "PushSubscription",
     "User",
+    "Walk",
+    "WalkReport",
+    "WalkSignup",
 ]

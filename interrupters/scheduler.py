@@ -56,6 +56,7 @@ class PeriodicJob:
 
 def periodic_jobs(app: Flask) -> list[PeriodicJob]:
     """Every domain's periodic jobs; a domain with jobs adds its own lines here."""
+    from interrupters.briefings.jobs import expire_due, publish_due
     from interrupters.conflicts.jobs import remind_follow_ups
     from interrupters.push.jobs import deliver_due, expire_subscriptions, repeat_unacknowledged
 
@@ -82,6 +83,13 @@ def periodic_jobs(app: Flask) -> list[PeriodicJob]:
             "interval",
             {"minutes": 15},
             run_at_start=True,
+        ),
+        # Scheduled briefings go out on time, and leave the phones when they end (issue 5).
+        PeriodicJob(
+            "briefings.publish_due", publish_due, "interval", {"seconds": 30}, run_at_start=True
+        ),
+        PeriodicJob(
+            "briefings.expire_due", expire_due, "interval", {"seconds": 60}, run_at_start=True
         ),
         PeriodicJob(
             "push.expire_subscriptions",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from interrupters.auth.models import Organisation, OrganisationDistrict, User
 from interrupters.auth.principal import Principal
@@ -32,6 +32,8 @@ from interrupters.participants.models import Participant
 from interrupters.participants.services import ParticipantInput, create_participant
 from interrupters.places.models import Area, District, Place
 from interrupters.places.services import ensure_stockholm_districts
+from interrupters.walks.models import Walk, WalkReport, WalkSignup
+from interrupters.walks.services import WalkReportInput, file_walk_report
 
 PASSWORD = "correct-horse-battery-Järva"
 rng = random.Random()
@@ -85,6 +87,13 @@ def make_world(session: Session) -> World:
     session.add(
         OrganisationDistrict(
             organisation_id=organisations["programme"].id or 0,
+            district_id=districts["Järva"].id or 0,
+        )
+    )
+    # The association walks in Järva: its walks and reports are in its districts.
+    session.add(
+        OrganisationDistrict(
+            organisation_id=organisations["association"].id or 0,
             district_id=districts["Järva"].id or 0,
         )
     )
@@ -172,3 +181,96 @@ def create_contact(session: Session, world: World, worker: User, **overrides: An
         client_uuid=str(uuid.uuid4()),
     )
     return contact
+
+
+def serve(session: Session, world: World, organisation: str, district: str = "Järva") -> None:
+    """Let an organisation serve a district (idempotent)."""
+    key = (world.organisations[organisation].id or 0, world.districts[district].id or 0)
+    if session.get(OrganisationDistrict, key) is None:
+        session.add(OrganisationDistrict(organisation_id=key[0], district_id=key[1]))
+        session.flush()
+
+
+def briefing_input(world: World, **overrides: Any) -> Any:
+    from interrupters.briefings.services import BriefingInput
+
+    now = datetime.now(UTC)
+    data: dict[str, Any] = {
+        "title": "Helgens lägesbild Järva",
+        "valid_from": now - timedelta(hours=1),
+        "valid_to": now + timedelta(days=2),
+        "district_ids": [world.districts["Järva"].id],
+        "summary": "Calm week; a football match on Saturday.",
+        "place_statuses": [
+            {"place_id": world.places["Rinkeby torg"].id, "status": "tense", "note": "Crowd"},
+            {"place_id": world.places["Tensta centrum"].id, "status": "watch", "note": ""},
+        ],
+        "expected_events": [{"what": "Football match", "where": "Rinkeby IP", "when": "Sat"}],
+        "on_call": [{"who": "Emergency", "phone": "112"}],
+        "identifies_no_one": True,
+    } | overrides
+    return BriefingInput.model_validate(data)
+
+
+def create_briefing(
+    session: Session, world: World, author: User, *, publish: bool = False, **overrides: Any
+) -> Any:
+    """A draft (or, with `publish`, published) briefing by `author` for Järva."""
+    from interrupters.briefings.services import draft_briefing, publish_briefing
+
+    actor = principal(session, author)
+    briefing = draft_briefing(session=session, actor=actor, data=briefing_input(world, **overrides))
+    if publish:
+        publish_briefing(session=session, actor=actor, briefing_id=briefing.id or 0)
+        session.refresh(briefing)
+    return briefing
+
+
+def create_walk(session: Session, world: World, creator: User, **overrides: Any) -> Walk:
+    """A planned walk of the association in Järva, in two days unless told otherwise."""
+    starts = overrides.pop("planned_start", datetime.now(UTC) + timedelta(days=2))
+    values: dict[str, Any] = {
+        "organisation_id": world.organisations["association"].id,
+        "district_id": world.districts["Järva"].id,
+        "planned_start": starts,
+        "planned_end": starts + timedelta(hours=5),
+        "state": "planned",
+        "created_by_id": creator.id,
+    } | overrides
+    walk = Walk(**values)
+    session.add(walk)
+    session.flush()
+    return walk
+
+
+def create_walk_report(
+    session: Session, world: World, walker: User, walk: Walk, **overrides: Any
+) -> WalkReport:
+    """A walker's report on a walk that has begun (the walker is signed up to it)."""
+    if (
+        session.get(Walk, walk.id)
+        and not session.exec(
+            select(WalkSignup).where(WalkSignup.walk_id == walk.id, WalkSignup.user_id == walker.id)
+        ).first()
+    ):
+        session.add(WalkSignup(walk_id=walk.id or 0, user_id=walker.id or 0))
+        session.flush()
+    tensta = world.places["Tensta centrum"].id
+    data: dict[str, Any] = {
+        "walk_id": walk.id,
+        "places_visited": [tensta],
+        "youths_met": "26-50",
+        "atmosphere": "lively",
+        "observations": ["fight"],
+        "actions": ["called_114_14"],
+        "environment_faults": ["lighting"],
+        "fault_place_id": tensta,
+        "note": "A broken light on the stairs.",
+    } | overrides
+    report, _created = file_walk_report(
+        session=session,
+        actor=principal(session, walker),
+        data=WalkReportInput.model_validate(data),
+        client_uuid=str(uuid.uuid4()),
+    )
+    return report

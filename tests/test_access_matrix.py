@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -92,6 +92,51 @@ CASE_LISTS = access(LOGIN, ok=CASE_WORKERS)
 CASE_READ = access(LOGIN, ok={"supervisor", "interrupter", "colleague"}, hidden={"outsider"})
 CASE_WRITE = access(LOGIN, ok={"supervisor", "interrupter"}, hidden={"outsider"})
 
+BRIEFING_READERS = {"supervisor", "interrupter", "colleague", "association_lead", "night_walker"}
+BRIEFING_ROLES = BRIEFING_READERS | {"briefing_author", "outsider"}
+# The matrix's briefing is published, by another briefing author of the same municipal unit.
+BRIEFING_OWN = access(LOGIN, ok={"briefing_author"})
+BRIEFING_FOLLOW = access(LOGIN, ok={"supervisor", "briefing_author"})
+WALK_ASSOCIATION = {"association_lead", "night_walker"}
+WALK_READ = access(LOGIN, ok=WALK_ASSOCIATION | CASE_WORKERS)
+WALK_MEMBERS = access(LOGIN, ok=WALK_ASSOCIATION)
+WALK_LEAD = access(LOGIN, ok={"association_lead"})
+WALK_ROWS = {
+    "walks.index": WALK_READ,
+    "walks.new": WALK_LEAD,
+    "walks.detail": WALK_READ,
+    "walks.signup": WALK_MEMBERS,
+    "walks.withdraw": WALK_MEMBERS,
+    # The lead, or the walk's leader: a night walker who does not lead it is refused (403).
+    "walks.groups": WALK_LEAD,
+    "walks.auto_groups": WALK_LEAD,
+    "walks.start": WALK_LEAD,
+    "walks.complete": WALK_LEAD,
+    "walks.cancel": WALK_LEAD,
+    "walks.reports": WALK_READ,
+    "walks.new_report": WALK_MEMBERS,
+    "walks.report": WALK_READ,
+    "walks.season": WALK_LEAD,
+    "walks.figures": access(LOGIN, ok={"briefing_author", "supervisor", "researcher"}),
+}
+BRIEFING_ROWS = {
+    "briefings.index": access(LOGIN, ok=BRIEFING_ROLES),
+    "briefings.current": access(LOGIN, ok=BRIEFING_ROLES),
+    "briefings.new": BRIEFING_FOLLOW,
+    "briefings.detail": access(
+        LOGIN, ok=BRIEFING_READERS | {"briefing_author"}, hidden={"outsider"}
+    ),
+    "briefings.edit": BRIEFING_OWN,
+    "briefings.preview": BRIEFING_FOLLOW,
+    "briefings.publish": BRIEFING_OWN,
+    "briefings.schedule": BRIEFING_OWN,
+    "briefings.unschedule": BRIEFING_OWN,
+    "briefings.acknowledge": access(LOGIN, ok=BRIEFING_READERS, hidden={"outsider"}),
+    "briefings.receipts": BRIEFING_FOLLOW,
+    "briefings.present": BRIEFING_FOLLOW,
+    "briefings.attendance": BRIEFING_FOLLOW,
+}
+
 EXPECTED: dict[str, dict[str, str]] = {
     "main.home": EVERYONE,
     "main.health": PUBLIC_ROW,
@@ -170,6 +215,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin.new_area": ADMIN_ONLY,
     "admin.new_place": ADMIN_ONLY,
     "admin.edit_place": ADMIN_ONLY,
+    # Briefings: writers (supervisors, briefing authors) of its organisation change it; writers
+    # serving its districts follow it; readers there read and acknowledge it; never others.
+    **BRIEFING_ROWS,
+    # Walks and walk reports: the association's own; the programme reads; aggregates for the
+    # briefing authors, supervisors and researchers (counts under 5 suppressed).
+    **WALK_ROWS,
 }
 
 # POSTs that need real data to reach the permission check that matters (empty forms stop at
@@ -193,6 +244,13 @@ SERVICE_DENIALS = {
     ("conflicts.update", "outsider"),
     ("conflicts.mediation", "outsider"),
     *(("sync.receive", role) for role in ("admin", *NEVER_CASE_RECORDS)),
+    ("briefings.detail", "outsider"),
+    ("briefings.acknowledge", "outsider"),
+    *((f"walks.{name}", "night_walker") for name in ("groups", "auto_groups", "start", "complete")),
+    *(
+        (f"briefings.{name}", "supervisor")
+        for name in ("edit", "publish", "schedule", "unschedule")
+    ),
 }
 
 
@@ -219,6 +277,9 @@ class Records:
     device_id: int
     invitation_token: str
     notification_id: int
+    briefing_id: int
+    walk_id: int
+    walk_report_id: int
 
     def values(self) -> dict[str, Any]:
         return {
@@ -232,6 +293,9 @@ class Records:
             "device_id": self.device_id,
             "token": self.invitation_token,
             "notification_id": self.notification_id,
+            "briefing_id": self.briefing_id,
+            "walk_id": self.walk_id,
+            "walk_report_id": self.walk_report_id,
         }
 
 
@@ -306,6 +370,22 @@ def make_records(
         url="/",
         requires_ack=True,
     )
+    # A published briefing for Järva, which the association and the municipal unit serve.
+    factories.serve(session, world, "association")
+    factories.serve(session, world, "municipal")
+    briefing_author = factories.create_user(session, world, "briefing_author")
+    briefing = factories.create_briefing(session, world, briefing_author, publish=True)
+    # A coming walk of the association, and a report on last night's walk.
+    walk_lead = factories.create_user(session, world, "association_lead")
+    walk = factories.create_walk(session, world, walk_lead)
+    walk_report = factories.create_walk_report(
+        session,
+        world,
+        factories.create_user(session, world, "night_walker"),
+        factories.create_walk(
+            session, world, walk_lead, planned_start=datetime.now(UTC) - timedelta(hours=6)
+        ),
+    )
     session.commit()
     assert participant.id and contact.id and target.id and device_id
     return Records(
@@ -325,6 +405,9 @@ def make_records(
         device_id=device_id,
         invitation_token=token,
         notification_id=notification.id or 0,
+        briefing_id=briefing.id or 0,
+        walk_id=walk.id or 0,
+        walk_report_id=walk_report.id or 0,
     )
 
 

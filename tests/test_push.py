@@ -31,7 +31,7 @@ from interrupters.db import utcnow
 from interrupters.push import jobs
 from interrupters.push import services as push
 from interrupters.push.models import Notification, PushSubscription
-from interrupters.push.webpush import KEY_FILE, application_server_key
+from interrupters.push.webpush import KEY_FILE, SendResult, application_server_key, sender_for
 from interrupters.scheduler import (
     PeriodicJob,
     SchedulerLock,
@@ -274,6 +274,49 @@ def test_one_run_delivers_batch_after_batch(app, session, world, push_service):
     report = deliver(app, session, limit=2)
     assert (report.claimed, report.pushed, report.finished) == (5, 5, 5)
     assert len(push_service.received) == 5
+
+
+class CountingSender:
+    """The app's own sender, counting how many of its sends are in flight at once."""
+
+    def __init__(self, app: Flask) -> None:
+        self.inner = sender_for(app)
+        self.lock = threading.Lock()
+        self.in_flight = self.peak = 0
+
+    def send(self, **kwargs: Any) -> SendResult:
+        with self.lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            return self.inner.send(**kwargs)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_slow_push_service_is_sent_several_messages_at_once(app, session, world, push_service):
+    """A briefing to many members: a push service that takes its time is not asked one by one,
+    and every message still arrives once, each row marked by the job."""
+    users = [factories.create_user(session, world, "night_walker") for _ in range(6)]
+    for user in users:
+        subscribe(session, user, push_service.subscriber())
+    rows = alert(session, [u.id for u in users], subject="briefing:2")
+    session.commit()
+    push_service.delay = 0.2
+    with app.app_context():
+        sender = CountingSender(app)
+        report = jobs.deliver_due(session=session, sender=sender)
+        sender.close()
+    assert sender.peak > 1
+    assert (report.claimed, report.pushed, report.finished) == (6, 6, 6)
+    assert len(push_service.received) == 6
+    for row in rows:
+        session.refresh(row)
+        assert row.delivery == "sent" and row.claim_token is None
 
 
 def test_a_silent_push_service_does_not_hold_delivery(app, session, world, push_service):

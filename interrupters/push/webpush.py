@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -118,8 +119,19 @@ class WebPushSender:
         self._vapid = Vapid02(private_key=key)
         self.subject = subject
         self.timeout = timeout
-        # One connection pool per delivery run: most messages go to one or two push services.
-        self._http = requests.Session()
+        # A connection pool per delivery run and sending thread (a requests.Session is not
+        # thread-safe): most messages go to one or two push services.
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def _http(self) -> requests.Session:
+        http: requests.Session | None = getattr(self._local, "http", None)
+        if http is None:
+            http = self._local.http = requests.Session()
+            with self._lock:
+                self._sessions.append(http)
+        return http
 
     def send(
         self, *, endpoint: str, p256dh: str, auth: str, data: str, ttl: int, urgency: str
@@ -138,7 +150,7 @@ class WebPushSender:
                 timeout=self.timeout,
                 ttl=ttl,
                 headers={"Urgency": urgency},
-                requests_session=self._http,
+                requests_session=self._http(),
             )
         except WebPushException as error:
             status = error.status_code
@@ -153,7 +165,10 @@ class WebPushSender:
         return SendResult(Outcome.sent, status)
 
     def close(self) -> None:
-        self._http.close()
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for http in sessions:
+            http.close()
 
     def __enter__(self) -> WebPushSender:
         return self

@@ -23,6 +23,9 @@ OFFLINE_PAGES = (
     "conflicts.new",
     "conflicts.levels",
     "conflicts.new_incident",
+    "walks.new_report",
+    # The weekend briefing, until it expires (sw-main.js drops it after X-Expires-At).
+    "briefings.current",
 )
 
 

@@ -69,12 +69,20 @@ async function networkFirst(request, url, pages, offline, staticCache) {
     return response;
   } catch (error) {
     if (pages.includes(url.pathname)) {
-      const copy = await (await caches.open(PAGES)).match(url.pathname);
-      if (copy) return copy;
+      const cache = await caches.open(PAGES);
+      const copy = await cache.match(url.pathname);
+      if (copy && expired(copy)) await cache.delete(url.pathname);
+      else if (copy) return copy;
     }
     const fallback = await (await caches.open(staticCache)).match(offline);
     return fallback || Response.error();
   }
+}
+
+/** A kept page past its X-Expires-At (an expired briefing) must be gone from the phone. */
+function expired(response) {
+  const until = Date.parse(response.headers.get("X-Expires-At") || "");
+  return !Number.isNaN(until) && until <= Date.now();
 }
 
 /**

@@ -1,0 +1,377 @@
+"""Walk screens: upcoming walks and sign-up, scheduling, groups, start and end, walk reports,
+the season figures for the municipality and the aggregate figures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlmodel import select
+from werkzeug.exceptions import Conflict
+from werkzeug.wrappers import Response
+
+from interrupters.auth.services import display_names
+from interrupters.authz import guard
+from interrupters.db import get_session
+from interrupters.enums import Role
+from interrupters.errors import InvalidInput
+from interrupters.forms import formdata_of
+from interrupters.places.models import District
+from interrupters.places.services import place_names
+from interrupters.sync.models import HeldRecord
+from interrupters.sync.services import get_held, held_records, resolve_held
+from interrupters.walks import forms, services
+from interrupters.walks.models import Walk
+
+bp = Blueprint("walks", __name__, url_prefix=services.URL_PREFIX)
+
+ASSOCIATION = {Role.association_lead, Role.night_walker}
+READERS = ASSOCIATION | {Role.interrupter, Role.supervisor}
+LEAD = {Role.association_lead}
+AGGREGATES = {Role.briefing_author, Role.supervisor, Role.researcher}
+guard(
+    bp,
+    {
+        "index": READERS,
+        "new": LEAD,
+        "detail": READERS,
+        "signup": ASSOCIATION,
+        "withdraw": ASSOCIATION,
+        # The lead, or a night walker who leads the walk (the service checks which).
+        "groups": ASSOCIATION,
+        "auto_groups": ASSOCIATION,
+        "start": ASSOCIATION,
+        "complete": ASSOCIATION,
+        "cancel": LEAD,
+        "reports": READERS,
+        "new_report": ASSOCIATION,
+        "report": READERS,
+        "season": LEAD,
+        "figures": AGGREGATES,
+    },
+)
+
+
+def _now() -> datetime:
+    return datetime.now(services.STOCKHOLM)
+
+
+def _districts() -> dict[int, str]:
+    session = get_session()
+    return {d.id: d.name for d in session.exec(select(District)) if d.id is not None}
+
+
+def _back(walk_id: int) -> Response:
+    return redirect(url_for("walks.detail", walk_id=walk_id), 303)
+
+
+def _flash_refusal(error: Exception) -> None:
+    if isinstance(error, InvalidInput):
+        flash(" ".join(str(m) for m in error.errors.values()), "error")
+    elif isinstance(error, Conflict):
+        flash(str(error.description), "error")
+
+
+@bp.get("/")
+def index() -> str:
+    session = get_session()
+    upcoming = services.list_walks(session=session, actor=current_user, upcoming=True)
+    past = services.list_walks(session=session, actor=current_user, upcoming=False)[:12]
+    signups = services.signups_of(session=session, walk_ids=[w.id for w in upcoming + past if w.id])
+    return render_template(
+        "walks/index.html",
+        upcoming=upcoming,
+        past=past,
+        signups=signups,
+        districts=_districts(),
+        places=place_names(session=session),
+        season_form=forms.SeasonForm(formdata=None),
+        leads=bool(current_user.organisations(Role.association_lead)),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> Any:
+    session = get_session()
+    form = forms.prepare_schedule(forms.ScheduleForm(), session=session, actor=current_user)
+    if request.method == "GET":
+        form.first_date.data = _now().date()
+        return render_template("walks/new.html", form=form)
+    if form.validate_on_submit():
+        try:
+            walks = services.schedule_walks(
+                session=session, actor=current_user, data=forms.schedule_input(form)
+            )
+        except InvalidInput as error:
+            for name, message in error.errors.items():
+                target = getattr(form, name, None) or form.first_date
+                target.errors = [*list(target.errors), str(message)]
+        else:
+            session.commit()
+            flash(_("%(count)d walks are scheduled.", count=len(walks)), "success")
+            return redirect(url_for("walks.index"), 303)
+    return render_template("walks/new.html", form=form), 422
+
+
+@bp.get("/<int:walk_id>")
+def detail(walk_id: int) -> str:
+    session = get_session()
+    walk = services.get_walk(session=session, actor=current_user, walk_id=walk_id)
+    signups = services.signups_of(session=session, walk_ids=[walk_id])[walk_id]
+    member = services.is_member(current_user, walk)
+    # The programme reads the walk, not who the volunteers are.
+    names = display_names(session=session, user_ids=[s.user_id for s in signups]) if member else {}
+    return render_template(
+        "walks/detail.html",
+        walk=walk,
+        signups=signups,
+        groups=sorted({s.group_number for s in signups if s.group_number is not None}),
+        member=member,
+        manages=services.can_manage(current_user, walk),
+        leads=current_user.role_in(walk.organisation_id) == Role.association_lead,
+        signed_up=any(s.user_id == current_user.user_id for s in signups),
+        warnings=services.group_warnings(signups) if member else [],
+        names=names,
+        leader=display_names(session=session, user_ids=[walk.leader_id]).get(walk.leader_id)
+        if walk.leader_id and member
+        else None,
+        districts=_districts(),
+        places=place_names(session=session),
+        now=_now(),
+    )
+
+
+def _act(walk_id: int, action: Any, done: str, **kwargs: Any) -> Response:
+    session = get_session()
+    try:
+        action(session=session, actor=current_user, walk_id=walk_id, **kwargs)
+    except (InvalidInput, Conflict) as error:
+        session.rollback()
+        _flash_refusal(error)
+    else:
+        session.commit()
+        flash(done, "success")
+    return _back(walk_id)
+
+
+@bp.post("/<int:walk_id>/signup")
+def signup(walk_id: int) -> Response:
+    return _act(walk_id, services.sign_up, _("You are signed up."))
+
+
+@bp.post("/<int:walk_id>/withdraw")
+def withdraw(walk_id: int) -> Response:
+    return _act(walk_id, services.withdraw, _("You are no longer signed up."))
+
+
+def _warn(warnings: list[Any]) -> None:
+    for warning in warnings:
+        flash(str(warning), "warning")
+
+
+@bp.post("/<int:walk_id>/groups")
+def groups(walk_id: int) -> Response:
+    session = get_session()
+    numbers: dict[int, int | None] = {}
+    for key, value in request.form.items():
+        user_id = key.removeprefix("group_")
+        if key.startswith("group_") and user_id.isdigit():
+            numbers[int(user_id)] = int(value) if value.strip().isdigit() else None
+    try:
+        warnings = services.set_groups(
+            session=session, actor=current_user, walk_id=walk_id, groups=numbers
+        )
+    except (InvalidInput, Conflict) as error:
+        session.rollback()
+        _flash_refusal(error)
+    else:
+        session.commit()
+        flash(_("The groups are saved."), "success")
+        _warn(warnings)
+    return _back(walk_id)
+
+
+@bp.post("/<int:walk_id>/groups/auto")
+def auto_groups(walk_id: int) -> Response:
+    session = get_session()
+    try:
+        warnings = services.auto_groups(session=session, actor=current_user, walk_id=walk_id)
+    except (InvalidInput, Conflict) as error:
+        session.rollback()
+        _flash_refusal(error)
+    else:
+        session.commit()
+        flash(_("Groups of three are formed."), "success")
+        _warn(warnings)
+    return _back(walk_id)
+
+
+@bp.post("/<int:walk_id>/start")
+def start(walk_id: int) -> Response:
+    return _act(walk_id, services.start_walk, _("The walk is under way. Take care of each other."))
+
+
+@bp.post("/<int:walk_id>/complete")
+def complete(walk_id: int) -> Response:
+    return _act(walk_id, services.complete_walk, _("The walk is completed. File the report."))
+
+
+@bp.post("/<int:walk_id>/cancel")
+def cancel(walk_id: int) -> Response:
+    rest = request.form.get("rest") == "1"
+    return _act(walk_id, services.cancel_walk, _("Cancelled."), rest_of_series=rest)
+
+
+# Walk reports -------------------------------------------------------------------------------
+
+
+def _held(held_id: int | None) -> HeldRecord | None:
+    """The actor's own held walk report that still needs correction."""
+    if held_id is None:
+        return None
+    held = get_held(session=get_session(), actor=current_user, held_id=held_id)
+    ok = held is not None and held.kind == "walk_report" and held.resolved_at is None
+    return held if ok else None
+
+
+def _show_errors(form: forms.WalkReportForm, errors: dict[str, Any]) -> None:
+    for name, message in errors.items():
+        field = getattr(form, name, None) or form.walk_id
+        field.errors = [*list(field.errors), str(message)]
+
+
+def _render_report_form(form: forms.WalkReportForm, status: int = 200) -> Any:
+    return render_template("walks/new_report.html", form=form), status
+
+
+@bp.route("/reports/new", methods=["GET", "POST"])
+def new_report() -> Any:
+    session = get_session()
+    form = forms.prepare_report(forms.WalkReportForm(), session=session, actor=current_user)
+    if request.method == "GET":
+        held = _held(request.args.get("held", type=int))
+        if held is not None:
+            # Correcting a report the server held: its content, its reasons, a new UUID.
+            form = forms.prepare_report(
+                forms.WalkReportForm(formdata=formdata_of(held.payload)),
+                session=session,
+                actor=current_user,
+            )
+            form.held_id.data = str(held.id)
+            form.client_uuid.data = ""
+            _show_errors(form, held.errors)
+        return _render_report_form(form)
+    if not form.validate_on_submit():
+        form.client_uuid.data = ""
+        return _render_report_form(form, 422)
+    try:
+        report, created = services.file_walk_report(
+            session=session,
+            actor=current_user,
+            data=forms.report_input(form),
+            # Without JavaScript the browser sends no UUID: the server makes one.
+            client_uuid=form.client_uuid.data or str(uuid4()),
+        )
+    except InvalidInput as error:
+        _show_errors(form, error.errors)
+        form.client_uuid.data = ""
+        return _render_report_form(form, 422)
+    held = _held(int(form.held_id.data) if form.held_id.data else None)
+    if held is not None and created:
+        resolve_held(
+            session=session, actor=current_user, held_id=held.id or 0, resolved_as=report.id or 0
+        )
+    session.commit()
+    flash(
+        _("The walk report is filed. Thank you.")
+        if created
+        else _("The report was already filed."),
+        "success",
+    )
+    return redirect(url_for("walks.reports"), 303)
+
+
+@bp.get("/reports")
+def reports() -> str:
+    session = get_session()
+    found = services.list_reports(session=session, actor=current_user)
+    walks = {w.id: w for w in (session.get(Walk, r.walk_id) for r in found) if w}
+    return render_template(
+        "walks/reports.html",
+        reports=found,
+        walks=walks,
+        held=held_records(session=session, actor=current_user, kind="walk_report"),
+        districts=_districts(),
+    )
+
+
+@bp.get("/reports/<int:walk_report_id>")
+def report(walk_report_id: int) -> str:
+    session = get_session()
+    found = services.get_report(session=session, actor=current_user, report_id=walk_report_id)
+    walk = session.get(Walk, found.walk_id)
+    return render_template(
+        "walks/report.html",
+        report=found,
+        walk=walk,
+        districts=_districts(),
+        places=place_names(session=session),
+    )
+
+
+# Figures ------------------------------------------------------------------------------------
+
+
+@bp.get("/season.csv")
+def season() -> Response:
+    """The association's season figures for the municipality: counts by month, no names."""
+    session = get_session()
+    form = forms.SeasonForm(request.args)
+    if not form.validate():
+        flash(" ".join(forms.errors_of(form).values()), "error")
+        return redirect(url_for("walks.index"), 303)
+    since, until = forms.date_range(form, _now().date())
+    try:
+        body = services.export_season_figures(
+            session=session,
+            actor=current_user,
+            since=since,
+            until=until,
+            headers=[_("Month"), _("Walks held"), _("Walker-evenings"), _("Reports filed")],
+        )
+    except InvalidInput as error:
+        _flash_refusal(error)
+        return redirect(url_for("walks.index"), 303)
+    session.commit()  # the audited export
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    filename = f"walks-{since:%Y%m%d}-{until:%Y%m%d}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/figures")
+def figures() -> str:
+    """Walks, walker-evenings, reports and atmosphere per district and month; under 5 hidden."""
+    session = get_session()
+    form = forms.FiguresForm(request.args)
+    form.validate()
+    since, until = forms.date_range(form, _now().date())
+    if not form.since.data:
+        form.since.data = since
+    if not form.until.data:
+        form.until.data = until
+    rows = services.district_figures(session=session, since=since, until=until)
+    return render_template(
+        "walks/figures.html",
+        form=form,
+        rows=rows,
+        districts=_districts(),
+        suppressed=services.suppressed,
+        atmospheres=[a.value for a in services.Atmosphere],
+    )
