@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from interrupters.auth.models import Organisation, OrganisationDistrict
+from interrupters.auth.principal import Principal
 from interrupters.auth.services import create_user_with_password
 from interrupters.contacts.models import Contact, ContactReview
 from interrupters.db import new_uuid, utcnow
 from interrupters.enums import (
     AgeBand,
+    AgeImpression,
+    Atmosphere,
     ContactKind,
     ContactPurpose,
     ContactSubject,
+    EnvironmentFault,
     Gender,
     Goal,
+    Observation,
     OrganisationType,
     ParticipantStatus,
     PlaceType,
@@ -27,6 +32,8 @@ from interrupters.enums import (
     ReviewState,
     RiskTier,
     Role,
+    WalkAction,
+    YouthsMet,
 )
 from interrupters.participants.models import Participant
 from interrupters.places.models import Area, Place
@@ -287,4 +294,194 @@ def seed_demo(*, session: Session, now: datetime | None = None, seed: int = 2026
         )
     )
     session.flush()
+    seed_demo_briefing(session=session, now=now)
+    seed_demo_walks(session=session, now=now)
     return True
+
+
+def seed_demo_briefing(*, session: Session, now: datetime) -> None:
+    """The field assistants' weekend briefing for Järva, published and current until Sunday
+    06:00 (the coming one), so a newcomer always finds a current briefing."""
+    from interrupters.auth.models import User
+    from interrupters.briefings.models import Briefing, BriefingDistrict, BriefingPlaceStatus
+    from interrupters.enums import BriefingState, PlaceStatus
+
+    author = session.exec(select(User).where(User.email == "author@example.org")).one()
+    organisation = session.exec(
+        select(Organisation).where(Organisation.name == FIELD_ASSISTANTS)
+    ).one()
+    district = next(d for d in ensure_stockholm_districts(session=session) if d.name == "Järva")
+    local = now.astimezone(STOCKHOLM)
+    sunday = (local + timedelta(days=(6 - local.weekday()) % 7)).replace(
+        hour=6, minute=0, second=0, microsecond=0
+    )
+    if sunday <= local:
+        sunday += timedelta(days=7)
+    friday = sunday - timedelta(days=2)
+    briefing = Briefing(
+        organisation_id=organisation.id or 0,
+        author_id=author.id or 0,
+        title="Helgens lägesbild Järva",
+        valid_from=min(now, friday.replace(hour=18)),
+        valid_to=sunday,
+        summary=(
+            "Fotbollsmatch på lördag kväll: en stor samling väntas vid Rinkeby torg efteråt. "
+            "Lugnt i övrigt i veckan."
+        ),
+        expected_events=[
+            {
+                "what": "Fotbollsmatch, stor samling efteråt",
+                "where": "Rinkeby torg",
+                "when": "Lördag 21:00",
+            },
+        ],
+        on_call=[
+            {"who": "Fältassistenterna Järva", "phone": "08-508 00 000"},
+            {"who": "Socialjouren", "phone": "08-508 400 00"},
+            {"who": "Nödnummer", "phone": "112"},
+            {"who": "Polisen, icke akut", "phone": "114 14"},
+        ],
+        safety_reminders="Gå minst tre i varje grupp. Ring 112 vid fara, ingrip aldrig ensam.",
+        meeting_at=friday.replace(hour=17, minute=30),
+        meeting_place="Husby gård",
+        identifies_no_one=True,
+        state=BriefingState.published.value,
+        published_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(briefing)
+    session.flush()
+    session.add(BriefingDistrict(briefing_id=briefing.id or 0, district_id=district.id or 0))
+    for name, status, note in (
+        ("Rinkeby torg", PlaceStatus.tense, "Stor samling väntas efter fotbollsmatchen."),
+        ("Tensta T-bana", PlaceStatus.watch, "Håll uppsikt sena kvällar."),
+    ):
+        place = session.exec(select(Place).where(Place.name == name)).one()
+        place.status = status.value
+        session.add(place)
+        session.add(
+            BriefingPlaceStatus(
+                briefing_id=briefing.id or 0, place_id=place.id or 0, status=status.value, note=note
+            )
+        )
+    session.flush()
+
+
+def _demo_principal(session: Session, email: str) -> Principal:
+    """A demo account as the services see it (no device session: nobody signed in)."""
+    from interrupters.auth.models import User
+    from interrupters.auth.services import memberships_of
+
+    user = session.exec(select(User).where(User.email == email)).one()
+    assert user.id is not None
+    return Principal(
+        user_id=user.id,
+        display_name=user.display_name,
+        email=user.email,
+        locale=user.locale,
+        device_session_id=0,
+        token="",
+        memberships=memberships_of(session=session, user_id=user.id),
+        pledge_accepted=True,
+    )
+
+
+DEMO_WALKERS = [a.email for a in DEMO_ACCOUNTS if a.role == "night_walker"]
+WALK_START, WALK_END = time(20, 30), time(1, 0)
+FRIDAY, SATURDAY = 4, 5
+WALK_WEEKS = 4
+
+
+def seed_demo_walks(*, session: Session, now: datetime) -> None:
+    """Nattvandrarna Järva's walks: Fridays and Saturdays 20:30 to 01:00 from Husby gård,
+    a weekly series for the coming weeks with the four walkers signed up in groups, and last
+    weekend's walk completed with its report, so a newcomer sees a coming walk and a past
+    report. Made through the walks services, as the lead and the walkers would."""
+    from interrupters.walks.models import Walk
+    from interrupters.walks.services import (
+        WalkInput,
+        WalkReportInput,
+        auto_groups,
+        complete_walk,
+        file_walk_report,
+        local_span,
+        schedule_walks,
+        sign_up,
+        start_walk,
+    )
+
+    organisation = session.exec(select(Organisation).where(Organisation.name == ASSOCIATION)).one()
+    if session.exec(select(Walk).where(Walk.organisation_id == organisation.id)).first():
+        return
+    lead = _demo_principal(session, "lead@example.org")
+    walkers = [_demo_principal(session, email) for email in DEMO_WALKERS]
+    district = next(d for d in ensure_stockholm_districts(session=session) if d.name == "Järva")
+    places = {p.name: p for p in session.exec(select(Place))}
+    today = now.astimezone(STOCKHOLM).date()
+
+    def schedule(first: date, weekdays: list[int], at: datetime) -> list[Walk]:
+        return schedule_walks(
+            session=session,
+            actor=lead,
+            data=WalkInput(
+                district_id=district.id or 0,
+                meeting_place_id=places["Husby gård"].id,
+                first_date=first,
+                start_time=WALK_START,
+                end_time=WALK_END,
+                weekdays=weekdays,
+                weeks=WALK_WEEKS if weekdays else 1,
+                leader_id=lead.user_id,
+            ),
+            now=at,
+        )
+
+    def staffed(walk: Walk, at: datetime) -> None:
+        for walker in walkers:
+            sign_up(session=session, actor=walker, walk_id=walk.id or 0, now=at)
+        auto_groups(session=session, actor=lead, walk_id=walk.id or 0)
+
+    # Last weekend's Saturday walk: the latest Saturday whose walk has ended by now.
+    saturday = today - timedelta(days=(today.weekday() - SATURDAY) % 7)
+    while local_span(saturday, WALK_START, WALK_END)[1] > now:
+        saturday -= timedelta(days=7)
+    planned_at = local_span(saturday, WALK_START, WALK_END)[0] - timedelta(days=6)
+    (past,) = schedule(saturday, [], planned_at)
+    staffed(past, planned_at + timedelta(hours=1))
+    starts, ends = past.planned_start, past.planned_end
+    start_walk(session=session, actor=lead, walk_id=past.id or 0, now=starts + timedelta(minutes=5))
+    complete_walk(session=session, actor=lead, walk_id=past.id or 0, now=ends)
+    file_walk_report(
+        session=session,
+        actor=lead,
+        data=WalkReportInput(
+            walk_id=past.id or 0,
+            places_visited=[
+                places[name].id or 0 for name in ("Husby gård", "Tensta centrum", "Tensta T-bana")
+            ],
+            youths_met=YouthsMet.many,
+            age_impression=[AgeImpression.age_13_15, AgeImpression.age_16_17],
+            atmosphere=Atmosphere.lively,
+            observations=[Observation.large_gathering, Observation.fight],
+            actions=[
+                WalkAction.talked_with_youth,
+                WalkAction.called_114_14,
+                WalkAction.reported_environment_fault,
+            ],
+            environment_faults=[EnvironmentFault.lighting],
+            fault_place_id=places["Tensta centrum"].id,
+            debrief_held=True,
+            note=(
+                "Ett slagsmål vid Tensta T-bana, vi ringde 114 14. "
+                "Trasig belysning i trappan vid Tensta centrum."
+            ),
+        ),
+        client_uuid=new_uuid(),
+        now=ends + timedelta(minutes=20),
+    )
+
+    # The coming weeks: every Friday and Saturday walk from today on, the walkers signed up.
+    for walk in schedule(today, [FRIDAY, SATURDAY], now):
+        staffed(walk, now)
+    session.flush()

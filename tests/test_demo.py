@@ -1,0 +1,50 @@
+"""The demo scenario: a newcomer always finds a coming walk and last weekend's report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, col, select
+
+from interrupters.demo import seed_demo
+from interrupters.enums import WalkState
+from interrupters.walks.models import Walk, WalkReport, WalkSignup
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+@pytest.mark.parametrize(
+    "local_now",
+    [
+        datetime(2026, 11, 24, 8, 0),  # a Tuesday morning
+        datetime(2026, 11, 28, 22, 0),  # a Saturday, during the walk
+        datetime(2026, 11, 29, 0, 30),  # Sunday night, the Saturday walk not over yet
+        datetime(2027, 3, 27, 23, 0),  # the Saturday of the change to summer time
+    ],
+)
+def test_demo_walks(session: Session, local_now: datetime) -> None:
+    now = local_now.replace(tzinfo=STOCKHOLM)
+    assert seed_demo(session=session, now=now)
+    session.commit()
+    walks = list(session.exec(select(Walk).order_by(col(Walk.planned_start))))
+    past = [w for w in walks if w.state == WalkState.completed]
+    coming = [w for w in walks if w.state == WalkState.planned]
+    assert len(past) == 1 and len(coming) >= 6
+    assert all(w.planned_start > now for w in coming)
+    assert past[0].planned_end <= now
+    for walk in walks:
+        start = walk.planned_start.astimezone(STOCKHOLM)
+        assert start.weekday() in (4, 5) and (start.hour, start.minute) == (20, 30)
+        assert walk.planned_end.astimezone(STOCKHOLM).hour == 1
+        signups = session.exec(select(WalkSignup).where(WalkSignup.walk_id == walk.id)).all()
+        assert sorted(s.group_number or 0 for s in signups) == [1, 1, 2, 2]
+    (report,) = session.exec(select(WalkReport)).all()
+    assert report.walk_id == past[0].id
+    assert report.youths_met == "26-50"
+    assert "fight" in report.observations and "called_114_14" in report.actions
+    assert report.environment_faults == ["lighting"] and report.fault_place_id is not None
+    # Seeding again changes nothing.
+    assert not seed_demo(session=session, now=now)
+    assert len(session.exec(select(Walk)).all()) == len(walks)
