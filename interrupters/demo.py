@@ -294,6 +294,7 @@ def seed_demo(*, session: Session, now: datetime | None = None, seed: int = 2026
         )
     )
     session.flush()
+    seed_demo_conflict(session=session, now=now)
     seed_demo_briefing(session=session, now=now)
     seed_demo_walks(session=session, now=now)
     return True
@@ -365,6 +366,69 @@ def seed_demo_briefing(*, session: Session, now: datetime) -> None:
                 briefing_id=briefing.id or 0, place_id=place.id or 0, status=status.value, note=note
             )
         )
+    session.flush()
+
+
+def seed_demo_conflict(*, session: Session, now: datetime) -> None:
+    """Conflict C-0012 (DOMAIN.md): two groups after an online provocation, a weapon rumoured,
+    raised to level 3, one mediation that resolved it for now, a follow-up in 48 hours."""
+    from interrupters.conflicts import services as conflicts
+
+    worker = _demo_principal(session, "interrupter@example.org")
+    colleague = _demo_principal(session, "interrupter2@example.org")
+    torg = session.exec(select(Place).where(Place.name == "Rinkeby torg")).one()
+    conflict, _created = conflicts.flag_conflict(
+        session=session,
+        actor=worker,
+        data=conflicts.ConflictInput(
+            area_id=torg.area_id,
+            place_id=torg.id,
+            detected_via="social_media",
+            catalyst="online_provocation",
+            type="group_vs_group",
+            parties_count=2,
+            supporters_count=15,
+            party_labels=["the older group from the square", "the group from the school yard"],
+            youth_involved=True,
+            weapon="rumoured",
+            risk_level=2,
+            occurred_at=now - timedelta(days=2, hours=3),
+            note="A video mocking the younger group spread on Friday night.",
+        ),
+        client_uuid=new_uuid(),
+        now=now - timedelta(days=2, hours=3),
+    )
+    assert conflict.id is not None
+    conflict.code = "C-0012"  # the demo scenario's number, as in DOMAIN.md
+    session.add(conflict)
+    conflicts.update_conflict(
+        session=session,
+        actor=worker,
+        conflict_id=conflict.id,
+        data=conflicts.ConflictUpdateInput(
+            risk_level=3,
+            text="Threats answered online; both groups talk about meeting at the square.",
+            occurred_at=now - timedelta(days=1, hours=6),
+        ),
+        client_uuid=new_uuid(),
+        now=now - timedelta(days=1, hours=6),
+    )
+    conflicts.record_mediation(
+        session=session,
+        actor=worker,
+        conflict_id=conflict.id,
+        data=conflicts.MediationInput(
+            mediator_ids=[worker.user_id, colleague.user_id],
+            occurred_at=now - timedelta(hours=20),
+            place_id=torg.id,
+            strategies=["separate_parties", "face_saving", "focus_consequences"],
+            outcome="temporarily_resolved",
+            follow_up_on=(now + timedelta(hours=48)).astimezone(STOCKHOLM).date(),
+            note="Talked with each group apart; they agreed to stay off the square this weekend.",
+        ),
+        client_uuid=new_uuid(),
+        now=now - timedelta(hours=20),
+    )
     session.flush()
 
 

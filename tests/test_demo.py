@@ -48,3 +48,23 @@ def test_demo_walks(session: Session, local_now: datetime) -> None:
     # Seeding again changes nothing.
     assert not seed_demo(session=session, now=now)
     assert len(session.exec(select(Walk)).all()) == len(walks)
+
+
+def test_demo_conflict_and_briefing(session: Session) -> None:
+    """DOMAIN.md: C-0012 at level 3 with one mediation, and the field assistants' briefing."""
+    from interrupters.briefings.models import Briefing
+    from interrupters.conflicts.models import Conflict, ConflictEvent, Mediation
+
+    now = datetime(2026, 11, 24, 8, 0, tzinfo=STOCKHOLM)
+    assert seed_demo(session=session, now=now)
+    session.commit()
+    (conflict,) = session.exec(select(Conflict)).all()
+    assert (conflict.code, conflict.risk_level, conflict.weapon) == ("C-0012", 3, "rumoured")
+    assert (conflict.type, conflict.catalyst) == ("group_vs_group", "online_provocation")
+    kinds = [e.kind for e in session.exec(select(ConflictEvent).order_by(col(ConflictEvent.id)))]
+    assert kinds == ["detected", "level_changed", "mediation"]
+    (mediation,) = session.exec(select(Mediation)).all()
+    assert mediation.outcome == "temporarily_resolved"
+    assert mediation.follow_up_on == datetime(2026, 11, 26).date()
+    (briefing,) = session.exec(select(Briefing)).all()
+    assert briefing.state == "published" and briefing.valid_to > now

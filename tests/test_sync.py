@@ -6,8 +6,13 @@ import gzip
 import json
 import threading
 import uuid
+import zlib
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlmodel import func, select
 
 from interrupters.audit.models import AuditEvent
@@ -534,3 +539,52 @@ def test_two_simultaneous_batches_of_the_same_records_store_each_once(app, sessi
         assert [r[i][0] for r in results] == [key] * len(phones)
         assert answers == [(200, "replayed")] * 3 + [(201, "stored")]
     assert count(session, Contact) == 3
+
+
+# The compact envelope (version 2): deflated, with the key as a compressed point ----------
+
+
+def test_a_compact_envelope_is_smaller_and_stored_like_the_first_version(phone, session, world):
+    public = phone.refresh().get_json()["public_key"]
+    data = payload(world, note="Talked about the weekend by the square; the group was calm.")
+    plain = crypto.seal(public, data, kind="contact", client_uuid=str(uuid.uuid4()))
+    compact = crypto.seal(public, data, kind="contact", client_uuid=str(uuid.uuid4()), compact=True)
+    assert compact["v"] == 2 and len(json.dumps(compact)) < 0.75 * len(json.dumps(plain))
+    key = str(uuid.uuid4())
+    envelope = crypto.seal(public, data, kind="contact", client_uuid=key, compact=True)
+    assert phone.send(data, client_uuid=key, envelope=envelope).status_code == 201
+    assert phone.send(data, client_uuid=key, envelope=envelope).status_code == 200
+    assert count(session, Contact) == 1
+
+
+def test_a_compact_envelope_that_inflates_too_far_is_unreadable(app):
+    """A deflated record is inflated to at most MAX_PLAIN: a bomb is refused, not inflated."""
+    key = crypto.load_or_create_key(Path(app.instance_path))
+    client_uuid = str(uuid.uuid4())
+    envelope = crypto.seal(
+        crypto.public_key_raw(key),
+        {"note": "x"},
+        kind="contact",
+        client_uuid=client_uuid,
+        compact=True,
+    )
+    assert crypto.open_envelope(key, envelope, kind="contact", client_uuid=client_uuid) == {
+        "note": "x"
+    }
+    # Re-encrypt a bomb under the same ephemeral key: what the phone could send.
+    ephemeral = ec.EllipticCurvePublicKey.from_encoded_point(
+        ec.SECP256R1(), crypto.unb64url(envelope["epk"])
+    )
+    raw = ephemeral.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    aes = AESGCM(crypto._aes_key(key.exchange(ec.ECDH(), ephemeral), raw))
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    bomb = deflater.compress(b'{"note": "' + b"x" * 10_000_000 + b'"}') + deflater.flush()
+    iv = bytes(12)
+    envelope = envelope | {
+        "iv": crypto.b64url(iv),
+        "ct": crypto.b64url(aes.encrypt(iv, bomb, crypto.associated_data("contact", client_uuid))),
+    }
+    with pytest.raises(crypto.UnreadableEnvelope):
+        crypto.open_envelope(key, envelope, kind="contact", client_uuid=client_uuid)

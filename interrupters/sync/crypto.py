@@ -4,6 +4,11 @@ Per record the browser makes a fresh ECDH P-256 key pair, derives an AES-GCM-256
 HKDF-SHA256 (salt: its ephemeral public key, info: LABEL) and encrypts the record with the
 record's kind and UUID as associated data, so an envelope cannot be replayed as another record.
 Only the server's private key, kept in the instance folder, opens it (DESIGN.md, guarantee 6).
+
+Version 2 (what browsers with CompressionStream send) is the same with the record deflated
+(raw DEFLATE) before it is encrypted and the ephemeral key as a compressed point: a contact's
+envelope is about 40% smaller, which is what a slow 4G upload of a backlog pays for. The HKDF
+salt stays the uncompressed point in both versions.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import base64
 import json
 import logging
 import os
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 logger = logging.getLogger(__name__)
 
 VERSION = 1
+COMPACT = 2
+# A record's content is a few hundred bytes; a deflated one that inflates past this is refused.
+MAX_PLAIN = 64 * 1024
 LABEL = b"interrupters-outbox-v1"
 KEY_FILE = "outbox_key.pem"
 
@@ -87,20 +96,28 @@ def open_envelope(
 ) -> dict[str, Any]:
     """Decrypt an envelope into the record's payload (a JSON object)."""
     try:
-        if not isinstance(envelope, dict) or envelope.get("v") != VERSION:
+        version = envelope.get("v") if isinstance(envelope, dict) else None
+        if version not in (VERSION, COMPACT):
             raise UnreadableEnvelope("unknown envelope version")
-        ephemeral_raw = unb64url(envelope["epk"])
         iv = unb64url(envelope["iv"])
         ciphertext = unb64url(envelope["ct"])
         if len(iv) != 12:
             raise UnreadableEnvelope("bad IV")
-        ephemeral = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), ephemeral_raw)
+        ephemeral = ec.EllipticCurvePublicKey.from_encoded_point(
+            ec.SECP256R1(), unb64url(envelope["epk"])
+        )
+        # The salt is the uncompressed point, whichever form the envelope carries.
+        ephemeral_raw = ephemeral.public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
         shared = key.exchange(ec.ECDH(), ephemeral)
         plain = AESGCM(_aes_key(shared, ephemeral_raw)).decrypt(
             iv, ciphertext, associated_data(kind, client_uuid)
         )
+        if version == COMPACT:
+            plain = _inflate(plain)
         payload = json.loads(plain)
-    except (KeyError, TypeError, ValueError, InvalidTag) as error:
+    except (KeyError, TypeError, ValueError, InvalidTag, zlib.error) as error:
         if isinstance(error, UnreadableEnvelope):
             raise
         raise UnreadableEnvelope(type(error).__name__) from None
@@ -109,10 +126,24 @@ def open_envelope(
     return payload
 
 
+def _inflate(data: bytes) -> bytes:
+    inflater = zlib.decompressobj(wbits=-zlib.MAX_WBITS)
+    plain = inflater.decompress(data, MAX_PLAIN)
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise UnreadableEnvelope("record too large or truncated")
+    return plain
+
+
 def seal(
-    public_raw: str, payload: dict[str, Any], *, kind: str, client_uuid: str
+    public_raw: str,
+    payload: dict[str, Any],
+    *,
+    kind: str,
+    client_uuid: str,
+    compact: bool = False,
 ) -> dict[str, Any]:
-    """Encrypt as the browser does (for tests, benchmarks and the property-based test)."""
+    """Encrypt as the browser does (for tests, benchmarks and the property-based test);
+    `compact` makes a version 2 envelope, as browsers with CompressionStream do."""
     server_public = ec.EllipticCurvePublicKey.from_encoded_point(
         ec.SECP256R1(), unb64url(public_raw)
     )
@@ -122,7 +153,22 @@ def seal(
     )
     shared = ephemeral.exchange(ec.ECDH(), server_public)
     iv = os.urandom(12)
+    plain = json.dumps(payload).encode()
+    if compact:
+        deflater = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+        plain = deflater.compress(plain) + deflater.flush()
     ciphertext = AESGCM(_aes_key(shared, ephemeral_raw)).encrypt(
-        iv, json.dumps(payload).encode(), associated_data(kind, client_uuid)
+        iv, plain, associated_data(kind, client_uuid)
     )
-    return {"v": VERSION, "epk": b64url(ephemeral_raw), "iv": b64url(iv), "ct": b64url(ciphertext)}
+    point = ephemeral.public_key().public_bytes(
+        serialization.Encoding.X962,
+        serialization.PublicFormat.CompressedPoint
+        if compact
+        else serialization.PublicFormat.UncompressedPoint,
+    )
+    return {
+        "v": COMPACT if compact else VERSION,
+        "epk": b64url(point),
+        "iv": b64url(iv),
+        "ct": b64url(ciphertext),
+    }
