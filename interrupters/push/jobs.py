@@ -50,8 +50,10 @@ LONGEST_RETRY = timedelta(minutes=15)
 MAX_ATTEMPTS = 8
 BATCH = 50
 # Sends in flight at once: a real push service takes tens of milliseconds to answer, and one
-# at a time a briefing to 200 members took 11 s at 50 ms an answer (bench/push_latency.py).
-SENDERS = 16
+# at a time a briefing to 200 members took 11 s at 50 ms an answer; 8 took 1.9 s. More threads
+# were slower again, contending for the interpreter over the messages' encryption
+# (bench/push_latency.py --push-delay 0.05).
+SENDERS = 8
 # One run of deliver_due takes batch after batch for this long; the next run goes on.
 RUN_SECONDS = 20.0
 REPEAT_TITLE = _l("Not acknowledged: %(title)s")
