@@ -228,7 +228,8 @@ def writable_briefing(*, session: Session, actor: Principal, briefing_id: int) -
     return briefing
 
 
-def _followed(session: Session, actor: Principal, briefing_id: int) -> Briefing:
+def followed_briefing(*, session: Session, actor: Principal, briefing_id: int) -> Briefing:
+    """A briefing the actor writes or follows (preview, presentation, receipts)."""
     briefing = get_briefing(session=session, actor=actor, briefing_id=briefing_id)
     if not can_follow(session, actor, briefing):
         raise NotAllowed()
@@ -747,7 +748,7 @@ def receipts(
     *, session: Session, actor: Principal, briefing_id: int, audit: bool = True
 ) -> list[OrganisationReceipts]:
     """Who read, acknowledged and attended, per target organisation; an audited read."""
-    briefing = _followed(session, actor, briefing_id)
+    briefing = followed_briefing(session=session, actor=actor, briefing_id=briefing_id)
     districts = districts_of(session=session, briefing_id=briefing_id)
     organisations = target_organisations(session=session, district_ids=districts)
     by_id = {o.id or 0: OrganisationReceipts(o.id or 0, o.name) for o in organisations}
@@ -790,7 +791,7 @@ def set_attendance(
     attended_user_ids: Collection[int],
 ) -> int:
     """Tick who of one organisation came to the meeting; return how many attended."""
-    briefing = _followed(session, actor, briefing_id)
+    briefing = followed_briefing(session=session, actor=actor, briefing_id=briefing_id)
     districts = districts_of(session=session, briefing_id=briefing.id or 0)
     targets = {o.id for o in target_organisations(session=session, district_ids=districts)}
     if organisation_id not in targets:

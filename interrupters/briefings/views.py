@@ -20,7 +20,7 @@ from interrupters.briefings import forms, services
 from interrupters.briefings.models import Briefing
 from interrupters.db import get_session, utcnow
 from interrupters.enums import ReceiptKind, Role
-from interrupters.errors import InvalidInput, InvalidState, NotAllowed
+from interrupters.errors import InvalidInput, InvalidState
 from interrupters.places.models import District
 from interrupters.records import validated
 
@@ -318,10 +318,9 @@ def edit(briefing_id: int) -> Any:
 @bp.get("/<int:briefing_id>/preview")
 def preview(briefing_id: int) -> str:
     """The briefing as its readers will see it."""
-    session = get_session()
-    briefing = services.get_briefing(session=session, actor=current_user, briefing_id=briefing_id)
-    if not services.can_follow(session, current_user, briefing):
-        raise NotAllowed()
+    briefing = services.followed_briefing(
+        session=get_session(), actor=current_user, briefing_id=briefing_id
+    )
     return render_template("briefings/preview.html", **_content(briefing))
 
 
@@ -430,10 +429,9 @@ def receipts(briefing_id: int) -> str:
 @bp.get("/<int:briefing_id>/present")
 def present(briefing_id: int) -> str:
     """Presentation mode for the meeting's projector: one section at a time with JavaScript."""
-    session = get_session()
-    briefing = services.get_briefing(session=session, actor=current_user, briefing_id=briefing_id)
-    if not services.can_follow(session, current_user, briefing):
-        raise NotAllowed()
+    briefing = services.followed_briefing(
+        session=get_session(), actor=current_user, briefing_id=briefing_id
+    )
     return render_template("briefings/present.html", **_content(briefing))
 
 

@@ -328,6 +328,12 @@ def cancel_walk(
 # Sign-up and groups -------------------------------------------------------------------------
 
 
+def _signup_of(session: Session, walk_id: int, user_id: int) -> WalkSignup | None:
+    return session.exec(
+        select(WalkSignup).where(WalkSignup.walk_id == walk_id).where(WalkSignup.user_id == user_id)
+    ).first()
+
+
 def sign_up(
     *, session: Session, actor: Principal, walk_id: int, now: datetime | None = None
 ) -> WalkSignup:
@@ -336,11 +342,7 @@ def sign_up(
     walk = get_walk(session=session, actor=actor, walk_id=walk_id)
     if not is_member(actor, walk):
         raise NotAllowed()
-    existing = session.exec(
-        select(WalkSignup)
-        .where(WalkSignup.walk_id == walk_id)
-        .where(WalkSignup.user_id == actor.user_id)
-    ).first()
+    existing = _signup_of(session, walk_id, actor.user_id)
     if existing is not None:
         return existing
     if walk.state != WalkState.planned or walk.planned_start <= now:
@@ -359,11 +361,7 @@ def withdraw(
     walk = get_walk(session=session, actor=actor, walk_id=walk_id)
     if not is_member(actor, walk):
         raise NotAllowed()
-    signup = session.exec(
-        select(WalkSignup)
-        .where(WalkSignup.walk_id == walk_id)
-        .where(WalkSignup.user_id == actor.user_id)
-    ).first()
+    signup = _signup_of(session, walk_id, actor.user_id)
     if signup is None:
         return
     if walk.state != WalkState.planned or walk.planned_start <= now:
