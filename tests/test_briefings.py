@@ -273,6 +273,42 @@ def test_visibility_by_role_and_district(session, world, people):
         )
 
 
+def test_the_list_holds_what_each_role_may_open(session, world, people):
+    """list_briefings follows the same rules as get_briefing, for drafts, published and expired."""
+    draft = factories.create_briefing(session, world, people["author"])
+    published = factories.create_briefing(session, world, people["author"], publish=True)
+    expired = factories.create_briefing(session, world, people["author"], publish=True)
+    published.valid_to = expired.valid_to + timedelta(days=7)
+    session.add(published)
+    session.flush()
+    services.expire_briefings(session=session, now=expired.valid_to + timedelta(seconds=1))
+    session.commit()
+    session.refresh(expired)
+    assert expired.state == "expired"
+    later = expired.valid_to + timedelta(seconds=1)
+
+    def listed(name: str) -> set[int]:
+        found = services.list_briefings(
+            session=session, actor=actor(session, people[name]), now=later
+        )
+        return {b.id for b in found}
+
+    assert listed("author") == {draft.id, published.id, expired.id}
+    # A serving programme's supervisor follows what is out; readers read what is valid.
+    assert listed("supervisor") == {published.id, expired.id}
+    for name in ("walker", "lead", "interrupter"):
+        assert listed(name) == {published.id}, name
+    assert listed("outsider") == set() and listed("researcher") == set()
+    for name in ("author", "supervisor", "walker", "outsider"):
+        for briefing_id in listed(name):
+            services.get_briefing(
+                session=session,
+                actor=actor(session, people[name]),
+                briefing_id=briefing_id,
+                now=later,
+            )
+
+
 def test_current_briefing_is_the_newest_valid_one(session, world, people):
     walker = actor(session, people["walker"])
     assert services.current_briefings(session=session, actor=walker) == []

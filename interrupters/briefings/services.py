@@ -190,21 +190,25 @@ def _shares(session: Session, briefing: Briefing, district_ids: Collection[int])
     return bool(set(districts_of(session=session, briefing_id=briefing.id)) & set(district_ids))
 
 
+def _out(briefing: Briefing) -> bool:
+    return briefing.state in (BriefingState.published.value, BriefingState.expired.value)
+
+
+def _valid(briefing: Briefing, now: datetime) -> bool:
+    return briefing.state == BriefingState.published.value and briefing.valid_to > now
+
+
 def can_follow(session: Session, actor: Principal, briefing: Briefing) -> bool:
     """Writers of its organisation, or of one serving its districts once it is out, see
     the receipts, present it and tick attendance."""
     if can_write(actor, briefing):
         return True
-    if briefing.state not in (BriefingState.published.value, BriefingState.expired.value):
-        return False
-    return _shares(session, briefing, _writer_districts(session, actor))
+    return _out(briefing) and _shares(session, briefing, _writer_districts(session, actor))
 
 
 def can_read(session: Session, actor: Principal, briefing: Briefing, now: datetime) -> bool:
     """Readers serving one of its districts read it while it is published and valid."""
-    if briefing.state != BriefingState.published.value or briefing.valid_to <= now:
-        return False
-    return _shares(session, briefing, _reader_districts(session, actor))
+    return _valid(briefing, now) and _shares(session, briefing, _reader_districts(session, actor))
 
 
 def get_briefing(
@@ -242,11 +246,26 @@ def followed_briefing(*, session: Session, actor: Principal, briefing_id: int) -
 def list_briefings(
     *, session: Session, actor: Principal, now: datetime | None = None
 ) -> list[Briefing]:
-    """Own organisation's briefings (writers), and the published ones for the actor's districts."""
+    """Own organisation's briefings (writers), and the published ones for the actor's districts.
+
+    The same rules as can_follow and can_read, with the actor's districts and every briefing's
+    districts read once instead of a few queries a briefing.
+    """
     now = now or utcnow()
+    writer_districts = set(_writer_districts(session, actor))
+    reader_districts = set(_reader_districts(session, actor))
+    districts: dict[int, set[int]] = collections.defaultdict(set)
+    for briefing_id, district_id in session.exec(
+        select(BriefingDistrict.briefing_id, BriefingDistrict.district_id)
+    ):
+        districts[briefing_id].add(district_id)
     candidates = session.exec(select(Briefing).order_by(col(Briefing.valid_from).desc())).all()
     return [
-        b for b in candidates if can_follow(session, actor, b) or can_read(session, actor, b, now)
+        b
+        for b in candidates
+        if can_write(actor, b)
+        or (_out(b) and districts[b.id or 0] & writer_districts)
+        or (_valid(b, now) and districts[b.id or 0] & reader_districts)
     ]
 
 
