@@ -34,7 +34,7 @@ from interrupters.htmx import render_page_or_block
 from interrupters.participants import services as participants
 from interrupters.places.services import area_names, areas_with_places, place_names
 from interrupters.sync.models import HeldRecord
-from interrupters.sync.services import get_held, held_records, resolve_held
+from interrupters.sync.services import held_records, open_held, resolve_held
 
 bp = Blueprint("contacts", __name__)
 
@@ -64,12 +64,7 @@ MINE_ORDER = [
 
 def _held(held_id: int | None) -> HeldRecord | None:
     """The actor's own held contact that still needs correction."""
-    if held_id is None:
-        return None
-    held = get_held(session=get_session(), actor=current_user, held_id=held_id)
-    return (
-        held if held is not None and held.kind == "contact" and held.resolved_at is None else None
-    )
+    return open_held(session=get_session(), actor=current_user, held_id=held_id, kind="contact")
 
 
 def _prepare_form(form: ContactForm) -> ContactForm:

@@ -204,6 +204,14 @@ def get_held(*, session: Session, actor: Principal, held_id: int) -> HeldRecord 
     return held
 
 
+def open_held(
+    *, session: Session, actor: Principal, held_id: int | None, kind: str
+) -> HeldRecord | None:
+    """The actor's own held record of `kind` that still needs correction, if that is it."""
+    held = None if held_id is None else get_held(session=session, actor=actor, held_id=held_id)
+    return held if held is not None and held.kind == kind and held.resolved_at is None else None
+
+
 def resolve_held(
     *,
     session: Session,

@@ -10,7 +10,7 @@ from uuid import uuid4
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import select
+from sqlmodel import col, select
 from werkzeug.exceptions import Conflict
 from werkzeug.wrappers import Response
 
@@ -23,7 +23,7 @@ from interrupters.forms import formdata_of
 from interrupters.places.models import District
 from interrupters.places.services import place_names
 from interrupters.sync.models import HeldRecord
-from interrupters.sync.services import get_held, held_records, resolve_held
+from interrupters.sync.services import held_records, open_held, resolve_held
 from interrupters.walks import forms, services
 from interrupters.walks.models import Walk
 
@@ -231,11 +231,7 @@ def cancel(walk_id: int) -> Response:
 
 def _held(held_id: int | None) -> HeldRecord | None:
     """The actor's own held walk report that still needs correction."""
-    if held_id is None:
-        return None
-    held = get_held(session=get_session(), actor=current_user, held_id=held_id)
-    ok = held is not None and held.kind == "walk_report" and held.resolved_at is None
-    return held if ok else None
+    return open_held(session=get_session(), actor=current_user, held_id=held_id, kind="walk_report")
 
 
 def _show_errors(form: forms.WalkReportForm, errors: dict[str, Any]) -> None:
@@ -299,7 +295,8 @@ def new_report() -> Any:
 def reports() -> str:
     session = get_session()
     found = services.list_reports(session=session, actor=current_user)
-    walks = {w.id: w for w in (session.get(Walk, r.walk_id) for r in found) if w}
+    walk_ids = {r.walk_id for r in found}
+    walks = {w.id: w for w in session.exec(select(Walk).where(col(Walk.id).in_(walk_ids)))}
     return render_template(
         "walks/reports.html",
         reports=found,
