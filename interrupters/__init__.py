@@ -77,11 +77,13 @@ def _commit_session_touch(response: Response) -> Response:
 
 
 def _register_blueprints(app: Flask) -> None:
-    # Each domain registers the record kinds its phones may send.
-    import interrupters.briefings.sync
-    import interrupters.conflicts.sync
-    import interrupters.contacts.sync
-    import interrupters.walks.sync  # noqa: F401
+    # Each domain declares the record kinds its phones may send; push listens to what the
+    # records path announces (a held escalation).
+    import interrupters.briefings.records
+    import interrupters.conflicts.records
+    import interrupters.contacts.records
+    import interrupters.push.listeners
+    import interrupters.walks.records  # noqa: F401
     from interrupters.admin.views import bp as admin_bp
     from interrupters.auth.views import bp as auth_bp
     from interrupters.briefings.views import bp as briefings_bp
@@ -91,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from interrupters.participants.views import bp as participants_bp
     from interrupters.push.views import bp as push_bp
     from interrupters.pwa.views import bp as pwa_bp
+    from interrupters.records.views import bp as records_bp
     from interrupters.sync.views import bp as sync_bp
     from interrupters.walks.views import bp as walks_bp
 
@@ -105,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
         walks_bp,
         push_bp,
         sync_bp,
+        records_bp,
         pwa_bp,
     ):
         app.register_blueprint(bp)

@@ -43,11 +43,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_savepoint(connection: Any, _name: str) -> None:
+    """Open the transaction before a first SAVEPOINT, so the savepoint nests inside it.
+
+    The driver begins a transaction only before a write: a SAVEPOINT issued first would begin
+    the transaction itself, and its RELEASE would commit everything so far. BEGIN IMMEDIATE
+    takes the write lock at once, waiting for another writer (busy_timeout) rather than
+    failing halfway through a batch.
+    """
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, durable commits and foreign keys."""
+    """Create an engine; SQLite gets WAL, durable commits, foreign keys and nested savepoints."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _sqlite_savepoint)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 

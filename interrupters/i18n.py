@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import force_locale, format_date, format_datetime, get_locale
+from flask_babel import gettext as translate
+from flask_babel import ngettext as translate_plural
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 from interrupters.extensions import babel
@@ -39,6 +44,56 @@ def today_local() -> date:
     return datetime.now(ZoneInfo("Europe/Stockholm")).date()
 
 
+Text: TypeAlias = str | LazyString
+
+
+# Messages kept in the database, rendered in the reader's language --------------------------
+
+
+def message_of(text: Text) -> dict[str, Any]:
+    """Store a text: a lazy string as its message id and variables, a plain string as it is."""
+    if isinstance(text, LazyString):
+        function = getattr(text._func, "__name__", "")
+        variables = {name: _variable(value) for name, value in text._kwargs.items()}
+        if function == "gettext" and len(text._args) == 1:
+            return {"id": str(text._args[0]), "vars": variables}
+        if function == "ngettext" and len(text._args) == 3:
+            singular, plural, count = text._args
+            return {"id": str(singular), "plural": str(plural), "n": int(count), "vars": variables}
+        raise TypeError("stored texts are lazy_gettext or lazy_ngettext strings")
+    if isinstance(text, str):
+        return {"text": text}
+    raise TypeError(f"not a text: {type(text).__name__}")
+
+
+def _variable(value: Any) -> Any:
+    if isinstance(value, LazyString):
+        return message_of(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"a stored text's variable must be plain data, not {type(value)}")
+
+
+def render_message(message: Mapping[str, Any]) -> str:
+    """The text in the current locale (a job sets the recipient's with `render_for`)."""
+    if "text" in message:
+        return str(message["text"])
+    variables = {
+        name: render_message(value) if isinstance(value, dict) else value
+        for name, value in (message.get("vars") or {}).items()
+    }
+    # gettext and ngettext under other names: pybabel would take these for message ids.
+    if "plural" in message:
+        return translate_plural(message["id"], message["plural"], message["n"], **variables)
+    return translate(message["id"], **variables)
+
+
+def render_for(message: Mapping[str, Any], locale: str) -> str:
+    """The text in `locale` (needs an app context: the catalogs are the app's)."""
+    with force_locale(locale):
+        return render_message(message)
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(
         app,
@@ -51,3 +106,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = local_date
     app.jinja_env.filters["label"] = label
     app.jinja_env.globals["today_local"] = today_local
+    app.jinja_env.filters["message"] = render_message

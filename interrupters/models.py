@@ -29,7 +29,7 @@ from interrupters.contacts.models import Contact, ContactReview
 from interrupters.participants.models import Participant
 from interrupters.places.models import Area, District, Place
 from interrupters.push.models import Notification, PushSubscription
-from interrupters.sync.models import HeldRecord
+from interrupters.records.models import CodeCounter, HeldRecord
 from interrupters.walks.models import Walk, WalkReport, WalkSignup
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "BriefingDistrict",
     "BriefingPlaceStatus",
     "BriefingReceipt",
+    "CodeCounter",
     "CommunityResponse",
     "Conflict",
     "ConflictEvent",

@@ -31,6 +31,7 @@ from interrupters.conflicts import services as conflict_services
 from interrupters.contacts.models import Contact
 from interrupters.participants.models import Participant
 from interrupters.push import services as push_services
+from interrupters.records.models import HeldRecord
 from interrupters.sync import crypto
 
 from . import factories
@@ -191,6 +192,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     "sync.receive": access(UNAUTHORISED, ok=CASE_WORKERS),
     # Audits what someone discarded from their own phone's outbox: kinds and counts only.
     "sync.discarded": EVERYONE,
+    # Records the server held for correction: everyone's own (the services see to "own"), and
+    # for the supervisor who in the team has some waiting.
+    "records.held": EVERYONE,
+    "records.held_detail": EVERYONE,
+    "records.discard": EVERYONE,
+    "records.team": SUPERVISOR_ONLY,
     # Notifications: everyone signed in reads and acknowledges their own, and turns push on
     # and off for their own devices (the services see to "own"); the opt-in posts JSON.
     "push.notifications": EVERYONE,
@@ -280,6 +287,7 @@ class Records:
     briefing_id: int
     walk_id: int
     walk_report_id: int
+    held_id: int
 
     def values(self) -> dict[str, Any]:
         return {
@@ -296,6 +304,7 @@ class Records:
             "briefing_id": self.briefing_id,
             "walk_id": self.walk_id,
             "walk_report_id": self.walk_report_id,
+            "held_id": self.held_id,
         }
 
 
@@ -386,6 +395,16 @@ def make_records(
             session, world, walk_lead, planned_start=datetime.now(UTC) - timedelta(hours=6)
         ),
     )
+    # A record the server held for the signed-in person (or the worker) to correct.
+    held = HeldRecord(
+        client_uuid=str(uuid.uuid4()),
+        kind="contact",
+        author_id=owner.id or 0,
+        payload={"note": "held"},
+        payload_hash="0" * 64,
+        errors={"location": {"text": "Choose a place."}},
+    )
+    session.add(held)
     session.commit()
     assert participant.id and contact.id and target.id and device_id
     return Records(
@@ -408,6 +427,7 @@ def make_records(
         briefing_id=briefing.id or 0,
         walk_id=walk.id or 0,
         walk_report_id=walk_report.id or 0,
+        held_id=held.id or 0,
     )
 
 

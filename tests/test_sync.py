@@ -18,8 +18,8 @@ from sqlmodel import func, select
 from interrupters.audit.models import AuditEvent
 from interrupters.auth import services as auth_services
 from interrupters.contacts.models import Contact
+from interrupters.records.models import HeldRecord
 from interrupters.sync import crypto
-from interrupters.sync.models import HeldRecord
 
 from . import factories
 
@@ -479,33 +479,34 @@ def test_unreadable_or_oversized_bodies_store_nothing(phone, session, raw, encod
     assert count(session, Contact) == 0
 
 
-def test_batch_is_stored_again_record_by_record_after_a_rollback(phone, session, world):
-    """A record of the batch meets a concurrent send of its UUID: nothing is half-stored."""
+def test_a_record_meeting_a_concurrent_send_settles_alone(phone, session, world):
+    """A record of the batch meets a concurrent send of its UUID (the unique key refuses it):
+    its savepoint is rolled back and it is tried again; its neighbours are not touched."""
+    from dataclasses import replace
     from unittest import mock
 
     from sqlalchemy.exc import IntegrityError
 
-    from interrupters.sync import services
+    from interrupters.records import KINDS
 
-    real = services.receive
+    kind = KINDS["contact"]
     calls = []
 
     def racing(**kwargs):
         calls.append(kwargs["client_uuid"])
         if len(calls) == 2:
             raise IntegrityError("INSERT INTO contact", {}, Exception("UNIQUE constraint"))
-        return real(**kwargs)
+        return kind.store(**kwargs)
 
     keys = [str(uuid.uuid4()) for _ in range(3)]
     records = [
         sealed(phone, payload(world, note=f"Record {i}."), client_uuid=k)
         for i, k in enumerate(keys)
     ]
-    with mock.patch.object(services, "receive", racing):
+    with mock.patch.dict(KINDS, {"contact": replace(kind, store=racing)}):
         response = send_batch(phone, records)
     assert outcomes(response) == [(key, 201, "stored") for key in keys]
-    # The first pass stopped at the second record; the second pass stored all three.
-    assert calls == [keys[0], keys[1], *keys]
+    assert calls == [keys[0], keys[1], keys[1], keys[2]]
     assert count(session, Contact) == 3
 
 

@@ -94,8 +94,8 @@ from interrupters.contacts.forms import STOCKHOLM
 from interrupters.contacts.models import Contact
 from interrupters.db import make_engine
 from interrupters.places.models import Place
+from interrupters.records.models import HeldRecord
 from interrupters.sync import crypto
-from interrupters.sync.models import HeldRecord
 
 from . import factories
 from .conftest import _test_config

@@ -16,7 +16,7 @@ from interrupters.audit.models import AuditEvent
 from interrupters.briefings.models import Briefing, BriefingDistrict
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.push.models import Notification
-from interrupters.sync.models import HeldRecord
+from interrupters.records.models import HeldRecord
 from interrupters.walks import services
 from interrupters.walks.models import Walk, WalkReport, WalkSignup
 

@@ -68,10 +68,10 @@ class ScheduleForm(FlaskForm):
 
 
 class AcknowledgeForm(FlaskForm):
-    """Also the outbox's "briefing_ack" and "briefing_read" records (briefings/sync.py)."""
+    """Also the outbox's "briefing_ack" and "briefing_read" records (briefings/records.py)."""
 
     client_uuid = HiddenField(validators=[Optional(), Regexp(UUID_PATTERN)])
-    briefing_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
+    briefing_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,9}$")])
     # The phone's local time when it was made (filled at submit; offline it may be hours ago).
     at = HiddenField(validators=[Optional()])
 
@@ -83,7 +83,7 @@ class AcknowledgeForm(FlaskForm):
 
 
 class AttendanceForm(FlaskForm):
-    organisation_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
+    organisation_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,9}$")])
     attended = MultiCheckboxField(_l("Attended"), coerce=int, validate_choice=False)
 
 

@@ -1,6 +1,6 @@
 """Forms for conflicts, their updates and mediations, incidents, community responses and duty.
 
-The phone's outbox sends these forms' own fields; interrupters/conflicts/sync.py reads them
+The phone's outbox sends these forms' own fields; interrupters/conflicts/records.py reads them
 with the same forms, so online and offline records pass the same rules.
 """
 
@@ -49,6 +49,8 @@ class _RecordForm(FlaskForm):
     """A record that can be made offline: its UUID is made on the phone at submit."""
 
     client_uuid = HiddenField(validators=[Optional(), Regexp(UUID_PATTERN)])
+    # Set when the form corrects a record the server held (see records.models.HeldRecord).
+    held_id = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])
     occurred_at = DateTimeLocalField(
         _l("When"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
     )
@@ -96,7 +98,7 @@ class ConflictForm(_RecordForm):
 
 
 class ConflictUpdateForm(_RecordForm):
-    conflict_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
+    conflict_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,9}$")])
     kind = RadioField(
         _l("What it is"),
         choices=options([("info", _l("New information")), ("follow_up", _l("Follow-up"))]),
@@ -116,7 +118,7 @@ class ConflictUpdateForm(_RecordForm):
 
 
 class MediationForm(_RecordForm):
-    conflict_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
+    conflict_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,9}$")])
     mediator_ids = MultiCheckboxField(_l("Mediators"), coerce=int, validate_choice=False)
     location = SelectField(_l("Where"), validators=[Optional()])
     strategies = MultiCheckboxField(_l("Strategies"), choices=choices(enums.Strategy))

@@ -81,6 +81,8 @@ class Mediation(SQLModel, table=True):
     # Staff user ids: the mediators are the programme's workers, never the parties.
     mediator_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     occurred_at: datetime = Field(sa_type=UTCDateTime)
+    # The server's time of receipt, beside the phone's own (occurred_at).
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     place_id: int | None = Field(default=None, foreign_key="place.id")
     strategies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     outcome: str = Field(max_length=24, index=True)
@@ -101,6 +103,8 @@ class Incident(SQLModel, table=True):
     area_id: int = Field(foreign_key="area.id")
     place_id: int | None = Field(default=None, foreign_key="place.id")
     occurred_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # The server's time of receipt, beside the phone's own (occurred_at).
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     injured_count: int = 0
     response: str = Field(default="none", max_length=24)
     note: str = Field(default="", max_length=280)
@@ -120,6 +124,8 @@ class CommunityResponse(SQLModel, table=True):
     kind: str = Field(max_length=24)
     area_id: int = Field(foreign_key="area.id")
     occurred_at: datetime = Field(sa_type=UTCDateTime)
+    # The server's time of receipt, beside the phone's own (occurred_at).
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     participants_estimate: int | None = None
     note: str = Field(default="", max_length=280)
     author_id: int = Field(foreign_key="app_user.id")

@@ -47,6 +47,7 @@ from interrupters.errors import DuplicateRecord, InvalidInput, NotAllowed, NotVi
 from interrupters.participants.models import Participant
 from interrupters.places.models import Area, District, Place
 from interrupters.records import find_replay, payload_hash
+from interrupters.records.services import next_number
 
 logger = logging.getLogger(__name__)
 
@@ -269,11 +270,16 @@ def _check_time(occurred_at: datetime, now: datetime) -> dict[str, Any]:
     return {}
 
 
-def _next_code(session: Session) -> str:
-    """The next conflict code: C-0001, C-0002, ... (unique across the installation)."""
+def _highest_code(session: Session) -> int:
     codes = session.exec(select(Conflict.code)).all()
-    numbers = [int(code[2:]) for code in codes if code[2:].isdigit()]
-    return f"C-{max(numbers, default=0) + 1:04d}"
+    return max((int(code[2:]) for code in codes if code[2:].isdigit()), default=0)
+
+
+def _next_code(session: Session) -> str:
+    """The next conflict code: C-0001, C-0002, ... (unique across the installation, also for
+    two conflicts flagged at the same moment)."""
+    number = next_number(session=session, name="conflict", floor=lambda: _highest_code(session))
+    return f"C-{number:04d}"
 
 
 def flag_conflict(
@@ -457,6 +463,7 @@ def record_mediation(
             "payload_hash": digest,
             "conflict_id": conflict_id,
             "author_id": actor.user_id,
+            "received_at": now,
             "mediator_ids": sorted(mediators),
             "strategies": sorted({s.value for s in data.strategies}),
         },
@@ -518,6 +525,7 @@ def record_incident(
             "payload_hash": digest,
             "organisation_id": organisation_id,
             "author_id": actor.user_id,
+            "received_at": now,
         },
     )
     session.add(incident)
@@ -575,6 +583,7 @@ def record_community_response(
             "payload_hash": digest,
             "organisation_id": organisation_id,
             "author_id": actor.user_id,
+            "received_at": now,
         },
     )
     session.add(response)

@@ -39,8 +39,8 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 
 class ContactForm(FlaskForm):
     client_uuid = HiddenField(validators=[Optional(), Regexp(UUID_PATTERN)])
-    # Set when the form corrects a record the server held (see sync.models.HeldRecord).
-    held_id = HiddenField(validators=[Optional(), Regexp(r"^\d+$")])
+    # Set when the form corrects a record the server held (see records.models.HeldRecord).
+    held_id = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])
     occurred_at = DateTimeLocalField(
         _l("When"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
     )

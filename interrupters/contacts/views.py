@@ -25,7 +25,7 @@ from interrupters.contacts.forms import (
     prepare_contact_form,
 )
 from interrupters.contacts.models import Contact
-from interrupters.contacts.sync import bind_form
+from interrupters.contacts.records import bind_form
 from interrupters.db import get_session
 from interrupters.enums import ReviewDecision, ReviewState, Role
 from interrupters.errors import InvalidInput
@@ -33,8 +33,8 @@ from interrupters.forms import blank, location_value, options
 from interrupters.htmx import render_page_or_block
 from interrupters.participants import services as participants
 from interrupters.places.services import area_names, areas_with_places, place_names
-from interrupters.sync.models import HeldRecord
-from interrupters.sync.services import held_records, open_held, resolve_held
+from interrupters.records.models import HeldRecord
+from interrupters.records.services import held_records, open_held, resolve_held
 
 bp = Blueprint("contacts", __name__)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from interrupters.audit.services import record_event
@@ -123,17 +124,26 @@ def create_participant(
         worker_id = data.worker_id
     if session.get(Area, data.area_id) is None:
         raise InvalidInput({"area_id": "unknown area"})
-    participant = Participant.model_validate(
-        data.model_dump(exclude={"worker_id"}),
-        update={
-            "code": new_code(session=session),
-            "organisation_id": organisation_id,
-            "worker_id": worker_id,
-            "created_at": now or utcnow(),
-        },
-    )
-    session.add(participant)
-    session.flush()
+    for attempt in range(5):
+        participant = Participant.model_validate(
+            data.model_dump(exclude={"worker_id"}),
+            update={
+                "code": new_code(session=session),
+                "organisation_id": organisation_id,
+                "worker_id": worker_id,
+                "created_at": now or utcnow(),
+            },
+        )
+        try:
+            # Two registrations at the same moment may draw the same free code: the unique
+            # constraint refuses the second, which draws again (its savepoint keeps the rest).
+            with session.begin_nested():
+                session.add(participant)
+                session.flush()
+            break
+        except IntegrityError:
+            if attempt == 4:
+                raise
     record_event(
         session=session,
         event="participant_created",

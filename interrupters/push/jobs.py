@@ -31,14 +31,9 @@ from sqlmodel import Session, col, select
 
 from interrupters.auth.models import DeviceSession, User
 from interrupters.db import get_engine, session_scope, utcnow
+from interrupters.i18n import message_of, render_for
 from interrupters.push.models import Notification, PushSubscription
-from interrupters.push.services import (
-    CREATED,
-    REPEAT_SUFFIX,
-    insert_notifications,
-    message_of,
-    render_for,
-)
+from interrupters.push.services import CREATED, REPEAT_SUFFIX, insert_notifications
 from interrupters.push.webpush import Outcome, Sender, SendResult, sender_for
 
 logger = logging.getLogger(__name__)

@@ -21,18 +21,14 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any, TypeAlias
+from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import has_app_context
-from flask_babel import force_locale
-from flask_babel import gettext as translate
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext as translate_plural
-from flask_babel.speaklater import LazyString
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, event, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -45,11 +41,11 @@ from interrupters.auth.models import DeviceSession
 from interrupters.auth.principal import Principal
 from interrupters.db import is_postgresql, utcnow
 from interrupters.errors import InvalidInput, NotVisible
+from interrupters.i18n import Text, message_of, render_message
 from interrupters.push.models import Notification, PushSubscription
 
 logger = logging.getLogger(__name__)
 
-Text: TypeAlias = str | LazyString
 # How long a push service keeps a message for a phone that is offline (and how long delivery
 # is retried): an alert is stale after an hour; a briefing may pass a day.
 DEFAULT_TTL = timedelta(hours=1)
@@ -70,53 +66,6 @@ def _forget_created(session: OrmSession) -> None:
 MAX_KIND = 48 - len(REPEAT_SUFFIX)
 MAX_SUBJECT = 120
 MAX_URL = 300
-
-
-# Messages -----------------------------------------------------------------------------------
-
-
-def message_of(text: Text) -> dict[str, Any]:
-    """Store a text: a lazy string as its message id and variables, a plain string as it is."""
-    if isinstance(text, LazyString):
-        function = getattr(text._func, "__name__", "")
-        variables = {name: _variable(value) for name, value in text._kwargs.items()}
-        if function == "gettext" and len(text._args) == 1:
-            return {"id": str(text._args[0]), "vars": variables}
-        if function == "ngettext" and len(text._args) == 3:
-            singular, plural, count = text._args
-            return {"id": str(singular), "plural": str(plural), "n": int(count), "vars": variables}
-        raise TypeError("notification texts are lazy_gettext or lazy_ngettext strings")
-    if isinstance(text, str):
-        return {"text": text}
-    raise TypeError(f"not a text: {type(text).__name__}")
-
-
-def _variable(value: Any) -> Any:
-    if isinstance(value, LazyString):
-        return message_of(value)
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    raise TypeError(f"a notification text's variable must be plain data, not {type(value)}")
-
-
-def render_message(message: Mapping[str, Any]) -> str:
-    """The text in the current locale (a job sets the recipient's with `render_for`)."""
-    if "text" in message:
-        return str(message["text"])
-    variables = {
-        name: render_message(value) if isinstance(value, dict) else value
-        for name, value in (message.get("vars") or {}).items()
-    }
-    # gettext and ngettext under other names: pybabel would take these for message ids.
-    if "plural" in message:
-        return translate_plural(message["id"], message["plural"], message["n"], **variables)
-    return translate(message["id"], **variables)
-
-
-def render_for(message: Mapping[str, Any], locale: str) -> str:
-    """The text in `locale` (needs an app context: the catalogs are the app's)."""
-    with force_locale(locale):
-        return render_message(message)
 
 
 # Notifying ----------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ claims dict it is given, so every call gets a fresh dict with the audience of it
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -19,13 +18,12 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import requests
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
 
-from interrupters.sync.crypto import public_key_raw
+from interrupters.keys import load_or_create_key, public_key_raw
 
 logger = logging.getLogger(__name__)
 
@@ -59,27 +57,7 @@ class Sender(Protocol):
 
 def load_or_create_vapid_key(instance_path: Path) -> ec.EllipticCurvePrivateKey:
     """Read the server's VAPID key, creating it on first use (0600, never committed)."""
-    path = instance_path / KEY_FILE
-    if not path.exists():
-        instance_path.mkdir(parents=True, exist_ok=True)
-        key = ec.generate_private_key(ec.SECP256R1())
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first: use theirs
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pem)
-            logger.info("created the VAPID key in the instance folder")
-    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(loaded, ec.EllipticCurvePrivateKey):
-        raise RuntimeError(f"{path} is not an EC private key")
-    return loaded
+    return load_or_create_key(instance_path / KEY_FILE)
 
 
 def vapid_key(app: Flask) -> ec.EllipticCurvePrivateKey:

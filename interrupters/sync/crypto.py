@@ -13,7 +13,6 @@ salt stays the uncompressed point in both versions.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -26,6 +25,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from interrupters import keys
+from interrupters.keys import b64url, public_key_raw, unb64url
+
+__all__ = ["load_or_create_key", "open_envelope", "public_key_raw", "seal"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,46 +45,9 @@ class UnreadableEnvelope(ValueError):
     """The envelope is malformed or was not made for this server's key."""
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def load_or_create_key(instance_path: Path) -> ec.EllipticCurvePrivateKey:
     """Read the server's outbox key, creating it on first run (never committed)."""
-    path = instance_path / KEY_FILE
-    if not path.exists():
-        instance_path.mkdir(parents=True, exist_ok=True)
-        key = ec.generate_private_key(ec.SECP256R1())
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another worker made it first: use theirs
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pem)
-            logger.info("created the outbox key in the instance folder")
-    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(loaded, ec.EllipticCurvePrivateKey):
-        raise RuntimeError(f"{path} is not an EC private key")
-    return loaded
-
-
-def public_key_raw(key: ec.EllipticCurvePrivateKey) -> str:
-    """The public key as the raw uncompressed point (65 bytes), base64url, for WebCrypto."""
-    return b64url(
-        key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-    )
+    return keys.load_or_create_key(instance_path / KEY_FILE)
 
 
 def associated_data(kind: str, client_uuid: str) -> bytes:

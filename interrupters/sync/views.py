@@ -1,4 +1,8 @@
-"""The sync endpoint the phones' outboxes send to, and what they need before a run."""
+"""The sync endpoint the phones' outboxes send to, and what they need before a run.
+
+Transport only: the envelope, the batch, the status codes. What a record becomes is decided
+by `records.services.receive` from the kinds the domains declared (interrupters/records).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +16,14 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
+from interrupters.audit.services import record_event
 from interrupters.authz import SIGNED_IN, guard
 from interrupters.db import get_session
-from interrupters.errors import InvalidInput
-from interrupters.sync import crypto, services
-from interrupters.sync.services import Outcome
+from interrupters.records import KINDS
+from interrupters.records import services as records
+from interrupters.records.services import Incoming, Outcome, Received
+from interrupters.sync import crypto
 
 logger = logging.getLogger(__name__)
 
@@ -27,17 +31,25 @@ bp = Blueprint("sync", __name__, url_prefix="/sync")
 guard(bp, {"config": SIGNED_IN, "receive": SIGNED_IN, "discarded": SIGNED_IN})
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-# Records a request by default: 50 contacts are about 31 KB, a third of a second up on slow 4G.
-MAX_BATCH = 50
+# Records a request at most (SYNC_MAX_BATCH). A phone with a backlog sends this many a request
+# and two requests at a time (SYNC_PARALLEL): one uploads while the server stores the other.
+# 100 contacts are about 30 KB gzipped: under a second up on Slow 4G.
+MAX_BATCH = 100
+PARALLEL = 2
 # A phone gzips what it sends (a third less to upload on slow 4G: bench/sync_device.py). A body
 # that would inflate past this is refused, so a small upload cannot make the server inflate
 # gigabytes.
 MAX_INFLATED = 4 * 1024 * 1024
+# JSON nesting deeper than a batch's own (body, records, record, envelope) is refused unparsed.
+MAX_DEPTH = 8
 STATUS = {
     Outcome.stored: 201,
     Outcome.replayed: 200,
     Outcome.needs_correction: 200,
     Outcome.conflict: 409,
+    Outcome.forbidden: 403,
+    Outcome.malformed: 400,
+    Outcome.busy: 503,
 }
 
 
@@ -56,14 +68,20 @@ def outbox_key() -> Any:
 
 
 @bp.get("/config")
-def config() -> dict[str, Any]:
+def config() -> tuple[dict[str, Any], int, dict[str, str]]:
     """What a sending run needs: a fresh CSRF token and the key to encrypt new records to."""
-    return {
-        "csrf_token": generate_csrf(),
-        "public_key": crypto.public_key_raw(outbox_key()),
-        "kinds": sorted(services.HANDLERS),
-        "max_batch": max_batch(),
-    }
+    return _answer(
+        {
+            "csrf_token": generate_csrf(),
+            "public_key": crypto.public_key_raw(outbox_key()),
+            "kinds": sorted(
+                name for name, kind in KINDS.items() if current_user.has_role(*kind.roles)
+            ),
+            "max_batch": max_batch(),
+            "parallel": int(current_app.config.get("SYNC_PARALLEL", PARALLEL)),
+        },
+        200,
+    )
 
 
 def _answer(body: dict[str, Any], status: int) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -72,26 +90,31 @@ def _answer(body: dict[str, Any], status: int) -> tuple[dict[str, Any], int, dic
 
 @bp.post("/records")
 def receive() -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Store one outbox record, or a batch of them; answer only after the commits are durable.
+    """Store one outbox record, or a batch of them; answer only after the commit is durable.
 
     One record: {kind, client_uuid, [sealed_uuid], envelope}, answered with its own status.
     A batch: {"records": [record, ...]} of at most `max_batch` records (see /sync/config),
     answered 200 with {"status": "batch", "results": [...]}: one result a record, in order,
     each the answer the record would have had alone with its HTTP status as "code": a batch
     means exactly what its records sent one by one would (the same UUID twice is one record;
-    409 and "needs correction" are per record). The batch is stored in one transaction and
-    answered after its one durable commit; should a record need a rollback (a concurrent send
-    of the same UUID), the batch is stored again record by record, each committed before the
-    next is read. Sign-in and CSRF are checked once for the request: a 401 or 403 answers for
-    every record in it.
+    409, 403 and "needs correction" are per record). Each record is stored in its own
+    savepoint, the batch in one transaction with one durable commit. Sign-in and CSRF are
+    checked once for the request: a 401 or 403 answers for every record in it.
     """
     body = _json_body()
     if body is _TOO_LARGE:
         return _answer({"status": "too_large", "max_batch": max_batch()}, 413)
     if isinstance(body, dict) and "records" in body:
-        return _receive_batch(body["records"])
-    answer, status = _receive_one(get_session(), body)
-    return _answer(answer, status)
+        items = body["records"]
+        if not isinstance(items, list) or not items:
+            return _answer({"status": "malformed"}, 400)
+        if len(items) > max_batch():
+            return _answer({"status": "too_large", "max_batch": max_batch()}, 413)
+        results = _receive_all(items)
+        return _answer({"status": "batch", "results": results}, 200)
+    (result,) = _receive_all([body])
+    status = result.pop("code")
+    return _answer(result, status)
 
 
 _TOO_LARGE = object()
@@ -101,63 +124,66 @@ def _json_body() -> Any:
     """The request's JSON, plain or gzipped (Content-Encoding: gzip); None if unreadable."""
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding == "identity":
-        return request.get_json(silent=True)
-    if encoding != "gzip":
-        return None
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(request.get_data(cache=False), MAX_INFLATED)
+        data = request.get_data(cache=False)
+        if len(data) > MAX_INFLATED:
+            return _TOO_LARGE
+    elif encoding == "gzip":
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            data = inflater.decompress(request.get_data(cache=False), MAX_INFLATED)
+        except zlib.error:
+            return None
         if inflater.unconsumed_tail:
             return _TOO_LARGE
+    else:
+        return None
+    if _too_deep(data):
+        return None
+    try:
         return json.loads(data)
-    except (zlib.error, ValueError):
+    except (ValueError, RecursionError):
         return None
 
 
-def _receive_batch(items: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
-    if not isinstance(items, list) or not items:
-        return _answer({"status": "malformed"}, 400)
-    limit = max_batch()
-    if len(items) > limit:
-        return _answer({"status": "too_large", "max_batch": limit}, 413)
-    session = get_session()
-    # One batch: a handler may keep what every record of it needs (the form's choices).
-    with services.batch_scope():
-        try:
-            # One commit, not one a record: on SQLite each is an fsync, which took half the
-            # server's time for one phone's 1,000 records on slow 4G (bench/sync_device.py).
-            results = _receive_all(session, items, commit_each=False)
-            session.commit()
-        except (IntegrityError, InvalidInput):
-            session.rollback()
-            results = _receive_all(session, items, commit_each=True)
-    return _answer({"status": "batch", "results": results}, 200)
+def _too_deep(data: bytes) -> bool:
+    """Whether the JSON nests deeper than MAX_DEPTH (checked before parsing: no recursion)."""
+    depth = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
 
 
-def _receive_all(session: Session, items: list[Any], *, commit_each: bool) -> list[Any]:
-    results = []
-    for item in items:
-        answer, status = _receive_one(session, item, commit=commit_each)
-        given = item.get("client_uuid") if isinstance(item, dict) else None
-        client_uuid = str(given).lower() if isinstance(given, str) else None
-        results.append({"client_uuid": client_uuid, **answer, "code": status})
-    return results
-
-
-def _receive_one(session: Session, body: Any, *, commit: bool = True) -> tuple[dict[str, Any], int]:
-    """Decrypt and store one record; return its answer and HTTP status.
-
-    With `commit`, the record is committed (durably) before this returns. Without, the caller
-    commits, and an error that needs a rollback is raised to it.
-    """
+def _opened(body: Any) -> Incoming | dict[str, Any]:
+    """The record inside one item of a request, or the answer for an item that is not one."""
     if not isinstance(body, dict):
-        return {"status": "malformed"}, 400
-    kind = body.get("kind")
-    client_uuid = str(body.get("client_uuid", "")).lower()
+        return {"status": "malformed", "code": 400}
+    kind, given, sealed = body.get("kind"), body.get("client_uuid"), body.get("sealed_uuid")
+    client_uuid = given.lower() if isinstance(given, str) else ""
     # A record resent under a new UUID after a 409 stays sealed for the UUID it was made with.
-    sealed_uuid = str(body.get("sealed_uuid") or client_uuid).lower()
-    if kind not in services.HANDLERS or not UUID.match(client_uuid) or not UUID.match(sealed_uuid):
-        return {"status": "malformed"}, 400
+    sealed_uuid = sealed.lower() if isinstance(sealed, str) and sealed else client_uuid
+    if not isinstance(kind, str) or not UUID.match(client_uuid) or not UUID.match(sealed_uuid):
+        # The phone matches answers to records by the UUID it sent, whatever it was.
+        return {"status": "malformed", "code": 400, "client_uuid": client_uuid[:36] or None}
+    if kind not in KINDS:
+        return {"status": "malformed", "code": 400, "client_uuid": client_uuid}
+    if not current_user.has_role(*KINDS[kind].roles):
+        # Refused before the envelope is opened: nothing of it is read or kept.
+        return {"status": "forbidden", "code": 403, "client_uuid": client_uuid}
     try:
         payload = crypto.open_envelope(
             outbox_key(), body.get("envelope"), kind=kind, client_uuid=sealed_uuid
@@ -165,42 +191,51 @@ def _receive_one(session: Session, body: Any, *, commit: bool = True) -> tuple[d
     except crypto.UnreadableEnvelope as error:
         # Kept on the phone and shown: nothing here can read it (e.g. a key from another server).
         logger.warning("unreadable %s envelope: %s", kind, error)
-        return {"status": "unreadable"}, 422
-    for attempt in (1, 2):
-        try:
-            received = services.receive(
-                session=session,
-                actor=current_user,
-                kind=kind,
-                client_uuid=client_uuid,
-                payload=payload,
-            )
-            if commit:
-                session.commit()
-            break
-        except IntegrityError:
-            if not commit:
-                raise
-            # Two sends of one record at once: the other committed first. Read its result.
-            session.rollback()
-            if attempt == 2:
-                raise
-        except InvalidInput:
-            if not commit:
-                raise
-            session.rollback()
-            return {"status": "malformed"}, 400
-    answer: dict[str, Any] = {"status": received.outcome.value, "client_uuid": client_uuid}
-    if received.errors:
-        answer["errors"] = received.errors
-    return answer, STATUS[received.outcome]
+        return {"status": "unreadable", "code": 422, "client_uuid": client_uuid}
+    return Incoming(kind=kind, client_uuid=client_uuid, payload=payload)
+
+
+def _receive_all(items: list[Any]) -> list[dict[str, Any]]:
+    """Open, store and commit the items; one answer an item, in order."""
+    opened = [_opened(item) for item in items]
+    incoming = [item for item in opened if isinstance(item, Incoming)]
+    session = get_session()
+    received: list[Received] = []
+    if incoming:
+        received = records.receive(session=session, actor=current_user, records=incoming)
+    if any(isinstance(item, dict) and item["code"] == 403 for item in opened):
+        # A record the sender's role may not make is a denial like any other: audited once.
+        record_event(
+            session=session,
+            event="access_denied",
+            actor_id=current_user.user_id,
+            detail={"endpoint": request.endpoint, "method": request.method, "status": 403},
+        )
+    # One commit, not one a record: on SQLite each is an fsync (bench/sync_device.py).
+    session.commit()
+    answers = iter(received)
+    results = []
+    for item in opened:
+        if not isinstance(item, Incoming):
+            results.append({"client_uuid": None, **item})
+            continue
+        outcome = next(answers)
+        answer: dict[str, Any] = {
+            "client_uuid": item.client_uuid,
+            "status": outcome.outcome.value,
+            "code": STATUS[outcome.outcome],
+        }
+        if outcome.errors:
+            answer["errors"] = outcome.errors
+        results.append(answer)
+    return results
 
 
 @bp.post("/discarded")
 def discarded() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Audit records a person discarded from the phone's outbox (kinds and counts only)."""
-    kinds = [kind for kind in request.form.getlist("kinds") if kind in services.HANDLERS]
+    kinds = [kind for kind in request.form.getlist("kinds")[: max_batch() * 10] if kind in KINDS]
     session = get_session()
-    services.record_discarded(session=session, actor=current_user, kinds=kinds)
+    records.record_discarded(session=session, actor=current_user, kinds=kinds)
     session.commit()
     return _answer({"status": "recorded", "count": len(kinds)}, 200)

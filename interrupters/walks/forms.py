@@ -1,6 +1,6 @@
 """Forms for scheduling walks, groups, the walk report and the season figures.
 
-The phone's outbox sends the walk report form's own fields; interrupters/walks/sync.py reads
+The phone's outbox sends the walk report form's own fields; interrupters/walks/records.py reads
 them with the same form, so online and offline reports pass the same rules.
 """
 
@@ -71,7 +71,7 @@ class ScheduleForm(FlaskForm):
 
 class WalkReportForm(FlaskForm):
     client_uuid = HiddenField(validators=[Optional(), Regexp(UUID_PATTERN)])
-    held_id = HiddenField(validators=[Optional(), Regexp(r"^\d+$")])
+    held_id = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])
     walk_id = SelectField(_l("Which walk"), validators=[DataRequired()])
     places_visited = MultiCheckboxField(_l("Places visited"), coerce=int, validate_choice=False)
     youths_met = RadioField(

@@ -22,8 +22,8 @@ from interrupters.errors import InvalidInput
 from interrupters.forms import formdata_of
 from interrupters.places.models import District
 from interrupters.places.services import place_names
-from interrupters.sync.models import HeldRecord
-from interrupters.sync.services import held_records, open_held, resolve_held
+from interrupters.records.models import HeldRecord
+from interrupters.records.services import held_records, open_held, resolve_held
 from interrupters.walks import forms, services
 from interrupters.walks.models import Walk
 

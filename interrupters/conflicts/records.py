@@ -1,10 +1,13 @@
-"""Conflict records arriving from a phone's outbox: the same forms and services as online."""
+"""Conflict flags, updates, mediations, incidents and community responses as records a phone
+sends: declared once here, read by sync and the correction; the same forms and services as
+online."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
 from interrupters.auth.principal import Principal
@@ -18,7 +21,7 @@ from interrupters.conflicts.models import (
 )
 from interrupters.errors import InvalidInput
 from interrupters.forms import formdata_of
-from interrupters.sync.services import register
+from interrupters.records import RecordKind, declare
 
 
 def _bound(
@@ -31,7 +34,6 @@ def _bound(
     return form
 
 
-@register("conflict", stored=(Conflict, "flagged_by_id"))
 def receive_conflict(
     *, session: Session, actor: Principal, payload: dict[str, Any], client_uuid: str, now: datetime
 ) -> tuple[int, bool]:
@@ -47,7 +49,6 @@ def receive_conflict(
     return conflict.id, created
 
 
-@register("conflict_update", stored=(ConflictEvent, "author_id"))
 def receive_update(
     *, session: Session, actor: Principal, payload: dict[str, Any], client_uuid: str, now: datetime
 ) -> tuple[int, bool]:
@@ -64,7 +65,6 @@ def receive_update(
     return events[0].id, created
 
 
-@register("mediation", stored=(Mediation, "author_id"))
 def receive_mediation(
     *, session: Session, actor: Principal, payload: dict[str, Any], client_uuid: str, now: datetime
 ) -> tuple[int, bool]:
@@ -81,7 +81,6 @@ def receive_mediation(
     return mediation.id, created
 
 
-@register("incident", stored=(Incident, "author_id"))
 def receive_incident(
     *, session: Session, actor: Principal, payload: dict[str, Any], client_uuid: str, now: datetime
 ) -> tuple[int, bool]:
@@ -97,7 +96,6 @@ def receive_incident(
     return incident.id, created
 
 
-@register("community_response", stored=(CommunityResponse, "author_id"))
 def receive_community_response(
     *, session: Session, actor: Principal, payload: dict[str, Any], client_uuid: str, now: datetime
 ) -> tuple[int, bool]:
@@ -111,3 +109,84 @@ def receive_community_response(
     )
     assert response.id is not None
     return response.id, created
+
+
+CASE = frozenset(services.CASE_ROLES)
+
+
+def _level(payload: Any) -> int:
+    value = str(payload.get("risk_level") or "")
+    return int(value) if value.isdigit() and len(value) < 3 else 0
+
+
+def _raises(payload: Any) -> bool:
+    """A flag or an update that puts a conflict at level 3 or 4: held, it must not wait unseen."""
+    return _level(payload) >= services.ESCALATION_LEVEL
+
+
+def _conflict(payload: Any) -> dict[str, Any]:
+    value = str(payload.get("conflict_id", ""))
+    return {"conflict_id": int(value)} if value.isdigit() and len(value) < 10 else {}
+
+
+CONFLICT = declare(
+    RecordKind(
+        name="conflict",
+        label=_l("Conflict flag"),
+        roles=CASE,
+        store=receive_conflict,
+        model=Conflict,
+        author="flagged_by_id",
+        correct="conflicts.new",
+        free_text=frozenset({"note", "party_labels"}),
+        escalates=_raises,
+    )
+)
+CONFLICT_UPDATE = declare(
+    RecordKind(
+        name="conflict_update",
+        label=_l("Conflict update"),
+        roles=CASE,
+        store=receive_update,
+        model=ConflictEvent,
+        author="author_id",
+        correct="conflicts.detail",
+        correct_args=_conflict,
+        free_text=frozenset({"text"}),
+        escalates=_raises,
+    )
+)
+MEDIATION = declare(
+    RecordKind(
+        name="mediation",
+        label=_l("Mediation"),
+        roles=CASE,
+        store=receive_mediation,
+        model=Mediation,
+        author="author_id",
+        correct="conflicts.detail",
+        correct_args=_conflict,
+    )
+)
+INCIDENT = declare(
+    RecordKind(
+        name="incident",
+        label=_l("Incident"),
+        roles=CASE,
+        store=receive_incident,
+        model=Incident,
+        author="author_id",
+        correct="conflicts.new_incident",
+    )
+)
+COMMUNITY_RESPONSE = declare(
+    RecordKind(
+        name="community_response",
+        label=_l("Community response"),
+        roles=CASE,
+        store=receive_community_response,
+        model=CommunityResponse,
+        author="author_id",
+        correct="conflicts.new_community_response",
+    )
+)

@@ -1,4 +1,4 @@
-"""Records the server received but could not accept as they stood: held for their author."""
+"""Records the server received but could not accept as they stood, and the code counters."""
 
 from __future__ import annotations
 
@@ -30,3 +30,16 @@ class HeldRecord(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolved_as: str | None = Field(default=None, max_length=64)
+
+
+class CodeCounter(SQLModel, table=True):
+    """The last number given out for a human-readable code (C-0012): one row a sequence.
+
+    Incremented by one UPDATE ... RETURNING, which takes the row's lock: two conflicts flagged
+    at the same moment get two numbers, on SQLite and on PostgreSQL alike.
+    """
+
+    __tablename__ = "code_counter"
+
+    name: str = Field(primary_key=True, max_length=24)
+    value: int = Field(default=0)

@@ -1,21 +1,21 @@
-"""Walk reports arriving from a phone's outbox: the same form and service as online."""
+"""The walk report as a record a phone sends: declared once, read by sync and the correction."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
 from interrupters.auth.principal import Principal
 from interrupters.errors import InvalidInput
 from interrupters.forms import formdata_of
-from interrupters.sync.services import register, resolve_held
+from interrupters.records import RecordKind, declare
 from interrupters.walks import forms, services
 from interrupters.walks.models import WalkReport
 
 
-@register("walk_report", stored=(WalkReport, "submitted_by_id"))
 def receive_walk_report(
     *, session: Session, actor: Principal, payload: dict[str, Any], client_uuid: str, now: datetime
 ) -> tuple[int, bool]:
@@ -31,9 +31,17 @@ def receive_walk_report(
         now=now,
     )
     assert report.id is not None
-    if created and form.held_id.data:
-        # The correction of a report the server held: that one is done.
-        resolve_held(
-            session=session, actor=actor, held_id=int(form.held_id.data), resolved_as=report.id
-        )
     return report.id, created
+
+
+WALK_REPORT = declare(
+    RecordKind(
+        name="walk_report",
+        label=_l("Walk report"),
+        roles=frozenset(services.ASSOCIATION),
+        store=receive_walk_report,
+        model=WalkReport,
+        author="submitted_by_id",
+        correct="walks.new_report",
+    )
+)

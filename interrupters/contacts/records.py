@@ -1,11 +1,12 @@
-"""Contacts arriving from a phone's outbox: the same form rules and service as online."""
+"""The contact as a record a phone sends: declared once, read by sync and the correction."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Session
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
@@ -22,7 +23,7 @@ from interrupters.contacts.models import Contact
 from interrupters.errors import DuplicateRecord, InvalidInput
 from interrupters.forms import location_value
 from interrupters.places.services import areas_with_places
-from interrupters.sync.services import batch_keep, batch_memo, register, resolve_held
+from interrupters.records import RecordKind, batch_keep, batch_memo, declare, stored_row
 
 
 def _keep_choice(field: SelectField, value: str | None) -> None:
@@ -72,7 +73,6 @@ def bind_form(
     return form
 
 
-@register("contact")
 def receive_contact(
     *,
     session: Session,
@@ -86,7 +86,7 @@ def receive_contact(
     A UUID already stored is never held: it is the same record again (replayed) or another
     record under a known UUID (a conflict), whatever changed on the server since.
     """
-    stored = session.exec(select(Contact).where(Contact.client_uuid == client_uuid)).first()
+    stored = stored_row(session=session, model=Contact, client_uuid=client_uuid)
     if stored is not None and stored.worker_id != actor.user_id:
         raise DuplicateRecord()
     form = bind_form(payload, session=session, actor=actor, stored=stored)
@@ -103,9 +103,17 @@ def receive_contact(
         session=session, actor=actor, data=data, client_uuid=client_uuid, now=now
     )
     assert contact.id is not None
-    held_id = payload.get("held_id")
-    if created and held_id:
-        resolve_held(
-            session=session, actor=actor, held_id=int(held_id), resolved_as=contact.id, now=now
-        )
     return contact.id, created
+
+
+CONTACT = declare(
+    RecordKind(
+        name="contact",
+        label=_l("Contact"),
+        roles=frozenset(services.LOG_ROLES),
+        store=receive_contact,
+        model=Contact,
+        author="worker_id",
+        correct="contacts.new",
+    )
+)

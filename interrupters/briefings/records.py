@@ -1,11 +1,12 @@
-"""Reads and acknowledgements arriving from a phone's outbox: the same form and service as
-the acknowledge button online (exactly once per UUID, DESIGN.md guarantee 2)."""
+"""Reads and acknowledgements of a briefing as records a phone sends: the same form and service
+as the acknowledge button online (exactly once per UUID, DESIGN.md guarantee 2)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
 from interrupters.auth.principal import Principal
@@ -14,8 +15,7 @@ from interrupters.briefings.models import BriefingReceipt
 from interrupters.enums import ReceiptKind
 from interrupters.errors import InvalidInput
 from interrupters.forms import formdata_of
-from interrupters.records import validated
-from interrupters.sync.services import register
+from interrupters.records import RecordKind, declare, validated
 
 
 def _receive(
@@ -45,7 +45,6 @@ def _receive(
     return receipt.id, created
 
 
-@register("briefing_read", stored=(BriefingReceipt, "user_id"))
 def receive_read(
     *, session: Session, actor: Principal, payload: dict[str, Any], client_uuid: str, now: datetime
 ) -> tuple[int, bool]:
@@ -59,7 +58,6 @@ def receive_read(
     )
 
 
-@register("briefing_ack", stored=(BriefingReceipt, "user_id"))
 def receive_acknowledgement(
     *, session: Session, actor: Principal, payload: dict[str, Any], client_uuid: str, now: datetime
 ) -> tuple[int, bool]:
@@ -71,3 +69,27 @@ def receive_acknowledgement(
         client_uuid=client_uuid,
         now=now,
     )
+
+
+def _briefing(payload: Any) -> dict[str, Any]:
+    value = str(payload.get("briefing_id", ""))
+    return {"briefing_id": int(value)} if value.isdigit() and len(value) < 10 else {}
+
+
+def _receipt_kind(name: str, label: Any, store: Any) -> RecordKind:
+    return declare(
+        RecordKind(
+            name=name,
+            label=label,
+            roles=frozenset(services.READERS),
+            store=store,
+            model=BriefingReceipt,
+            author="user_id",
+            correct="briefings.detail",
+            correct_args=_briefing,
+        )
+    )
+
+
+BRIEFING_READ = _receipt_kind("briefing_read", _l("Briefing read"), receive_read)
+BRIEFING_ACK = _receipt_kind("briefing_ack", _l("Briefing acknowledged"), receive_acknowledgement)

@@ -1,0 +1,191 @@
+"""Every record a phone can send, declared once by its domain (DESIGN.md, guarantees 2 and 3).
+
+A domain declares a kind with `declare(RecordKind(...))`: its name, who may send it, the
+service that stores it, the table it lands in and the page where its author corrects a held
+one. The sync endpoint, the "needs correction" list, the correction and the create-once check
+all read these declarations; no domain imports the sync endpoint.
+
+This module is shared: it imports no domain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session, select
+
+from interrupters.enums import Role
+from interrupters.errors import DuplicateRecord, InvalidInput
+
+Row = TypeVar("Row")
+
+
+class Store(Protocol):
+    """Store one record through its domain's service; return (record id, created now).
+
+    Raises InvalidInput for a record to hold for correction, DuplicateRecord for a UUID known
+    with other content, NotAllowed or NotVisible where the actor may not make it.
+    """
+
+    def __call__(
+        self,
+        *,
+        session: Session,
+        actor: Any,
+        payload: dict[str, Any],
+        client_uuid: str,
+        now: Any,
+    ) -> tuple[int, bool]: ...
+
+
+def _no_args(_payload: Mapping[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """One kind of record a phone sends: everything the paths that carry it need to know."""
+
+    name: str
+    label: Any  # a lazy string: "Contact", "Conflict flag", ...
+    roles: frozenset[Role]  # who may send it, checked before anything in it is read
+    store: Store
+    model: type[Any]  # where its records land, with `client_uuid`
+    author: str  # the model's column naming who made it
+    correct: str  # the endpoint whose form corrects a held one (?held=<id>)
+    correct_args: Callable[[Mapping[str, Any]], dict[str, Any]] = _no_args
+    # Free-text fields: control characters are removed. In every other field they are refused.
+    free_text: frozenset[str] = field(default_factory=lambda: frozenset({"note"}))
+    # A held record of this kind that must not wait unseen (a conflict raised to level 3-4).
+    escalates: Callable[[Mapping[str, Any]], bool] | None = None
+
+
+KINDS: dict[str, RecordKind] = {}
+
+
+def declare(kind: RecordKind) -> RecordKind:
+    """Register a record kind; a second declaration of one name is a programming error."""
+    if kind.name in KINDS and KINDS[kind.name] is not kind:
+        raise RuntimeError(f"record kind {kind.name} declared twice")
+    KINDS[kind.name] = kind
+    return kind
+
+
+def payload_hash(data: BaseModel | Mapping[str, Any]) -> str:
+    """Hash of a record's content, to tell a replay from other content under one UUID."""
+    plain = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    canonical = json.dumps(plain, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# UUIDs the receiving batch looked up and found nowhere: their services need not look again.
+_known_new: ContextVar[set[str] | None] = ContextVar("known_new", default=None)
+
+
+@contextmanager
+def known_new(uuids: set[str]) -> Iterator[set[str]]:
+    """Within the block, `find_replay` answers "new" for these UUIDs without a query.
+
+    The batch looked them all up at once; the caller removes a UUID once it is stored.
+    """
+    token = _known_new.set(uuids)
+    try:
+        yield uuids
+    finally:
+        _known_new.reset(token)
+
+
+def forget_new(uuid: str) -> None:
+    """A UUID the batch thought new may be stored now (a concurrent send): look it up again."""
+    new = _known_new.get()
+    if new is not None:
+        new.discard(uuid)
+
+
+def find_replay(
+    *, session: Session, model: type[Row], client_uuid: str, digest: str, author: tuple[str, int]
+) -> Row | None:
+    """The stored record with this UUID if it is the same one again, else None.
+
+    The same UUID with other content, or from another author, is a DuplicateRecord (409).
+    """
+    new = _known_new.get()
+    if new is not None and client_uuid in new:
+        return None
+    column = getattr(model, "client_uuid")  # noqa: B009
+    existing: Any = session.exec(select(model).where(column == client_uuid)).first()
+    if existing is None:
+        return None
+    field_name, author_id = author
+    if getattr(existing, field_name) != author_id or existing.payload_hash != digest:
+        raise DuplicateRecord()
+    return existing
+
+
+def stored_row(*, session: Session, model: type[Row], client_uuid: str) -> Row | None:
+    """The stored record under this UUID, if any (no query for a UUID known to be new)."""
+    new = _known_new.get()
+    if new is not None and client_uuid in new:
+        return None
+    column = getattr(model, "client_uuid")  # noqa: B009
+    found: Row | None = session.exec(select(model).where(column == client_uuid)).first()
+    return found
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validated(model: type[Model], data: dict[str, Any]) -> Model:
+    """Build a service input, turning pydantic's errors into field errors (InvalidInput)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        errors: dict[str, str] = {}
+        for problem in error.errors():
+            name = str(problem["loc"][0]) if problem["loc"] else "__all__"
+            errors.setdefault(name, str(problem["msg"]).removeprefix("Value error, "))
+        raise InvalidInput(errors) from None
+
+
+# What a receiving batch keeps for its other records (None: no batch) --------------------
+
+_batch: ContextVar[dict[Any, Any] | None] = ContextVar("records_batch", default=None)
+
+
+@contextmanager
+def batch_scope() -> Iterator[None]:
+    """Receive several records of one request: `batch_memo` keeps values until the block ends."""
+    token = _batch.set({})
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
+def batch_memo(key: Any, make: Callable[[], Any]) -> Any:
+    """`make()` once a batch (every call outside a batch): for what each record would re-read."""
+    memo = _batch.get()
+    if memo is None:
+        return make()
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
+
+
+def batch_keep(key: Any, load: Callable[[], Any]) -> None:
+    """Inside a batch only, `load()` once and keep its rows referenced until the batch ends.
+
+    The session's identity map holds rows weakly: a row nobody references is read again by
+    the next `session.get()`. Reference rows every record of a batch looks up (places, areas)
+    are then found there without a query. Outside a batch this does nothing.
+    """
+    memo = _batch.get()
+    if memo is not None and key not in memo:
+        memo[key] = load()
