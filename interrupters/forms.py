@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 from werkzeug.datastructures import MultiDict
-from wtforms import SelectMultipleField, widgets
+from wtforms import Form, SelectMultipleField, widgets
 from wtforms.fields.choices import SelectChoice
 
 from interrupters.errors import InvalidInput
@@ -65,6 +65,33 @@ def parse_location(value: str, *, session: Session) -> tuple[int, int | None]:
             raise InvalidInput({"location": _l("Choose a place.")})
         return place.area_id, place.id
     return int(raw), None
+
+
+FormT = TypeVar("FormT", bound=Form)
+
+
+def form_from_payload(
+    form_class: type[FormT], payload: dict[str, Any], *, strict: bool = True
+) -> FormT:
+    """A record's form filled from an outbox payload, without CSRF (the request had it).
+
+    Strict (receiving a record): a list where the form takes one value is refused, since the
+    form would quietly take the first. Not strict: a held record shown for correction.
+    """
+    form = form_class(formdata=formdata_of(payload), meta={"csrf": False})
+    if not strict:
+        return form
+    errors = {
+        name: _l("Choose one.")
+        for name, value in payload.items()
+        if isinstance(value, list)
+        and len(value) != 1
+        and name in form
+        and not isinstance(form[name], SelectMultipleField)
+    }
+    if errors:
+        raise InvalidInput(errors)
+    return form
 
 
 def formdata_of(payload: dict[str, Any]) -> MultiDict[str, str]:

@@ -88,6 +88,11 @@ def render_message(message: Mapping[str, Any]) -> str:
     return translate(message["id"], **variables)
 
 
+def shown_message(message: Mapping[str, Any] | str) -> str:
+    """A stored text for a template; plain text (older rows) as it is."""
+    return render_message(message) if isinstance(message, Mapping) else str(message)
+
+
 def render_for(message: Mapping[str, Any], locale: str) -> str:
     """The text in `locale` (needs an app context: the catalogs are the app's)."""
     with force_locale(locale):
@@ -106,4 +111,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = local_date
     app.jinja_env.filters["label"] = label
     app.jinja_env.globals["today_local"] = today_local
-    app.jinja_env.filters["message"] = render_message
+    app.jinja_env.filters["message"] = shown_message

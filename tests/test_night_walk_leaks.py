@@ -19,8 +19,8 @@ from flask import Flask
 from sqlmodel import Session, select
 
 from interrupters.conflicts import services as conflict_services
+from interrupters.i18n import render_for
 from interrupters.push.models import Notification
-from interrupters.push.services import render_for
 
 from . import factories
 from .test_access_matrix import COLUMNS, Records, app_rules, make_records, sign_in, url_of

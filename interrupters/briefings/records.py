@@ -14,7 +14,7 @@ from interrupters.briefings import forms, services
 from interrupters.briefings.models import BriefingReceipt
 from interrupters.enums import ReceiptKind
 from interrupters.errors import InvalidInput
-from interrupters.forms import formdata_of
+from interrupters.forms import form_from_payload
 from interrupters.records import RecordKind, declare, validated
 
 
@@ -27,7 +27,7 @@ def _receive(
     client_uuid: str,
     now: datetime,
 ) -> tuple[int, bool]:
-    form = forms.AcknowledgeForm(formdata=formdata_of(payload), meta={"csrf": False})
+    form = form_from_payload(forms.AcknowledgeForm, payload)
     if not form.validate():
         raise InvalidInput(forms.errors_of(form))
     at = form.moment()

@@ -20,14 +20,14 @@ from interrupters.conflicts.models import (
     Mediation,
 )
 from interrupters.errors import InvalidInput
-from interrupters.forms import formdata_of
+from interrupters.forms import form_from_payload
 from interrupters.records import RecordKind, declare
 
 
 def _bound(
     form_class: type[Any], payload: dict[str, Any], *, session: Session, actor: Principal
 ) -> Any:
-    form = form_class(formdata=formdata_of(payload), meta={"csrf": False})
+    form = form_from_payload(form_class, payload)
     forms.prepare(form, session=session, actor=actor)
     if not form.validate():
         raise InvalidInput(forms.errors_of(form))

@@ -22,6 +22,7 @@ from interrupters.errors import InvalidInput
 from interrupters.forms import blank, options
 from interrupters.htmx import render_page_or_block
 from interrupters.places.services import area_names, areas_with_places, place_names
+from interrupters.records.correction import fill_from_held, held_to_correct, settle_correction
 
 bp = Blueprint("conflicts", __name__, url_prefix=services.URL_PREFIX)
 
@@ -110,10 +111,13 @@ def new() -> Any:
     form = forms.prepare(forms.ConflictForm(), session=session, actor=current_user)
     if request.method == "GET":
         form.occurred_at.data = _now_local()
+        held = held_to_correct("conflict")
+        if held is not None:
+            fill_from_held(form, held)
         return render_template("conflicts/new.html", form=form)
     if form.validate_on_submit():
         try:
-            conflict, _created = services.flag_conflict(
+            conflict, created = services.flag_conflict(
                 session=session,
                 actor=current_user,
                 data=forms.conflict_input(form, session=session),
@@ -122,6 +126,7 @@ def new() -> Any:
         except InvalidInput as error:
             _show(form, error.errors)
         else:
+            settle_correction(form, resolved_as=conflict.id, created=created)
             session.commit()
             flash(_("Conflict %(code)s is flagged.", code=conflict.code), "success")
             return redirect(url_for("conflicts.detail", conflict_id=conflict.id), 303)
@@ -136,6 +141,11 @@ def _detail_forms(conflict_id: int) -> dict[str, Any]:
         forms.MediationForm(conflict_id=str(conflict_id)), session=session, actor=current_user
     )
     update.occurred_at.data = mediation.occurred_at.data = _now_local()
+    # Correcting an update or a mediation the server held: that form, filled from it.
+    for kind, form in (("conflict_update", update), ("mediation", mediation)):
+        held = held_to_correct(kind)
+        if held is not None and held.payload.get("conflict_id") == str(conflict_id):
+            fill_from_held(form, held)
     return {
         "update_form": update,
         "mediation_form": mediation,
@@ -176,7 +186,7 @@ def update(conflict_id: int) -> Any:
     form = forms.ConflictUpdateForm()
     if form.validate_on_submit():
         try:
-            services.update_conflict(
+            events, created = services.update_conflict(
                 session=session,
                 actor=current_user,
                 conflict_id=conflict_id,
@@ -186,6 +196,7 @@ def update(conflict_id: int) -> Any:
         except InvalidInput as error:
             flash(" ".join(str(m) for m in error.errors.values()), "error")
         else:
+            settle_correction(form, resolved_as=events[0].id, created=created)
             session.commit()
             flash(_("Added to the timeline."), "success")
     else:
@@ -200,7 +211,7 @@ def mediation(conflict_id: int) -> Any:
     form = forms.prepare(forms.MediationForm(), session=session, actor=current_user)
     if form.validate_on_submit():
         try:
-            services.record_mediation(
+            record, created = services.record_mediation(
                 session=session,
                 actor=current_user,
                 conflict_id=conflict_id,
@@ -210,6 +221,7 @@ def mediation(conflict_id: int) -> Any:
         except InvalidInput as error:
             flash(" ".join(str(m) for m in error.errors.values()), "error")
         else:
+            settle_correction(form, resolved_as=record.id, created=created)
             session.commit()
             flash(_("The mediation is recorded."), "success")
     else:
@@ -260,6 +272,7 @@ def incidents() -> str:
 
 def _record_page(
     form: FlaskForm,
+    kind: str,
     template: str,
     save: Any,
     done: str,
@@ -267,13 +280,17 @@ def _record_page(
     session = get_session()
     if request.method == "GET":
         form.occurred_at.data = _now_local()
+        held = held_to_correct(kind)
+        if held is not None:
+            fill_from_held(form, held)
         return render_template(template, form=form)
     if form.validate_on_submit():
         try:
-            save(session, form)
+            record, created = save(session, form)
         except InvalidInput as error:
             _show(form, error.errors)
         else:
+            settle_correction(form, resolved_as=record.id, created=created)
             session.commit()
             flash(done, "success")
             return redirect(url_for("conflicts.incidents"), 303)
@@ -289,6 +306,7 @@ def new_incident() -> Any:
         form.conflict_id.data = request.args["conflict"]
     return _record_page(
         form,
+        "incident",
         "conflicts/incident_form.html",
         lambda session, form: services.record_incident(
             session=session,
@@ -306,6 +324,7 @@ def new_community_response() -> Any:
     form = forms.prepare(forms.CommunityResponseForm(), session=session, actor=current_user)
     return _record_page(
         form,
+        "community_response",
         "conflicts/community_response_form.html",
         lambda session, form: services.record_community_response(
             session=session,

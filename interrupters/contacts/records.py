@@ -7,7 +7,6 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
-from werkzeug.datastructures import MultiDict
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
@@ -21,7 +20,7 @@ from interrupters.contacts.forms import (
 )
 from interrupters.contacts.models import Contact
 from interrupters.errors import DuplicateRecord, InvalidInput
-from interrupters.forms import location_value
+from interrupters.forms import form_from_payload, location_value
 from interrupters.places.services import areas_with_places
 from interrupters.records import RecordKind, batch_keep, batch_memo, declare, stored_row
 
@@ -43,6 +42,7 @@ def bind_form(
     session: Session,
     actor: Principal,
     stored: Contact | None = None,
+    strict: bool = False,
 ) -> ContactForm:
     """The contact form filled from an outbox payload (the form's own field names).
 
@@ -50,11 +50,7 @@ def bind_form(
     stored with stay valid choices: a replay must not become "needs correction" because the
     place was removed or the participant exited after the first delivery was committed.
     """
-    data: MultiDict[str, Any] = MultiDict()
-    for key, value in payload.items():
-        for item in value if isinstance(value, list) else [value]:
-            data.add(key, "" if item is None else str(item))
-    form = ContactForm(formdata=data, meta={"csrf": False})
+    form = form_from_payload(ContactForm, payload, strict=strict)
     # The choices come from the database (places, the caseload): read once a batch, not once
     # a record. Each form gets copies: its own may grow below, the batch's never.
     locations, participants = batch_memo(
@@ -89,7 +85,7 @@ def receive_contact(
     stored = stored_row(session=session, model=Contact, client_uuid=client_uuid)
     if stored is not None and stored.worker_id != actor.user_id:
         raise DuplicateRecord()
-    form = bind_form(payload, session=session, actor=actor, stored=stored)
+    form = bind_form(payload, session=session, actor=actor, stored=stored, strict=True)
     try:
         if not form.validate():
             raise InvalidInput(form_errors(form))

@@ -33,8 +33,8 @@ from interrupters.forms import blank, location_value, options
 from interrupters.htmx import render_page_or_block
 from interrupters.participants import services as participants
 from interrupters.places.services import area_names, areas_with_places, place_names
-from interrupters.records.models import HeldRecord
-from interrupters.records.services import held_records, open_held, resolve_held
+from interrupters.records.correction import held_to_correct, settle_correction, show_errors
+from interrupters.records.services import held_records, shown_errors
 
 bp = Blueprint("contacts", __name__)
 
@@ -60,11 +60,6 @@ MINE_ORDER = [
     ReviewState.corrected,
     ReviewState.approved,
 ]
-
-
-def _held(held_id: int | None) -> HeldRecord | None:
-    """The actor's own held contact that still needs correction."""
-    return open_held(session=get_session(), actor=current_user, held_id=held_id, kind="contact")
 
 
 def _prepare_form(form: ContactForm) -> ContactForm:
@@ -105,12 +100,12 @@ def new() -> Any:
         preselect = request.args.get("participant", type=int)
         if preselect is not None:
             form.participant_id.data = str(preselect)
-        held = _held(request.args.get("held", type=int))
+        held = held_to_correct("contact")
         if held is not None:
             # Correcting a record the server held: its content, its reasons, a new UUID.
             form = bind_form(held.payload, session=session, actor=current_user)
             form.held_id.data = str(held.id)
-            _show_errors(form, held.errors)
+            show_errors(form, shown_errors(held.errors))
         return _render_form(form, None)
     if not form.validate_on_submit():
         return _render_form(form, None, 422)
@@ -126,11 +121,7 @@ def new() -> Any:
     except InvalidInput as error:
         _show_errors(form, error.errors)
         return _render_form(form, None, 422)
-    held = _held(int(form.held_id.data) if form.held_id.data else None)
-    if held is not None and created:
-        resolve_held(
-            session=session, actor=current_user, held_id=held.id or 0, resolved_as=contact.id or 0
-        )
+    settle_correction(form, resolved_as=contact.id, created=created)
     session.commit()
     flash(
         _("The contact is saved and sent for review.")

@@ -452,11 +452,7 @@ def team_waiting(*, session: Session, actor: Principal) -> list[WaitingAuthor]:
     organisations = actor.organisations(Role.supervisor)
     if not organisations:
         raise NotAllowed()
-    members = (
-        select(Membership.user_id)
-        .where(col(Membership.organisation_id).in_(organisations))
-        .scalar_subquery()
-    )
+    members = select(Membership.user_id).where(col(Membership.organisation_id).in_(organisations))
     rows = session.exec(
         select(
             HeldRecord.author_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -28,6 +28,19 @@ guard(
         "team": {Role.supervisor},
     },
 )
+
+
+@bp.app_context_processor
+def _waiting() -> dict[str, Any]:
+    def held_waiting() -> int:
+        """The signed-in person's records that wait for correction (a page asks once)."""
+        if not current_user.is_authenticated:
+            return 0
+        if "held_waiting" not in g:
+            g.held_waiting = records.held_count(session=get_session(), actor=current_user)
+        return int(g.held_waiting)
+
+    return {"held_waiting": held_waiting}
 
 
 def correction_url(held: HeldRecord) -> str | None:

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from interrupters.auth.principal import Principal
 from interrupters.errors import InvalidInput
-from interrupters.forms import formdata_of
+from interrupters.forms import form_from_payload
 from interrupters.records import RecordKind, declare
 from interrupters.walks import forms, services
 from interrupters.walks.models import WalkReport
@@ -19,7 +19,7 @@ from interrupters.walks.models import WalkReport
 def receive_walk_report(
     *, session: Session, actor: Principal, payload: dict[str, Any], client_uuid: str, now: datetime
 ) -> tuple[int, bool]:
-    form = forms.WalkReportForm(formdata=formdata_of(payload), meta={"csrf": False})
+    form = form_from_payload(forms.WalkReportForm, payload)
     forms.prepare_report(form, session=session, actor=actor, now=now)
     if not form.validate():
         raise InvalidInput(forms.errors_of(form))

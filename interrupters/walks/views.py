@@ -19,11 +19,10 @@ from interrupters.authz import guard
 from interrupters.db import get_session
 from interrupters.enums import Role
 from interrupters.errors import InvalidInput
-from interrupters.forms import formdata_of
 from interrupters.places.models import District
 from interrupters.places.services import place_names
-from interrupters.records.models import HeldRecord
-from interrupters.records.services import held_records, open_held, resolve_held
+from interrupters.records.correction import fill_from_held, held_to_correct, settle_correction
+from interrupters.records.services import held_records
 from interrupters.walks import forms, services
 from interrupters.walks.models import Walk
 
@@ -229,11 +228,6 @@ def cancel(walk_id: int) -> Response:
 # Walk reports -------------------------------------------------------------------------------
 
 
-def _held(held_id: int | None) -> HeldRecord | None:
-    """The actor's own held walk report that still needs correction."""
-    return open_held(session=get_session(), actor=current_user, held_id=held_id, kind="walk_report")
-
-
 def _show_errors(form: forms.WalkReportForm, errors: dict[str, Any]) -> None:
     for name, message in errors.items():
         field = getattr(form, name, None) or form.walk_id
@@ -249,17 +243,10 @@ def new_report() -> Any:
     session = get_session()
     form = forms.prepare_report(forms.WalkReportForm(), session=session, actor=current_user)
     if request.method == "GET":
-        held = _held(request.args.get("held", type=int))
+        held = held_to_correct("walk_report")
         if held is not None:
             # Correcting a report the server held: its content, its reasons, a new UUID.
-            form = forms.prepare_report(
-                forms.WalkReportForm(formdata=formdata_of(held.payload)),
-                session=session,
-                actor=current_user,
-            )
-            form.held_id.data = str(held.id)
-            form.client_uuid.data = ""
-            _show_errors(form, held.errors)
+            fill_from_held(form, held)
         return _render_report_form(form)
     if not form.validate_on_submit():
         form.client_uuid.data = ""
@@ -276,11 +263,7 @@ def new_report() -> Any:
         _show_errors(form, error.errors)
         form.client_uuid.data = ""
         return _render_report_form(form, 422)
-    held = _held(int(form.held_id.data) if form.held_id.data else None)
-    if held is not None and created:
-        resolve_held(
-            session=session, actor=current_user, held_id=held.id or 0, resolved_as=report.id or 0
-        )
+    settle_correction(form, resolved_as=report.id, created=created)
     session.commit()
     flash(
         _("The walk report is filed. Thank you.")

@@ -47,7 +47,7 @@ async function render(panel, lastSent) {
   } else {
     heading.textContent = lastSent ? text.textAllSent : "";
   }
-  notice.textContent = held ? text.textHeld.replace("{count}", String(held)) : "";
+  notice.querySelector("[data-outbox-notice-text]").textContent = held ? text.textHeld.replace("{count}", String(held)) : "";
   notice.hidden = !held;
   sendButton.hidden = !records.length;
   panel.hidden = !records.length && !lastSent && !held;

@@ -1,0 +1,360 @@
+"""One path for every record a phone sends (issue 8): declared once, never stranded.
+
+Every kind held, shown to its author, corrected and stored once, or discarded and audited;
+a poisoned record answered on its own; roles refused before anything is read; codes that do
+not collide under concurrency.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import func, select
+
+from interrupters.audit.models import AuditEvent
+from interrupters.briefings.models import BriefingReceipt
+from interrupters.conflicts.models import (
+    CommunityResponse,
+    Conflict,
+    ConflictEvent,
+    Incident,
+    Mediation,
+)
+from interrupters.contacts.models import Contact
+from interrupters.push.models import Notification
+from interrupters.records import KINDS
+from interrupters.records.models import HeldRecord
+from interrupters.walks.models import WalkReport, WalkSignup
+
+from . import factories
+from .test_sync import Phone, outcomes, payload, sealed, send_batch
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+# The line every page shows while the person has records waiting for correction.
+BANNER = 'role="status"><a href="/records/held"'
+
+
+def count(session, model, *where):
+    session.expire_all()
+    return session.exec(select(func.count()).select_from(model).where(*where)).one()
+
+
+def local(hours: float) -> str:
+    return (datetime.now(STOCKHOLM) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")
+
+
+def conflict_form(world, **overrides):
+    return {
+        "occurred_at": local(-1),
+        "location": f"place:{world.places['Rinkeby torg'].id}",
+        "risk_level": "2",
+        "type": "group_vs_group",
+        "parties_count": "2",
+        "party_labels": "the older group",
+        "detected_via": "street",
+        "catalyst": "territory",
+        "weapon": "none_known",
+        "note": "Tension by the square.",
+    } | overrides
+
+
+@pytest.fixture
+def worker_phone(client, login_as):
+    user = login_as("interrupter")
+    return Phone(client), user
+
+
+def make_conflict(phone, world) -> int:
+    answer = phone.send(conflict_form(world), kind="conflict")
+    assert answer.status_code == 201, answer.get_json()
+    return int(
+        phone.client.application.extensions["db_engine"]
+        .connect()
+        .exec_driver_sql("SELECT max(id) FROM conflict")
+        .scalar()
+    )
+
+
+# Every kind, held and corrected -----------------------------------------------------------
+
+# (kind, the model it lands in, a payload the server holds (a time a day ahead), the fix)
+CASE_KINDS = ["contact", "conflict", "conflict_update", "mediation", "incident"]
+CASE_KINDS += ["community_response"]
+MODELS = {
+    "contact": Contact,
+    "conflict": Conflict,
+    "conflict_update": ConflictEvent,
+    "mediation": Mediation,
+    "incident": Incident,
+    "community_response": CommunityResponse,
+    "walk_report": WalkReport,
+}
+
+
+def case_payload(kind, world, conflict_id, when):
+    area = f"area:{world.areas['Rinkeby'].id}"
+    return {
+        "contact": lambda: payload(world, occurred_at=when),
+        "conflict": lambda: conflict_form(world, occurred_at=when),
+        "conflict_update": lambda: {
+            "conflict_id": str(conflict_id),
+            "occurred_at": when,
+            "text": "They talked it over.",
+        },
+        "mediation": lambda: {
+            "conflict_id": str(conflict_id),
+            "occurred_at": when,
+            "strategies": ["de_escalate"],
+            "outcome": "temporarily_resolved",
+        },
+        "incident": lambda: {
+            "occurred_at": when,
+            "type": "threat",
+            "location": area,
+            "response": "none",
+        },
+        "community_response": lambda: {
+            "occurred_at": when,
+            "kind": "vigil",
+            "location": area,
+        },
+    }[kind]()
+
+
+def url_path(phone, endpoint):
+    """The path an endpoint's URL starts with (before its own arguments)."""
+    rule = next(phone.client.application.url_map.iter_rules(endpoint))
+    return rule.rule.split("<")[0]
+
+
+def stored_count(session, kind, client_uuids):
+    model = MODELS[kind]
+    return count(session, model, model.client_uuid.in_(client_uuids))
+
+
+@pytest.mark.parametrize("kind", CASE_KINDS)
+def test_every_case_kind_is_held_shown_corrected_and_stored_once(
+    worker_phone, session, world, kind
+):
+    phone, _user = worker_phone
+    conflict_id = make_conflict(phone, world) if kind in ("conflict_update", "mediation") else 0
+    held_uuid = str(uuid.uuid4())
+    answer = phone.send(
+        case_payload(kind, world, conflict_id, local(30)), client_uuid=held_uuid, kind=kind
+    )
+    assert answer.status_code == 200 and answer.get_json()["status"] == "needs_correction"
+    assert "occurred_at" in answer.get_json()["errors"]
+    held = session.exec(select(HeldRecord).where(HeldRecord.client_uuid == held_uuid)).one()
+    assert stored_count(session, kind, [held_uuid]) == 0
+
+    # Shown to its author with the reason, reachable from every page, with the correction link.
+    page = phone.client.get("/records/held").get_data(as_text=True)
+    link = re.search(rf'href="([^"]*held={held.id}[^"]*)"', page)
+    assert link, page
+    assert link.group(1).startswith(url_path(phone, KINDS[kind].correct))
+    # Every page says that something waits, with a link to the list.
+    assert 'role="status"><a href="/records/held"' in phone.client.get("/conflicts/").get_data(
+        as_text=True
+    )
+    form_page = phone.client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert f'name="held_id" type="hidden" value="{held.id}"' in form_page
+
+    # Corrected: a new UUID, the held record named; stored once, however often it arrives.
+    fixed = case_payload(kind, world, conflict_id, local(-1)) | {"held_id": str(held.id)}
+    new_uuid = str(uuid.uuid4())
+    assert phone.send(fixed, client_uuid=new_uuid, kind=kind).status_code == 201
+    assert phone.send(fixed, client_uuid=new_uuid, kind=kind).status_code == 200
+    assert stored_count(session, kind, [new_uuid]) == 1
+    session.expire_all()
+    assert session.get(HeldRecord, held.id).resolved_at is not None
+    assert 'class="card"' not in phone.client.get("/records/held").get_data(as_text=True)
+    assert 'role="status"><a href="/records/held"' not in phone.client.get("/conflicts/").get_data(
+        as_text=True
+    )
+    # The original again is still "needs correction", never a second record.
+    again = phone.send(
+        case_payload(kind, world, conflict_id, local(30)), client_uuid=held_uuid, kind=kind
+    )
+    assert again.get_json()["status"] == "needs_correction"
+    assert stored_count(session, kind, [held_uuid]) == 0
+
+
+def test_a_walk_report_and_an_acknowledgement_are_held_and_listed(client, session, world, login_as):
+    lead = factories.create_user(session, world, "association_lead")
+    member = login_as("night_walker")
+    walk = factories.create_walk(
+        session, world, lead, planned_start=datetime.now(UTC) - timedelta(hours=4)
+    )
+    session.add(WalkSignup(walk_id=walk.id, user_id=member.id))
+    session.commit()
+    phone = Phone(client)
+    report = {
+        "walk_id": str(walk.id),
+        "places_visited": [str(world.places["Bredängs centrum"].id)],
+        "youths_met": "26-50",
+        "atmosphere": "lively",
+    }
+    assert phone.send(report, kind="walk_report").get_json()["status"] == "needs_correction"
+    ack = phone.send({"briefing_id": "999999"}, kind="briefing_ack")
+    assert ack.get_json()["status"] == "needs_correction"
+    page = client.get("/records/held").get_data(as_text=True)
+    assert len(re.findall(r'class="card"', page)) == 2
+    assert "/walks/reports/new?held=" in page and "/briefings/999999?held=" in page
+    assert count(session, WalkReport) == 0 and count(session, BriefingReceipt) == 0
+
+
+def test_a_held_record_is_discarded_and_audited_only_by_its_author(
+    app, worker_phone, session, world, login_as
+):
+    phone, user = worker_phone
+    phone.send(payload(world, occurred_at=local(30)))
+    held = session.exec(select(HeldRecord)).one()
+    other = app.test_client()
+    login_as("interrupter", client=other)
+    assert other.get(f"/records/held/{held.id}").status_code == 404
+    assert other.post(f"/records/held/{held.id}/discard").status_code == 404
+    response = phone.client.post(f"/records/held/{held.id}/discard")
+    assert response.status_code == 303
+    session.expire_all()
+    assert session.get(HeldRecord, held.id).resolved_as == "discarded"
+    event = session.exec(
+        select(AuditEvent).where(AuditEvent.event == "held_record_discarded")
+    ).one()
+    assert event.actor_id == user.id and event.object_type == "contact"
+    assert 'class="card"' not in phone.client.get("/records/held").get_data(as_text=True)
+
+
+def test_the_supervisor_sees_who_has_records_waiting(app, worker_phone, session, world, login_as):
+    phone, user = worker_phone
+    phone.send(payload(world, occurred_at=local(30)))
+    phone.send(payload(world, occurred_at=local(40)))
+    supervisor = app.test_client()
+    login_as("supervisor", client=supervisor)
+    page = supervisor.get("/records/held/team").get_data(as_text=True)
+    assert user.display_name in page and "<td>2</td>" in page
+    outsider = app.test_client()
+    login_as("supervisor", client=outsider, organisation="other_programme")
+    assert user.display_name not in outsider.get("/records/held/team").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("kind", ["conflict", "conflict_update"])
+def test_a_held_raise_to_level_four_alerts_the_supervisor(
+    app, worker_phone, session, world, login_as, kind
+):
+    phone, _user = worker_phone
+    supervisor = factories.create_user(session, world, "supervisor")
+    outsider = factories.create_user(session, world, "supervisor", organisation="other_programme")
+    session.commit()
+    conflict_id = make_conflict(phone, world) if kind == "conflict_update" else 0
+    data = case_payload(kind, world, conflict_id, local(30)) | {"risk_level": "4"}
+    answer = phone.send(data, kind=kind)
+    assert answer.get_json()["status"] == "needs_correction"
+    alerts = session.exec(select(Notification).where(Notification.kind == "escalation_held")).all()
+    assert [a.recipient_id for a in alerts] == [supervisor.id]
+    assert outsider.id not in {a.recipient_id for a in alerts}
+    assert alerts[0].requires_ack
+    # Generic text: no place, no label.
+    text = str(alerts[0].title) + str(alerts[0].body)
+    assert "Rinkeby" not in text and "older group" not in text
+
+
+# Refused before validation -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["contact", "conflict", "mediation"])
+def test_a_night_walkers_case_records_are_403_and_nothing_is_kept(
+    client, session, world, login_as, kind
+):
+    login_as("night_walker")
+    phone = Phone(client)
+    data = {"contact": payload(world), "conflict": conflict_form(world)}.get(
+        kind, {"conflict_id": "1", "occurred_at": local(-1), "outcome": "unresolved"}
+    )
+    answer = phone.send(data, kind=kind)
+    assert answer.status_code == 403 and answer.get_json()["status"] == "forbidden"
+    # Invalid content is refused the same way: it is never read, so never held.
+    answer = phone.send({"nonsense": ["x"] * 3}, kind=kind)
+    assert answer.status_code == 403
+    assert count(session, HeldRecord) == 0 and count(session, MODELS[kind]) == 0
+    assert kind not in phone.refresh().get_json()["kinds"]
+
+
+# One poisoned record, its own answer --------------------------------------------------------
+
+
+def test_a_poisoned_record_never_sinks_its_batch(worker_phone, session, world):
+    phone, _user = worker_phone
+    good = [sealed(phone, payload(world, note=f"Calm evening {i}.")) for i in range(46)]
+    nul_note = sealed(phone, payload(world, note="Calm\x00 by the square."))
+    nul_choice = sealed(phone, payload(world, kind="street\x00"))
+    wrong_type = sealed(phone, payload(world, kind=["street", "phone"]))
+    out_of_range = sealed(phone, payload(world, location="place:99999999999999999999"))
+    huge = sealed(phone, payload(world, note="x" * 1_000_000))
+    answers = outcomes(
+        send_batch(phone, [*good[:20], nul_note, nul_choice, wrong_type, out_of_range, huge])
+    )
+    assert [a[1] for a in answers[:20]] == [201] * 20
+    # A NUL in a note is cleaned and the contact stored; in a choice it is refused: held.
+    assert answers[20][1:] == (201, "stored")
+    assert answers[21][1:] == (200, "needs_correction")
+    assert answers[22][1:] == (200, "needs_correction")
+    assert answers[23][1:] == (200, "needs_correction")
+    # A megabyte of text is more than any field holds: held, cut to what a field may hold.
+    assert answers[24][1:] == (200, "needs_correction")
+    assert outcomes(send_batch(phone, good[20:]))[-1][1] == 201
+    assert count(session, Contact) == 47
+    stored = session.exec(select(Contact).where(Contact.note.like("Calm by%"))).one()
+    assert stored.note == "Calm by the square."
+
+
+# Codes without collisions ---------------------------------------------------------------------
+
+
+def test_twenty_conflicts_flagged_at_once_get_twenty_codes(app, session, world):
+    user = factories.create_user(session, world, "interrupter")
+    session.commit()
+    phones = []
+    for _ in range(20):
+        client = app.test_client()
+        client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+        phone = Phone(client)
+        phone.refresh()
+        phones.append(phone)
+    barrier = threading.Barrier(len(phones))
+    statuses = []
+
+    def flag(phone):
+        envelope = sealed(phone, conflict_form(world), kind="conflict")
+        barrier.wait()
+        response = send_batch(phone, [envelope])
+        statuses.append(response.get_json()["results"][0]["code"])
+
+    threads = [threading.Thread(target=flag, args=(phone,)) for phone in phones]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [201] * 20
+    session.expire_all()
+    codes = session.exec(select(Conflict.code)).all()
+    assert len(codes) == 20 and len(set(codes)) == 20
+    assert sorted(codes) == [f"C-{n:04d}" for n in range(1, 21)]
+
+
+def test_every_record_keeps_the_phones_time_and_the_servers(worker_phone, session, world):
+    phone, _user = worker_phone
+    conflict_id = make_conflict(phone, world)
+    for kind in ("mediation", "incident", "community_response"):
+        assert (
+            phone.send(case_payload(kind, world, conflict_id, local(-3)), kind=kind).status_code
+            == 201
+        )
+    session.expire_all()
+    for model in (Mediation, Incident, CommunityResponse):
+        row = session.exec(select(model)).one()
+        assert row.received_at - row.occurred_at > timedelta(hours=2)
