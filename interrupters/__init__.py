@@ -9,7 +9,9 @@ from typing import Any
 
 from flask import Flask, render_template, request
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from interrupters import db, extensions, i18n, security
@@ -36,6 +38,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    # Ids in URLs fit the database's integer: /contacts/99999999999999999999 is a 404, not a
+    # database error.
+    app.url_map.converters["int"] = BoundedInt
     db.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
@@ -49,6 +54,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_cli(app)
     app.after_request(_commit_session_touch)
     return app
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:...>` limited to what a 32-bit integer column holds."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _init_login(app: Flask) -> None:
@@ -124,6 +137,15 @@ def _register_error_pages(app: Flask) -> None:
         if request.accept_mimetypes.best == "application/json":
             return {"error": error.name}, error.code
         return render_template("errors/error.html", error=error), error.code
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def _out_of_range(error: Exception) -> Any:
+        # A value the database or the calendar cannot hold came from the request (a year
+        # 99999, an id past 2**63): the request's fault, a 400, whatever page let it through.
+        logger.warning("%s on %s: answered 400", type(error).__name__, request.endpoint)
+        db.get_session().rollback()
+        return _http_error(BadRequest())
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
