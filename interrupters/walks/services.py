@@ -7,8 +7,6 @@ A walk report is filed once per client UUID: the online form and the phone's out
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import uuid
 from collections import Counter
@@ -39,6 +37,8 @@ from interrupters.enums import (
     YouthsMet,
 )
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
+from interrupters.exports import csv_bytes
+from interrupters.labels import label
 from interrupters.places.models import Area, District, Place
 from interrupters.records import find_replay, payload_hash
 from interrupters.walks.models import Walk, WalkReport, WalkSignup
@@ -688,16 +688,25 @@ def _utc_bounds(since: date, until: date) -> tuple[datetime, datetime]:
 
 @dataclass
 class MonthFigures:
+    """One month of an association's season, as the municipality asks for it."""
+
     month: str
     walks_held: int = 0
     walker_evenings: int = 0
     reports_filed: int = 0
+    urgent_reports: int = 0
+    # Reports by the band of youths met; reports naming each observation and each fault.
+    youths_met: Counter[str] = field(default_factory=Counter)
+    observations: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
 
 
 def season_figures(
     *, session: Session, organisation_id: int, since: date, until: date
 ) -> list[MonthFigures]:
-    """An association's walks held (completed), walker-evenings and reports filed, by month."""
+    """An association's walks held (completed) and walker-evenings by the month the walk was
+    planned in; its reports, youths met, observations, faults and urgent reports by the month
+    they were filed in."""
     start, end = _utc_bounds(since, until)
     figures = {month: MonthFigures(month) for month in months_between(since, until)}
     walks = session.exec(
@@ -719,25 +728,54 @@ def season_figures(
         for walk_id, count in signups:
             figures[month_by_walk[walk_id]].walker_evenings += count
     reports = session.exec(
-        select(WalkReport.submitted_at)
+        select(WalkReport)
         .join(Walk, col(Walk.id) == WalkReport.walk_id)
         .where(Walk.organisation_id == organisation_id)
         .where(WalkReport.submitted_at >= start)
         .where(WalkReport.submitted_at < end)
     ).all()
-    for submitted_at in reports:
-        month = month_of(submitted_at)
-        if month in figures:
-            figures[month].reports_filed += 1
+    for report in reports:
+        row = figures.get(month_of(report.submitted_at))
+        if row is None:
+            continue
+        row.reports_filed += 1
+        row.urgent_reports += 1 if report.urgent else 0
+        row.youths_met[report.youths_met] += 1
+        # A report names each kind once (file_walk_report stores them as a set).
+        row.observations.update(set(report.observations))
+        row.faults.update(set(report.environment_faults))
     return list(figures.values())
 
 
-def safe_cell(value: object) -> str:
-    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+def season_table(rows: Iterable[MonthFigures]) -> tuple[list[Any], list[list[Any]]]:
+    """The season's header (translated when written) and rows: one column per band and kind."""
+    bands = [band.value for band in YouthsMet]
+    kinds = [kind.value for kind in Observation]
+    faults = [fault.value for fault in EnvironmentFault]
+    header: list[Any] = [
+        _l("Month"),
+        _l("Walks held"),
+        _l("Walker-evenings"),
+        _l("Reports filed"),
+        *(_l("Young people met: %(band)s", band=label(band, "YouthsMet")) for band in bands),
+        *(_l("Observed: %(kind)s", kind=label(kind, "Observation")) for kind in kinds),
+        *(_l("Fault reported: %(kind)s", kind=label(kind, "EnvironmentFault")) for kind in faults),
+        _l("Urgent reports"),
+    ]
+    table = [
+        [
+            row.month,
+            row.walks_held,
+            row.walker_evenings,
+            row.reports_filed,
+            *(row.youths_met[band] for band in bands),
+            *(row.observations[kind] for kind in kinds),
+            *(row.faults[kind] for kind in faults),
+            row.urgent_reports,
+        ]
+        for row in rows
+    ]
+    return header, table
 
 
 def export_season_figures(
@@ -746,23 +784,17 @@ def export_season_figures(
     actor: Principal,
     since: date,
     until: date,
-    headers: list[str],
     now: datetime | None = None,
-) -> str:
-    """The lead's association's season figures as CSV for the municipality; audited, no names."""
+) -> bytes:
+    """The lead's association's season figures for the municipality, as a CSV Swedish Excel
+    opens by a double-click; audited, counts only, no names."""
     organisation_id = led_association(actor)
     if until < since:
         raise InvalidInput({"until": _l("The end is before the start.")})
     rows = season_figures(
         session=session, organisation_id=organisation_id, since=since, until=until
     )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([safe_cell(h) for h in headers])
-    for row in rows:
-        writer.writerow(
-            [safe_cell(row.month), row.walks_held, row.walker_evenings, row.reports_filed]
-        )
+    header, table = season_table(rows)
     record_event(
         session=session,
         event="export",
@@ -772,7 +804,7 @@ def export_season_figures(
         detail={"since": since.isoformat(), "until": until.isoformat(), "rows": len(rows)},
         now=now,
     )
-    return buffer.getvalue()
+    return csv_bytes(header, table)
 
 
 def suppressed(count: int) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import col, select
@@ -19,6 +19,7 @@ from interrupters.authz import guard
 from interrupters.db import get_session
 from interrupters.enums import Role
 from interrupters.errors import InvalidInput
+from interrupters.exports import csv_response
 from interrupters.forms import formdata_of
 from interrupters.places.models import District
 from interrupters.places.services import place_names
@@ -334,22 +335,13 @@ def season() -> Response:
     since, until = forms.date_range(form, _now().date())
     try:
         body = services.export_season_figures(
-            session=session,
-            actor=current_user,
-            since=since,
-            until=until,
-            headers=[_("Month"), _("Walks held"), _("Walker-evenings"), _("Reports filed")],
+            session=session, actor=current_user, since=since, until=until
         )
     except InvalidInput as error:
         _flash_refusal(error)
         return redirect(url_for("walks.index"), 303)
     session.commit()  # the audited export
-    response = make_response(body)
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    filename = f"walks-{since:%Y%m%d}-{until:%Y%m%d}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return csv_response(body, filename=f"walks-{since:%Y%m%d}-{until:%Y%m%d}.csv")
 
 
 @bp.get("/figures")
