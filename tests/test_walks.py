@@ -224,6 +224,48 @@ def test_sign_up_and_withdraw_before_the_start_only(session, world, lead, actor_
         services.sign_up(session=session, actor=actor_for(other), walk_id=walk.id)
 
 
+def test_lead_signs_members_up_and_takes_them_off(session, world, lead, actor_for):
+    walk = factories.create_walk(session, world, lead)
+    member = walker(session, world)
+    boss = actor_for(lead)
+    signup = services.sign_up_walker(
+        session=session, actor=boss, walk_id=walk.id, user_id=member.id
+    )
+    again = services.sign_up_walker(session=session, actor=boss, walk_id=walk.id, user_id=member.id)
+    assert again.id == signup.id
+    assert [
+        s.user_id for s in services.signups_of(session=session, walk_ids=[walk.id])[walk.id]
+    ] == [member.id]
+    outsider = factories.create_user(session, world, "night_walker", organisation="municipal")
+    with pytest.raises(InvalidInput):
+        services.sign_up_walker(session=session, actor=boss, walk_id=walk.id, user_id=outsider.id)
+    with pytest.raises(NotAllowed):  # a walker signs only themself up
+        services.sign_up_walker(
+            session=session, actor=actor_for(member), walk_id=walk.id, user_id=lead.id
+        )
+    # Also once the walk is under way: who came is the lead's list.
+    services.start_walk(session=session, actor=boss, walk_id=walk.id)
+    services.take_off_walker(session=session, actor=boss, walk_id=walk.id, user_id=member.id)
+    assert services.signups_of(session=session, walk_ids=[walk.id])[walk.id] == []
+    with pytest.raises(InvalidInput):
+        services.take_off_walker(session=session, actor=boss, walk_id=walk.id, user_id=member.id)
+    changes = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.event == "walk_signup_changed")
+        .where(AuditEvent.object_id == str(walk.id))
+        .order_by(col(AuditEvent.id))
+    ).all()
+    assert [(e.actor_id, e.detail) for e in changes] == [
+        (lead.id, {"user_id": member.id, "change": "added"}),
+        (lead.id, {"user_id": member.id, "change": "removed"}),
+    ]
+    cancelled = factories.create_walk(session, world, lead, state="cancelled")
+    with pytest.raises(InvalidState):
+        services.sign_up_walker(
+            session=session, actor=boss, walk_id=cancelled.id, user_id=member.id
+        )
+
+
 @pytest.mark.parametrize(
     ("count", "sizes"),
     [(1, []), (2, [2]), (3, [3]), (4, [2, 2]), (5, [3, 2]), (7, [3, 2, 2]), (9, [3, 3, 3])],
@@ -327,6 +369,30 @@ def test_report_only_on_own_recent_walk_and_district_places(session, world, lead
     assert created and not created_again and again.id == report.id
     with pytest.raises(ValueError):
         report_data(walk, world, note="x" * 281)
+
+
+def test_report_once_the_lead_started_the_walk_early(session, world, lead, actor_for):
+    """Started at 19:40 for 20:00: the walkers report at once, not only after the planned start."""
+    member = walker(session, world)
+    soon = datetime.now(UTC) + timedelta(minutes=20)
+    walk = factories.create_walk(session, world, lead, planned_start=soon)
+    session.add(WalkSignup(walk_id=walk.id, user_id=member.id))
+    session.flush()
+    actor = actor_for(member)
+    with pytest.raises(InvalidInput) as error:  # planned, not started: nothing to report yet
+        services.file_walk_report(
+            session=session,
+            actor=actor,
+            data=report_data(walk, world),
+            client_uuid=str(uuid.uuid4()),
+        )
+    assert "walk_id" in error.value.errors
+    services.start_walk(session=session, actor=actor_for(lead), walk_id=walk.id)
+    assert [w.id for w in services.reportable_walks(session=session, actor=actor)] == [walk.id]
+    report, created = services.file_walk_report(
+        session=session, actor=actor, data=report_data(walk, world), client_uuid=str(uuid.uuid4())
+    )
+    assert created and report.walk_id == walk.id
 
 
 @pytest.fixture
@@ -441,6 +507,44 @@ def test_lead_schedules_and_forms_groups_through_the_pages(client, session, worl
     assert len(walks) == 4
     response = client.post(f"/walks/{walks[0].id}/groups/auto")
     assert response.status_code == 303  # nobody signed up: a message, not an error
+
+
+def test_lead_signs_up_and_takes_off_on_the_walk_page(client, session, world, login_as):
+    user = login_as("association_lead")
+    member = walker(session, world)
+    walk = factories.create_walk(session, world, user)
+    session.commit()
+    page = client.get(f"/walks/{walk.id}").get_data(as_text=True)
+    assert f'<option value="{member.id}">' in page and "Anmäl medlemmen" in page
+    response = client.post(f"/walks/{walk.id}/walkers", data={"user_id": str(member.id)})
+    assert response.status_code == 303
+    session.expire_all()
+    assert session.exec(select(WalkSignup).where(WalkSignup.walk_id == walk.id)).one().user_id == (
+        member.id
+    )
+    page = client.get(f"/walks/{walk.id}").get_data(as_text=True)
+    assert member.display_name in page and "Avanmäl" in page
+    response = client.post(f"/walks/{walk.id}/walkers/remove", data={"user_id": str(member.id)})
+    assert response.status_code == 303
+    session.expire_all()
+    assert session.exec(select(WalkSignup).where(WalkSignup.walk_id == walk.id)).all() == []
+    # A stranger's id is refused by the form, not stored.
+    stranger = factories.create_user(session, world, "night_walker", organisation="municipal")
+    session.commit()
+    client.post(f"/walks/{walk.id}/walkers", data={"user_id": str(stranger.id)})
+    session.expire_all()
+    assert session.exec(select(WalkSignup).where(WalkSignup.walk_id == walk.id)).all() == []
+
+
+def test_walkers_cannot_sign_others_up(client, session, world, login_as, lead):
+    login_as("night_walker")
+    other = walker(session, world)
+    walk = factories.create_walk(session, world, lead)
+    session.commit()
+    page = client.get(f"/walks/{walk.id}").get_data(as_text=True)
+    assert "/walkers" not in page
+    response = client.post(f"/walks/{walk.id}/walkers", data={"user_id": str(other.id)})
+    assert response.status_code == 403
 
 
 def test_programme_reads_walks_without_volunteer_names(client, session, world, login_as, lead):

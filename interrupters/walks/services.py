@@ -370,6 +370,85 @@ def withdraw(
     session.flush()
 
 
+def _led_walk(*, session: Session, actor: Principal, walk_id: int) -> Walk:
+    """A walk of the association the actor leads, not cancelled."""
+    walk = get_walk(session=session, actor=actor, walk_id=walk_id)
+    if actor.role_in(walk.organisation_id) != Role.association_lead:
+        raise NotAllowed()
+    if walk.state == WalkState.cancelled:
+        raise InvalidState(_l("The walk is cancelled."))
+    return walk
+
+
+def sign_up_walker(
+    *,
+    session: Session,
+    actor: Principal,
+    walk_id: int,
+    user_id: int,
+    now: datetime | None = None,
+) -> WalkSignup:
+    """The lead signs a member of the association up for a walk (once), also one under way
+    or held: the lead keeps the list of who walked, which the season's figures count."""
+    now = now or utcnow()
+    walk = _led_walk(session=session, actor=actor, walk_id=walk_id)
+    members = {
+        u.id for u in association_members(session=session, organisation_id=walk.organisation_id)
+    }
+    if user_id not in members:
+        raise InvalidInput({"user_id": _l("Choose a member of the association.")})
+    existing = _signup_of(session, walk_id, user_id)
+    if existing is not None:
+        return existing
+    signup = WalkSignup(walk_id=walk_id, user_id=user_id, signed_up_at=now)
+    session.add(signup)
+    session.flush()
+    _audit_signup(session=session, actor=actor, walk=walk, user_id=user_id, change="added", now=now)
+    return signup
+
+
+def take_off_walker(
+    *,
+    session: Session,
+    actor: Principal,
+    walk_id: int,
+    user_id: int,
+    now: datetime | None = None,
+) -> None:
+    """The lead takes a walker off a walk (who cannot come, or did not come)."""
+    walk = _led_walk(session=session, actor=actor, walk_id=walk_id)
+    signup = _signup_of(session, walk_id, user_id)
+    if signup is None:
+        raise InvalidInput({"user_id": _l("The walker is not signed up for this walk.")})
+    session.delete(signup)
+    session.flush()
+    _audit_signup(
+        session=session, actor=actor, walk=walk, user_id=user_id, change="removed", now=now
+    )
+
+
+def _audit_signup(
+    *,
+    session: Session,
+    actor: Principal,
+    walk: Walk,
+    user_id: int,
+    change: str,
+    now: datetime | None,
+) -> None:
+    # Someone else's sign-up changed: the walker may ask who did it (ids only, no names).
+    record_event(
+        session=session,
+        event="walk_signup_changed",
+        actor_id=actor.user_id,
+        object_type="walk",
+        object_id=walk.id,
+        organisation_id=walk.organisation_id,
+        detail={"user_id": user_id, "change": change},
+        now=now,
+    )
+
+
 def group_sizes(count: int) -> list[int]:
     """Sizes of groups of three for `count` walkers, never one alone: 4 -> 2+2, 7 -> 3+2+2."""
     if count < 2:
@@ -499,16 +578,20 @@ def complete_walk(
 def reportable_walks(
     *, session: Session, actor: Principal, now: datetime | None = None
 ) -> list[Walk]:
-    """The actor's walks of the last days (signed up or leader) that have begun, latest first."""
+    """The actor's walks of the last days (signed up or leader) that have begun, latest first.
+
+    A walk has begun at its planned start, or earlier when its lead started it (in progress):
+    a walk started at 19:40 for 20:00 can be reported on at once (issue 10)."""
     now = now or utcnow()
     signed_up = select(WalkSignup.walk_id).where(WalkSignup.user_id == actor.user_id)
+    begun = (Walk.planned_start <= now) | (Walk.state == WalkState.in_progress.value)
     return list(
         session.exec(
             select(Walk)
             .where(col(Walk.organisation_id).in_(actor.organisations(*ASSOCIATION)))
             .where((col(Walk.id).in_(signed_up)) | (Walk.leader_id == actor.user_id))
             .where(Walk.state != WalkState.cancelled.value)
-            .where(Walk.planned_start <= now)
+            .where(begun)
             .where(Walk.planned_start >= now - timedelta(days=REPORT_DAYS))
             .order_by(col(Walk.planned_start).desc())
         )

@@ -42,6 +42,9 @@ guard(
         "detail": READERS,
         "signup": ASSOCIATION,
         "withdraw": ASSOCIATION,
+        # The association's lead signs members up and takes them off (the service checks whose).
+        "add_walker": LEAD,
+        "remove_walker": LEAD,
         # The lead, or a night walker who leads the walk (the service checks which).
         "groups": ASSOCIATION,
         "auto_groups": ASSOCIATION,
@@ -126,6 +129,15 @@ def detail(walk_id: int) -> str:
     member = services.is_member(current_user, walk)
     # The programme reads the walk, not who the volunteers are.
     names = display_names(session=session, user_ids=[s.user_id for s in signups]) if member else {}
+    leads = current_user.role_in(walk.organisation_id) == Role.association_lead
+    walker_form = None
+    if leads and walk.state != "cancelled":
+        signed = {s.user_id for s in signups}
+        members = services.association_members(
+            session=session, organisation_id=walk.organisation_id
+        )
+        others = {u.id: u.display_name for u in members if u.id and u.id not in signed}
+        walker_form = forms.prepare_walker(forms.WalkerForm(formdata=None), people=others)
     return render_template(
         "walks/detail.html",
         walk=walk,
@@ -133,7 +145,8 @@ def detail(walk_id: int) -> str:
         groups=sorted({s.group_number for s in signups if s.group_number is not None}),
         member=member,
         manages=services.can_manage(current_user, walk),
-        leads=current_user.role_in(walk.organisation_id) == Role.association_lead,
+        leads=leads,
+        walker_form=walker_form,
         signed_up=any(s.user_id == current_user.user_id for s in signups),
         warnings=services.group_warnings(signups) if member else [],
         names=names,
@@ -167,6 +180,38 @@ def signup(walk_id: int) -> Response:
 @bp.post("/<int:walk_id>/withdraw")
 def withdraw(walk_id: int) -> Response:
     return _act(walk_id, services.withdraw, _("You are no longer signed up."))
+
+
+def _walker_change(walk_id: int, action: Any, done: str, *, adding: bool) -> Response:
+    """Sign a member up or take a walker off: the lead's forms on the walk's page."""
+    session = get_session()
+    walk = services.get_walk(session=session, actor=current_user, walk_id=walk_id)
+    if adding:
+        members = services.association_members(
+            session=session, organisation_id=walk.organisation_id
+        )
+        people = {u.id: u.display_name for u in members if u.id is not None}
+    else:
+        # Whoever is signed up, also one who has left the association since.
+        signups = services.signups_of(session=session, walk_ids=[walk_id])[walk_id]
+        people = display_names(session=session, user_ids=[s.user_id for s in signups])
+    form = forms.prepare_walker(forms.WalkerForm(), people=people)
+    if not form.validate_on_submit():
+        flash(" ".join(forms.errors_of(form).values()), "error")
+        return _back(walk_id)
+    return _act(walk_id, action, done, user_id=form.user_id.data)
+
+
+@bp.post("/<int:walk_id>/walkers")
+def add_walker(walk_id: int) -> Response:
+    done = _("The walker is signed up.")
+    return _walker_change(walk_id, services.sign_up_walker, done, adding=True)
+
+
+@bp.post("/<int:walk_id>/walkers/remove")
+def remove_walker(walk_id: int) -> Response:
+    done = _("The walker is taken off the walk.")
+    return _walker_change(walk_id, services.take_off_walker, done, adding=False)
 
 
 def _warn(warnings: list[Any]) -> None:
