@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session, col, func, select
 
@@ -78,7 +79,7 @@ class WalkInput(BaseModel):
     @classmethod
     def _weekdays(cls, weekdays: list[int]) -> list[int]:
         if any(not 0 <= day <= 6 for day in weekdays):
-            raise ValueError("a weekday is 0 to 6")
+            raise ValueError(_l("Choose weekdays from the list."))
         return sorted(set(weekdays))
 
 
@@ -468,7 +469,11 @@ def group_warnings(signups: Iterable[WalkSignup]) -> list[Any]:
             sizes[signup.group_number] += 1
     warnings: list[Any] = []
     if unassigned:
-        warnings.append(_l("%(count)d walkers have no group yet.", count=unassigned))
+        warnings.append(
+            lazy_ngettext(
+                "%(num)d walker has no group yet.", "%(num)d walkers have no group yet.", unassigned
+            )
+        )
     for number, size in sorted(sizes.items()):
         if size != GROUP_SIZE:
             warnings.append(

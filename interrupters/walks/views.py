@@ -9,6 +9,7 @@ from uuid import uuid4
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlmodel import col, select
 from werkzeug.exceptions import Conflict
@@ -116,7 +117,10 @@ def new() -> Any:
                 target.errors = [*list(target.errors), str(message)]
         else:
             session.commit()
-            flash(_("%(count)d walks are scheduled.", count=len(walks)), "success")
+            flash(
+                ngettext("%(num)d walk is scheduled.", "%(num)d walks are scheduled.", len(walks)),
+                "success",
+            )
             return redirect(url_for("walks.index"), 303)
     return render_template("walks/new.html", form=form), 422
 
