@@ -6,6 +6,7 @@ import os
 import re
 import uuid
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from babel import support
@@ -206,3 +207,43 @@ def test_every_page_for_every_role_is_in_swedish(
             seen.append(rule.endpoint)
     assert len(seen) > 5, seen
     assert not untranslated, f"{column}: {sorted(untranslated)} have no Swedish (pages: {seen})"
+
+
+def test_pydantic_errors_reach_the_reader_in_their_language(app):
+    from datetime import date, time
+
+    from flask_babel import force_locale
+    from pydantic import BaseModel, Field, ValidationError
+
+    from interrupters.errors import InvalidInput
+    from interrupters.walks.services import WalkInput
+
+    class Note(BaseModel):
+        text: str = Field(max_length=5)
+        count: int = Field(ge=1)
+        kind: Literal["a", "b"]
+
+    with pytest.raises(ValidationError) as problems:
+        Note.model_validate({"text": "too long", "count": 0, "kind": "c"})
+    with pytest.raises(ValidationError) as weekdays:
+        WalkInput.model_validate(
+            {
+                "district_id": 1,
+                "first_date": date(2026, 12, 4),
+                "start_time": time(20),
+                "end_time": time(1),
+                "weekdays": [9],
+            }
+        )
+    with app.test_request_context():
+        errors = InvalidInput.from_validation(problems.value).errors
+        assert {field: str(message) for field, message in errors.items()} == {
+            "text": "Använd högst 5 tecken.",
+            "count": "Det minsta är 1.",
+            "kind": "Välj i listan.",
+        }
+        own = InvalidInput.from_validation(weekdays.value).errors
+        assert str(own["weekdays"]) == "Välj veckodagar i listan."
+        with force_locale("en"):
+            assert str(errors["text"]) == "Use at most 5 characters."
+            assert str(own["weekdays"]) == "Choose weekdays from the list."
