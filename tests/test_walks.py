@@ -536,6 +536,23 @@ def test_lead_signs_up_and_takes_off_on_the_walk_page(client, session, world, lo
     assert session.exec(select(WalkSignup).where(WalkSignup.walk_id == walk.id)).all() == []
 
 
+def test_report_form_offers_a_walk_started_early(client, session, world, login_as, lead):
+    member = login_as("night_walker")
+    walk = factories.create_walk(
+        session, world, lead, planned_start=datetime.now(UTC) + timedelta(minutes=20)
+    )
+    session.add(WalkSignup(walk_id=walk.id, user_id=member.id))
+    session.commit()
+    option = f'<option value="{walk.id}"'
+    assert option not in client.get("/walks/reports/new").get_data(as_text=True)
+    walk.state, walk.actual_start = "in_progress", datetime.now(UTC)
+    session.add(walk)
+    session.commit()
+    assert option in client.get("/walks/reports/new").get_data(as_text=True)
+    assert client.post("/walks/reports/new", data=form_payload(walk, world)).status_code == 303
+    assert session.exec(select(WalkReport).where(WalkReport.walk_id == walk.id)).one()
+
+
 def test_walkers_cannot_sign_others_up(client, session, world, login_as, lead):
     login_as("night_walker")
     other = walker(session, world)
