@@ -25,7 +25,7 @@ translations:
 
 ## Re-extract the messages and merge them into the catalogs (then translate the new ones)
 messages:
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --no-location --sort-output \
 		-o interrupters/translations/messages.pot .
 	$(BIN)/pybabel update -N -i interrupters/translations/messages.pot -d interrupters/translations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping
-from typing import Final, NoReturn
+from typing import Any, Final, NoReturn
 
 from flask import Blueprint, abort, jsonify, redirect, request, session, url_for
 from flask_login import current_user
@@ -23,6 +23,24 @@ Access = str | Collection[Role]
 
 # Reachable before the confidentiality pledge is accepted.
 _BEFORE_PLEDGE = {"auth.pledge", "auth.logout", "auth.language"}
+# Every guarded endpoint's rule ("blueprint.view" -> access), so a page can offer a person
+# only what they may reach (the offline page, issue 10).
+_RULES: dict[str, Access] = {}
+
+
+def may_reach(person: Any, endpoint: str) -> bool:
+    """Whether `person` (a Principal or the anonymous user) passes `endpoint`'s guard."""
+    access = _RULES.get(endpoint)
+    if access is None:
+        return False
+    if access == PUBLIC:
+        return True
+    if not person.is_authenticated:
+        return False
+    if access == SIGNED_IN:
+        return True
+    assert not isinstance(access, str)
+    return bool(person.has_role(*access))
 
 
 def deny(status: int = 403) -> NoReturn:
@@ -58,6 +76,7 @@ def signed_out_answer() -> Response:
 
 def guard(bp: Blueprint, policy: Mapping[str, Access]) -> None:
     """Check every request to `bp` against `policy`: endpoint -> PUBLIC, SIGNED_IN or roles."""
+    _RULES.update({f"{bp.name}.{name}": access for name, access in policy.items()})
 
     @bp.before_request
     def _check() -> Response | None:

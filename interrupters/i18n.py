@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel import dates as babel_dates
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import force_locale, format_date, format_datetime, get_locale
+from flask_babel import force_locale, get_locale, get_timezone
 from flask_babel import gettext as translate
 from flask_babel import ngettext as translate_plural
 from flask_babel.speaklater import LazyString
@@ -31,12 +33,35 @@ def select_locale() -> str:
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
+# Babel's "en" writes American dates (12/4/26, 5:30 PM); the app's English is British, with
+# day-month-year dates and 24-hour times (issue 10). Messages stay "en"; only formats change.
+FORMAT_LOCALES = {"en": "en_GB"}
+
+
+def format_locale() -> Locale:
+    """The locale dates and times are written in: the reader's, British for English."""
+    locale = get_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
+    return Locale.parse(FORMAT_LOCALES.get(str(locale), str(locale)))
+
+
 def local_datetime(value: datetime | None, format: str = "short") -> str:
-    return "" if value is None else format_datetime(value, format)
+    """A moment in Stockholm time: "2026-11-25 00:30" in Swedish, "25/11/2026, 00:30" in English."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # stored times are UTC
+    return babel_dates.format_datetime(value, format, tzinfo=get_timezone(), locale=format_locale())
 
 
 def local_date(value: date | None, format: str = "medium") -> str:
-    return "" if value is None else format_date(value, format)
+    """A date: "24 nov. 2026" in Swedish, "24 Nov 2026" in English."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        # The local date of a moment (23:30 UTC is the next day in Stockholm).
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        value = aware.astimezone(get_timezone()).date()
+    return babel_dates.format_date(value, format, locale=format_locale())
 
 
 def today_local() -> date:

@@ -108,6 +108,8 @@ WALK_ROWS = {
     "walks.detail": WALK_READ,
     "walks.signup": WALK_MEMBERS,
     "walks.withdraw": WALK_MEMBERS,
+    "walks.add_walker": WALK_LEAD,
+    "walks.remove_walker": WALK_LEAD,
     # The lead, or the walk's leader: a night walker who does not lead it is refused (403).
     "walks.groups": WALK_LEAD,
     "walks.auto_groups": WALK_LEAD,

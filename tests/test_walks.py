@@ -6,12 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
 
+from interrupters import exports
 from interrupters.audit.models import AuditEvent
 from interrupters.briefings.models import Briefing, BriefingDistrict
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
@@ -24,6 +27,7 @@ from . import factories
 from .test_sync import Phone
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+DASH = "\N{EN DASH}"  # the labels of ranges
 
 
 @pytest.fixture
@@ -220,6 +224,48 @@ def test_sign_up_and_withdraw_before_the_start_only(session, world, lead, actor_
         services.sign_up(session=session, actor=actor_for(other), walk_id=walk.id)
 
 
+def test_lead_signs_members_up_and_takes_them_off(session, world, lead, actor_for):
+    walk = factories.create_walk(session, world, lead)
+    member = walker(session, world)
+    boss = actor_for(lead)
+    signup = services.sign_up_walker(
+        session=session, actor=boss, walk_id=walk.id, user_id=member.id
+    )
+    again = services.sign_up_walker(session=session, actor=boss, walk_id=walk.id, user_id=member.id)
+    assert again.id == signup.id
+    assert [
+        s.user_id for s in services.signups_of(session=session, walk_ids=[walk.id])[walk.id]
+    ] == [member.id]
+    outsider = factories.create_user(session, world, "night_walker", organisation="municipal")
+    with pytest.raises(InvalidInput):
+        services.sign_up_walker(session=session, actor=boss, walk_id=walk.id, user_id=outsider.id)
+    with pytest.raises(NotAllowed):  # a walker signs only themself up
+        services.sign_up_walker(
+            session=session, actor=actor_for(member), walk_id=walk.id, user_id=lead.id
+        )
+    # Also once the walk is under way: who came is the lead's list.
+    services.start_walk(session=session, actor=boss, walk_id=walk.id)
+    services.take_off_walker(session=session, actor=boss, walk_id=walk.id, user_id=member.id)
+    assert services.signups_of(session=session, walk_ids=[walk.id])[walk.id] == []
+    with pytest.raises(InvalidInput):
+        services.take_off_walker(session=session, actor=boss, walk_id=walk.id, user_id=member.id)
+    changes = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.event == "walk_signup_changed")
+        .where(AuditEvent.object_id == str(walk.id))
+        .order_by(col(AuditEvent.id))
+    ).all()
+    assert [(e.actor_id, e.detail) for e in changes] == [
+        (lead.id, {"user_id": member.id, "change": "added"}),
+        (lead.id, {"user_id": member.id, "change": "removed"}),
+    ]
+    cancelled = factories.create_walk(session, world, lead, state="cancelled")
+    with pytest.raises(InvalidState):
+        services.sign_up_walker(
+            session=session, actor=boss, walk_id=cancelled.id, user_id=member.id
+        )
+
+
 @pytest.mark.parametrize(
     ("count", "sizes"),
     [(1, []), (2, [2]), (3, [3]), (4, [2, 2]), (5, [3, 2]), (7, [3, 2, 2]), (9, [3, 3, 3])],
@@ -323,6 +369,30 @@ def test_report_only_on_own_recent_walk_and_district_places(session, world, lead
     assert created and not created_again and again.id == report.id
     with pytest.raises(ValueError):
         report_data(walk, world, note="x" * 281)
+
+
+def test_report_once_the_lead_started_the_walk_early(session, world, lead, actor_for):
+    """Started at 19:40 for 20:00: the walkers report at once, not only after the planned start."""
+    member = walker(session, world)
+    soon = datetime.now(UTC) + timedelta(minutes=20)
+    walk = factories.create_walk(session, world, lead, planned_start=soon)
+    session.add(WalkSignup(walk_id=walk.id, user_id=member.id))
+    session.flush()
+    actor = actor_for(member)
+    with pytest.raises(InvalidInput) as error:  # planned, not started: nothing to report yet
+        services.file_walk_report(
+            session=session,
+            actor=actor,
+            data=report_data(walk, world),
+            client_uuid=str(uuid.uuid4()),
+        )
+    assert "walk_id" in error.value.errors
+    services.start_walk(session=session, actor=actor_for(lead), walk_id=walk.id)
+    assert [w.id for w in services.reportable_walks(session=session, actor=actor)] == [walk.id]
+    report, created = services.file_walk_report(
+        session=session, actor=actor, data=report_data(walk, world), client_uuid=str(uuid.uuid4())
+    )
+    assert created and report.walk_id == walk.id
 
 
 @pytest.fixture
@@ -439,6 +509,61 @@ def test_lead_schedules_and_forms_groups_through_the_pages(client, session, worl
     assert response.status_code == 303  # nobody signed up: a message, not an error
 
 
+def test_lead_signs_up_and_takes_off_on_the_walk_page(client, session, world, login_as):
+    user = login_as("association_lead")
+    member = walker(session, world)
+    walk = factories.create_walk(session, world, user)
+    session.commit()
+    page = client.get(f"/walks/{walk.id}").get_data(as_text=True)
+    assert f'<option value="{member.id}">' in page and "Anmäl medlemmen" in page
+    response = client.post(f"/walks/{walk.id}/walkers", data={"user_id": str(member.id)})
+    assert response.status_code == 303
+    session.expire_all()
+    assert session.exec(select(WalkSignup).where(WalkSignup.walk_id == walk.id)).one().user_id == (
+        member.id
+    )
+    page = client.get(f"/walks/{walk.id}").get_data(as_text=True)
+    assert member.display_name in page and "Avanmäl" in page
+    response = client.post(f"/walks/{walk.id}/walkers/remove", data={"user_id": str(member.id)})
+    assert response.status_code == 303
+    session.expire_all()
+    assert session.exec(select(WalkSignup).where(WalkSignup.walk_id == walk.id)).all() == []
+    # A stranger's id is refused by the form, not stored.
+    stranger = factories.create_user(session, world, "night_walker", organisation="municipal")
+    session.commit()
+    client.post(f"/walks/{walk.id}/walkers", data={"user_id": str(stranger.id)})
+    session.expire_all()
+    assert session.exec(select(WalkSignup).where(WalkSignup.walk_id == walk.id)).all() == []
+
+
+def test_report_form_offers_a_walk_started_early(client, session, world, login_as, lead):
+    member = login_as("night_walker")
+    walk = factories.create_walk(
+        session, world, lead, planned_start=datetime.now(UTC) + timedelta(minutes=20)
+    )
+    session.add(WalkSignup(walk_id=walk.id, user_id=member.id))
+    session.commit()
+    option = f'<option value="{walk.id}"'
+    assert option not in client.get("/walks/reports/new").get_data(as_text=True)
+    walk.state, walk.actual_start = "in_progress", datetime.now(UTC)
+    session.add(walk)
+    session.commit()
+    assert option in client.get("/walks/reports/new").get_data(as_text=True)
+    assert client.post("/walks/reports/new", data=form_payload(walk, world)).status_code == 303
+    assert session.exec(select(WalkReport).where(WalkReport.walk_id == walk.id)).one()
+
+
+def test_walkers_cannot_sign_others_up(client, session, world, login_as, lead):
+    login_as("night_walker")
+    other = walker(session, world)
+    walk = factories.create_walk(session, world, lead)
+    session.commit()
+    page = client.get(f"/walks/{walk.id}").get_data(as_text=True)
+    assert "/walkers" not in page
+    response = client.post(f"/walks/{walk.id}/walkers", data={"user_id": str(other.id)})
+    assert response.status_code == 403
+
+
 def test_programme_reads_walks_without_volunteer_names(client, session, world, login_as, lead):
     member = walker(session, world)
     walk = factories.create_walk(session, world, lead)
@@ -450,36 +575,86 @@ def test_programme_reads_walks_without_volunteer_names(client, session, world, l
     assert member.display_name not in page.get_data(as_text=True)
 
 
-def test_season_csv_counts_by_month_and_is_audited(client, session, world, login_as):
+def test_season_csv_opens_in_swedish_excel_with_what_the_municipality_asks(
+    client, session, world, login_as
+):
     user = login_as("association_lead")
-    member = walker(session, world)
     held_at = datetime.now(UTC) - timedelta(hours=30)
     walk = factories.create_walk(session, world, user, planned_start=held_at, state="completed")
-    factories.create_walk_report(session, world, member, walk, note="=HYPERLINK(1)")
-    session.add(WalkSignup(walk_id=walk.id, user_id=user.id))
     factories.create_walk(session, world, user, planned_start=held_at, state="cancelled")
+    reports = [
+        {"youths_met": "26-50", "observations": ["fight", "alcohol"], "note": "=HYPERLINK(1)"},
+        {
+            "youths_met": "26-50",
+            "observations": ["fight"],
+            "environment_faults": [],
+            "urgent": True,
+        },
+        {"youths_met": "1-10", "observations": [], "environment_faults": ["graffiti", "lighting"]},
+    ]
+    walkers = []
+    for fields in reports:
+        member = walker(session, world)
+        walkers.append(member)
+        if not fields.get("environment_faults", ["lighting"]):
+            fields["fault_place_id"] = None
+        factories.create_walk_report(session, world, member, walk, **fields)
+    session.add(WalkSignup(walk_id=walk.id, user_id=user.id))
     session.commit()
-    today = date.today()
-    response = client.get(f"/walks/season.csv?since={today.year}-01-01&until={today.isoformat()}")
+    since = date.today() - timedelta(days=62)
+    response = client.get(f"/walks/season.csv?since={since}&until={date.today()}")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment;")
-    text = response.get_data(as_text=True)
-    rows = list(csv.reader(io.StringIO(text)))
-    month = services.month_of(held_at)
-    by_month = {row[0]: row[1:] for row in rows[1:]}
-    assert by_month[month] == ["1", "2", "1"]
-    assert len(rows) == today.month + 1
-    assert member.display_name not in text and "HYPERLINK" not in text
+    body = response.get_data()
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    header, by_month = rows[0], {row[0]: row for row in rows[1:]}
+    assert header[:4] == [
+        "Månad",
+        "Genomförda vandringar",
+        "Vandrarkvällar",
+        "Inskickade rapporter",
+    ]
+    assert header[-1] == "Brådskande rapporter"
+    assert f"Unga som vi mötte: 26{DASH}50" in header and "Observerat: Slagsmål" in header
+    assert len(header) == 4 + 6 + 10 + 4 + 1 and all(len(row) == len(header) for row in rows)
+    assert list(by_month) == services.months_between(since, date.today())
+
+    # What the test expects, from the reports it filed: all in this month.
+    youths = Counter(r["youths_met"] for r in reports)
+    observed = Counter(kind for r in reports for kind in r["observations"])
+    faults = Counter(kind for r in reports for kind in r.get("environment_faults", ["lighting"]))
+    row = dict(zip(header, by_month[services.month_of(datetime.now(UTC))], strict=True))
+    walk_row = dict(zip(header, by_month[services.month_of(held_at)], strict=True))
+    assert walk_row["Genomförda vandringar"] == "1"  # the cancelled walk is not held
+    assert walk_row["Vandrarkvällar"] == str(len(walkers) + 1)
+    assert row["Inskickade rapporter"] == str(len(reports))
+    assert row["Brådskande rapporter"] == "1"
+    assert row[f"Unga som vi mötte: 26{DASH}50"] == str(youths["26-50"]) == "2"
+    assert row[f"Unga som vi mötte: 1{DASH}10"] == str(youths["1-10"]) == "1"
+    assert row["Unga som vi mötte: Inga"] == "0"
+    assert row["Observerat: Slagsmål"] == str(observed["fight"]) == "2"
+    assert row["Observerat: Alkohol"] == str(observed["alcohol"]) == "1"
+    assert row["Fel anmält: Belysning"] == str(faults["lighting"]) == "2"
+    assert row["Fel anmält: Klotter"] == str(faults["graffiti"]) == "1"
+    text = body.decode("utf-8-sig")
+    assert walkers[0].display_name not in text and "HYPERLINK" not in text
     event = session.exec(
         select(AuditEvent).where(AuditEvent.event == "export").order_by(col(AuditEvent.id).desc())
     ).first()
     assert event is not None and event.actor_id == user.id
 
 
-def test_safe_cells_never_start_a_formula():
-    assert services.safe_cell("=1+1") == "'=1+1"
-    assert services.safe_cell("-2") == "'-2"
-    assert services.safe_cell("2026-11") == "2026-11"
+def test_export_cells_never_start_a_formula_and_use_decimal_commas():
+    assert exports.safe_cell("=1+1") == "'=1+1"
+    assert exports.safe_cell("-2") == "'-2"
+    assert exports.safe_cell("2026-11") == "2026-11"
+    assert exports.cell(-2) == "-2"  # a number, not a formula
+    assert exports.cell(2.5) == "2,5"
+    assert exports.cell(Decimal("0.75")) == "0,75"
+    body = exports.csv_bytes(["Månad", "@SUM(A1)"], [["2026-11", 3, 1.5, "+46"]])
+    assert body.startswith(exports.BOM_BYTES)
+    assert body.decode("utf-8-sig").splitlines() == ["Månad;'@SUM(A1)", "2026-11;3;1,5;'+46"]
 
 
 def test_figures_suppress_small_counts(client, session, world, login_as, lead):

@@ -33,7 +33,7 @@ def _receive(
     at = form.moment()
     if at is None:
         # The time is part of the record: a replay must carry the same one.
-        raise InvalidInput({"at": "the time the phone made the record is missing"})
+        raise InvalidInput({"at": _l("The time the phone made the record is missing.")})
     data = validated(
         services.ReceiptInput,
         {"briefing_id": int(form.briefing_id.data), "kind": kind, "at": at},

@@ -92,9 +92,9 @@ class ConflictInput(BaseModel):
         cleaned = [_clean(label) for label in labels if label.strip()]
         for label in cleaned:
             if len(label) > 40:
-                raise ValueError("a group label has at most 40 characters")
+                raise ValueError(_l("A group label has at most 40 characters."))
             if _IDENTITY_NUMBER.search(label):
-                raise ValueError("a group label must not hold an identity number")
+                raise ValueError(_l("A group label must not hold an identity number."))
         return cleaned
 
     @field_validator("note")
@@ -116,7 +116,7 @@ class ConflictUpdateInput(BaseModel):
     @classmethod
     def _kind(cls, kind: TimelineKind) -> TimelineKind:
         if kind not in (TimelineKind.info, TimelineKind.follow_up):
-            raise ValueError("an update is new information or a follow-up")
+            raise ValueError(_l("An update is new information or a follow-up."))
         return kind
 
 

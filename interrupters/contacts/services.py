@@ -6,6 +6,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Session, col, select
 
@@ -60,10 +61,10 @@ class ContactInput(BaseModel):
     @model_validator(mode="after")
     def _subject_fields(self) -> ContactInput:
         if self.occurred_at.tzinfo is None:
-            raise ValueError("occurred_at must carry a time zone")
+            raise ValueError(_l("Give the time with its time zone."))
         if self.subject == ContactSubject.participant:
             if self.participant_id is None:
-                raise ValueError("participant_id is required for a participant contact")
+                raise ValueError(_l("Choose the participant."))
             self.age_band = self.gender = self.group_size = None
         else:
             self.participant_id = None
@@ -90,15 +91,15 @@ def _log_organisation(actor: Principal) -> int:
 def _validate_references(
     *, session: Session, actor: Principal, organisation_id: int, data: ContactInput, now: datetime
 ) -> None:
-    errors: dict[str, str] = {}
+    errors: dict[str, Any] = {}
     if data.occurred_at > now + FUTURE_TOLERANCE:
-        errors["occurred_at"] = "in the future"
+        errors["occurred_at"] = _l("The time is in the future.")
     if session.get(Area, data.area_id) is None:
-        errors["area_id"] = "unknown area"
+        errors["area_id"] = _l("Choose an area from the list.")
     if data.place_id is not None:
         place = session.get(Place, data.place_id)
         if place is None or not place.active or place.area_id != data.area_id:
-            errors["place_id"] = "unknown or removed place"
+            errors["place_id"] = _l("The place is not in the area, or it was removed.")
     if data.participant_id is not None:
         participant = session.get(Participant, data.participant_id)
         if (
@@ -106,7 +107,7 @@ def _validate_references(
             or participant.organisation_id != organisation_id
             or participant.status == ParticipantStatus.exited
         ):
-            errors["participant_id"] = "unknown participant"
+            errors["participant_id"] = _l("Choose a participant of the caseload.")
     if errors:
         raise InvalidInput(errors)
 
@@ -323,7 +324,7 @@ def review_contact(
         raise InvalidState()
     comment = comment.strip()
     if decision == ReviewDecision.returned and not comment:
-        raise InvalidInput({"comment": "a returned contact needs a comment"})
+        raise InvalidInput({"comment": _l("Say what to correct when you return a contact.")})
     contact.review_state = (
         ReviewState.approved.value
         if decision == ReviewDecision.approved

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -89,7 +90,7 @@ def _check_worker(*, session: Session, organisation_id: int, worker_id: int) -> 
         .where(col(Membership.role).in_([Role.interrupter.value, Role.supervisor.value]))
     ).first()
     if member is None:
-        raise InvalidInput({"worker_id": "not a worker of this organisation"})
+        raise InvalidInput({"worker_id": _l("Choose a worker of the organisation.")})
 
 
 def get_participant(
@@ -123,7 +124,7 @@ def create_participant(
         _check_worker(session=session, organisation_id=organisation_id, worker_id=data.worker_id)
         worker_id = data.worker_id
     if session.get(Area, data.area_id) is None:
-        raise InvalidInput({"area_id": "unknown area"})
+        raise InvalidInput({"area_id": _l("Choose an area from the list.")})
     for attempt in range(5):
         participant = Participant.model_validate(
             data.model_dump(exclude={"worker_id"}),
@@ -167,7 +168,7 @@ def update_participant(
         raise InvalidState()
     values = data.model_dump(exclude={"worker_id"})
     if data.status == ParticipantStatus.exited:
-        raise InvalidInput({"status": "close the participant with an exit reason"})
+        raise InvalidInput({"status": _l("Close the participant with an exit reason.")})
     if data.worker_id is not None and data.worker_id != participant.worker_id:
         if actor.role_in(participant.organisation_id) != Role.supervisor:
             raise NotAllowed()

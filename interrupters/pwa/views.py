@@ -7,10 +7,12 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, render_template, send_from_directory, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from interrupters import security
-from interrupters.authz import PUBLIC, guard
+from interrupters.authz import PUBLIC, guard, may_reach
 
 bp = Blueprint("pwa", __name__)
 guard(bp, {"asset": PUBLIC, "service_worker": PUBLIC, "manifest": PUBLIC, "offline": PUBLIC})
@@ -26,6 +28,17 @@ OFFLINE_PAGES = (
     "walks.new_report",
     # The weekend briefing, until it expires (sw-main.js drops it after X-Expires-At).
     "briefings.current",
+)
+# What the offline page offers, each to those who may use it (a night walker is never offered
+# "Log contact"): the kept pages, the most used first.
+OFFLINE_ACTIONS = (
+    ("walks.new_report", _l("File a walk report")),
+    ("briefings.current", _l("Weekend briefing")),
+    ("contacts.new", _l("Log contact")),
+    ("participants.follow_ups", _l("My follow-ups")),
+    ("conflicts.new", _l("Flag a conflict")),
+    ("conflicts.levels", _l("Conflict levels")),
+    ("conflicts.new_incident", _l("Record an incident")),
 )
 
 
@@ -109,5 +122,13 @@ def manifest() -> Response:
 
 @bp.get("/offline")
 def offline() -> str:
-    """Shown for a page that is not kept on the phone when there is no network."""
-    return render_template("pwa/offline.html")
+    """Shown for a page that is not kept on the phone when there is no network.
+
+    The service worker keeps the copy it fetched when the signed-in person installed it (a
+    sign-out unregisters it), so the page offers what that person's roles may use."""
+    actions = [
+        (url_for(endpoint), label)
+        for endpoint, label in OFFLINE_ACTIONS
+        if may_reach(current_user, endpoint)
+    ]
+    return render_template("pwa/offline.html", actions=actions)

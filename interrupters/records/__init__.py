@@ -147,11 +147,7 @@ def validated(model: type[Model], data: dict[str, Any]) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        errors: dict[str, str] = {}
-        for problem in error.errors():
-            name = str(problem["loc"][0]) if problem["loc"] else "__all__"
-            errors.setdefault(name, str(problem["msg"]).removeprefix("Value error, "))
-        raise InvalidInput(errors) from None
+        raise InvalidInput.from_validation(error) from None
 
 
 # What a receiving batch keeps for its other records (None: no batch) --------------------

@@ -104,6 +104,18 @@ class WalkReportForm(FlaskForm):
     )
 
 
+class WalkerForm(FlaskForm):
+    """The lead signs a member up for a walk, or takes a walker off."""
+
+    user_id = SelectField(_l("Member"), coerce=int, validators=[DataRequired()])
+
+
+def prepare_walker(form: WalkerForm, *, people: dict[int, str]) -> WalkerForm:
+    """Offer these people (user id -> display name), by name."""
+    form.user_id.choices = sorted(people.items(), key=lambda item: (item[1], item[0]))
+    return form
+
+
 class SeasonForm(FlaskForm):
     class Meta:
         csrf = False  # a GET download changes nothing

@@ -7,8 +7,6 @@ A walk report is filed once per client UUID: the online form and the phone's out
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import uuid
 from collections import Counter
@@ -19,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session, col, func, select
 
@@ -39,6 +38,8 @@ from interrupters.enums import (
     YouthsMet,
 )
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
+from interrupters.exports import csv_bytes
+from interrupters.labels import label
 from interrupters.places.models import Area, District, Place
 from interrupters.records import find_replay, payload_hash
 from interrupters.walks.models import Walk, WalkReport, WalkSignup
@@ -78,7 +79,7 @@ class WalkInput(BaseModel):
     @classmethod
     def _weekdays(cls, weekdays: list[int]) -> list[int]:
         if any(not 0 <= day <= 6 for day in weekdays):
-            raise ValueError("a weekday is 0 to 6")
+            raise ValueError(_l("Choose weekdays from the list."))
         return sorted(set(weekdays))
 
 
@@ -370,6 +371,85 @@ def withdraw(
     session.flush()
 
 
+def _led_walk(*, session: Session, actor: Principal, walk_id: int) -> Walk:
+    """A walk of the association the actor leads, not cancelled."""
+    walk = get_walk(session=session, actor=actor, walk_id=walk_id)
+    if actor.role_in(walk.organisation_id) != Role.association_lead:
+        raise NotAllowed()
+    if walk.state == WalkState.cancelled:
+        raise InvalidState(_l("The walk is cancelled."))
+    return walk
+
+
+def sign_up_walker(
+    *,
+    session: Session,
+    actor: Principal,
+    walk_id: int,
+    user_id: int,
+    now: datetime | None = None,
+) -> WalkSignup:
+    """The lead signs a member of the association up for a walk (once), also one under way
+    or held: the lead keeps the list of who walked, which the season's figures count."""
+    now = now or utcnow()
+    walk = _led_walk(session=session, actor=actor, walk_id=walk_id)
+    members = {
+        u.id for u in association_members(session=session, organisation_id=walk.organisation_id)
+    }
+    if user_id not in members:
+        raise InvalidInput({"user_id": _l("Choose a member of the association.")})
+    existing = _signup_of(session, walk_id, user_id)
+    if existing is not None:
+        return existing
+    signup = WalkSignup(walk_id=walk_id, user_id=user_id, signed_up_at=now)
+    session.add(signup)
+    session.flush()
+    _audit_signup(session=session, actor=actor, walk=walk, user_id=user_id, change="added", now=now)
+    return signup
+
+
+def take_off_walker(
+    *,
+    session: Session,
+    actor: Principal,
+    walk_id: int,
+    user_id: int,
+    now: datetime | None = None,
+) -> None:
+    """The lead takes a walker off a walk (who cannot come, or did not come)."""
+    walk = _led_walk(session=session, actor=actor, walk_id=walk_id)
+    signup = _signup_of(session, walk_id, user_id)
+    if signup is None:
+        raise InvalidInput({"user_id": _l("The walker is not signed up for this walk.")})
+    session.delete(signup)
+    session.flush()
+    _audit_signup(
+        session=session, actor=actor, walk=walk, user_id=user_id, change="removed", now=now
+    )
+
+
+def _audit_signup(
+    *,
+    session: Session,
+    actor: Principal,
+    walk: Walk,
+    user_id: int,
+    change: str,
+    now: datetime | None,
+) -> None:
+    # Someone else's sign-up changed: the walker may ask who did it (ids only, no names).
+    record_event(
+        session=session,
+        event="walk_signup_changed",
+        actor_id=actor.user_id,
+        object_type="walk",
+        object_id=walk.id,
+        organisation_id=walk.organisation_id,
+        detail={"user_id": user_id, "change": change},
+        now=now,
+    )
+
+
 def group_sizes(count: int) -> list[int]:
     """Sizes of groups of three for `count` walkers, never one alone: 4 -> 2+2, 7 -> 3+2+2."""
     if count < 2:
@@ -389,7 +469,11 @@ def group_warnings(signups: Iterable[WalkSignup]) -> list[Any]:
             sizes[signup.group_number] += 1
     warnings: list[Any] = []
     if unassigned:
-        warnings.append(_l("%(count)d walkers have no group yet.", count=unassigned))
+        warnings.append(
+            lazy_ngettext(
+                "%(num)d walker has no group yet.", "%(num)d walkers have no group yet.", unassigned
+            )
+        )
     for number, size in sorted(sizes.items()):
         if size != GROUP_SIZE:
             warnings.append(
@@ -499,16 +583,20 @@ def complete_walk(
 def reportable_walks(
     *, session: Session, actor: Principal, now: datetime | None = None
 ) -> list[Walk]:
-    """The actor's walks of the last days (signed up or leader) that have begun, latest first."""
+    """The actor's walks of the last days (signed up or leader) that have begun, latest first.
+
+    A walk has begun at its planned start, or earlier when its lead started it (in progress):
+    a walk started at 19:40 for 20:00 can be reported on at once (issue 10)."""
     now = now or utcnow()
     signed_up = select(WalkSignup.walk_id).where(WalkSignup.user_id == actor.user_id)
+    begun = (Walk.planned_start <= now) | (Walk.state == WalkState.in_progress.value)
     return list(
         session.exec(
             select(Walk)
             .where(col(Walk.organisation_id).in_(actor.organisations(*ASSOCIATION)))
             .where((col(Walk.id).in_(signed_up)) | (Walk.leader_id == actor.user_id))
             .where(Walk.state != WalkState.cancelled.value)
-            .where(Walk.planned_start <= now)
+            .where(begun)
             .where(Walk.planned_start >= now - timedelta(days=REPORT_DAYS))
             .order_by(col(Walk.planned_start).desc())
         )
@@ -688,16 +776,25 @@ def _utc_bounds(since: date, until: date) -> tuple[datetime, datetime]:
 
 @dataclass
 class MonthFigures:
+    """One month of an association's season, as the municipality asks for it."""
+
     month: str
     walks_held: int = 0
     walker_evenings: int = 0
     reports_filed: int = 0
+    urgent_reports: int = 0
+    # Reports by the band of youths met; reports naming each observation and each fault.
+    youths_met: Counter[str] = field(default_factory=Counter)
+    observations: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
 
 
 def season_figures(
     *, session: Session, organisation_id: int, since: date, until: date
 ) -> list[MonthFigures]:
-    """An association's walks held (completed), walker-evenings and reports filed, by month."""
+    """An association's walks held (completed) and walker-evenings by the month the walk was
+    planned in; its reports, youths met, observations, faults and urgent reports by the month
+    they were filed in."""
     start, end = _utc_bounds(since, until)
     figures = {month: MonthFigures(month) for month in months_between(since, until)}
     walks = session.exec(
@@ -719,25 +816,54 @@ def season_figures(
         for walk_id, count in signups:
             figures[month_by_walk[walk_id]].walker_evenings += count
     reports = session.exec(
-        select(WalkReport.submitted_at)
+        select(WalkReport)
         .join(Walk, col(Walk.id) == WalkReport.walk_id)
         .where(Walk.organisation_id == organisation_id)
         .where(WalkReport.submitted_at >= start)
         .where(WalkReport.submitted_at < end)
     ).all()
-    for submitted_at in reports:
-        month = month_of(submitted_at)
-        if month in figures:
-            figures[month].reports_filed += 1
+    for report in reports:
+        row = figures.get(month_of(report.submitted_at))
+        if row is None:
+            continue
+        row.reports_filed += 1
+        row.urgent_reports += 1 if report.urgent else 0
+        row.youths_met[report.youths_met] += 1
+        # A report names each kind once (file_walk_report stores them as a set).
+        row.observations.update(set(report.observations))
+        row.faults.update(set(report.environment_faults))
     return list(figures.values())
 
 
-def safe_cell(value: object) -> str:
-    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+def season_table(rows: Iterable[MonthFigures]) -> tuple[list[Any], list[list[Any]]]:
+    """The season's header (translated when written) and rows: one column per band and kind."""
+    bands = [band.value for band in YouthsMet]
+    kinds = [kind.value for kind in Observation]
+    faults = [fault.value for fault in EnvironmentFault]
+    header: list[Any] = [
+        _l("Month"),
+        _l("Walks held"),
+        _l("Walker-evenings"),
+        _l("Reports filed"),
+        *(_l("Young people met: %(band)s", band=label(band, "YouthsMet")) for band in bands),
+        *(_l("Observed: %(kind)s", kind=label(kind, "Observation")) for kind in kinds),
+        *(_l("Fault reported: %(kind)s", kind=label(kind, "EnvironmentFault")) for kind in faults),
+        _l("Urgent reports"),
+    ]
+    table = [
+        [
+            row.month,
+            row.walks_held,
+            row.walker_evenings,
+            row.reports_filed,
+            *(row.youths_met[band] for band in bands),
+            *(row.observations[kind] for kind in kinds),
+            *(row.faults[kind] for kind in faults),
+            row.urgent_reports,
+        ]
+        for row in rows
+    ]
+    return header, table
 
 
 def export_season_figures(
@@ -746,23 +872,17 @@ def export_season_figures(
     actor: Principal,
     since: date,
     until: date,
-    headers: list[str],
     now: datetime | None = None,
-) -> str:
-    """The lead's association's season figures as CSV for the municipality; audited, no names."""
+) -> bytes:
+    """The lead's association's season figures for the municipality, as a CSV Swedish Excel
+    opens by a double-click; audited, counts only, no names."""
     organisation_id = led_association(actor)
     if until < since:
         raise InvalidInput({"until": _l("The end is before the start.")})
     rows = season_figures(
         session=session, organisation_id=organisation_id, since=since, until=until
     )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([safe_cell(h) for h in headers])
-    for row in rows:
-        writer.writerow(
-            [safe_cell(row.month), row.walks_held, row.walker_evenings, row.reports_filed]
-        )
+    header, table = season_table(rows)
     record_event(
         session=session,
         event="export",
@@ -772,7 +892,7 @@ def export_season_figures(
         detail={"since": since.isoformat(), "until": until.isoformat(), "rows": len(rows)},
         now=now,
     )
-    return buffer.getvalue()
+    return csv_bytes(header, table)
 
 
 def suppressed(count: int) -> str:

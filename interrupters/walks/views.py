@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlmodel import col, select
 from werkzeug.exceptions import Conflict
@@ -19,6 +20,7 @@ from interrupters.authz import guard
 from interrupters.db import get_session
 from interrupters.enums import Role
 from interrupters.errors import InvalidInput
+from interrupters.exports import csv_response
 from interrupters.places.models import District
 from interrupters.places.services import place_names
 from interrupters.records.correction import fill_from_held, held_to_correct, settle_correction
@@ -40,6 +42,9 @@ guard(
         "detail": READERS,
         "signup": ASSOCIATION,
         "withdraw": ASSOCIATION,
+        # The association's lead signs members up and takes them off (the service checks whose).
+        "add_walker": LEAD,
+        "remove_walker": LEAD,
         # The lead, or a night walker who leads the walk (the service checks which).
         "groups": ASSOCIATION,
         "auto_groups": ASSOCIATION,
@@ -111,7 +116,10 @@ def new() -> Any:
                 target.errors = [*list(target.errors), str(message)]
         else:
             session.commit()
-            flash(_("%(count)d walks are scheduled.", count=len(walks)), "success")
+            flash(
+                ngettext("%(num)d walk is scheduled.", "%(num)d walks are scheduled.", len(walks)),
+                "success",
+            )
             return redirect(url_for("walks.index"), 303)
     return render_template("walks/new.html", form=form), 422
 
@@ -124,6 +132,15 @@ def detail(walk_id: int) -> str:
     member = services.is_member(current_user, walk)
     # The programme reads the walk, not who the volunteers are.
     names = display_names(session=session, user_ids=[s.user_id for s in signups]) if member else {}
+    leads = current_user.role_in(walk.organisation_id) == Role.association_lead
+    walker_form = None
+    if leads and walk.state != "cancelled":
+        signed = {s.user_id for s in signups}
+        members = services.association_members(
+            session=session, organisation_id=walk.organisation_id
+        )
+        others = {u.id: u.display_name for u in members if u.id and u.id not in signed}
+        walker_form = forms.prepare_walker(forms.WalkerForm(formdata=None), people=others)
     return render_template(
         "walks/detail.html",
         walk=walk,
@@ -131,7 +148,8 @@ def detail(walk_id: int) -> str:
         groups=sorted({s.group_number for s in signups if s.group_number is not None}),
         member=member,
         manages=services.can_manage(current_user, walk),
-        leads=current_user.role_in(walk.organisation_id) == Role.association_lead,
+        leads=leads,
+        walker_form=walker_form,
         signed_up=any(s.user_id == current_user.user_id for s in signups),
         warnings=services.group_warnings(signups) if member else [],
         names=names,
@@ -165,6 +183,38 @@ def signup(walk_id: int) -> Response:
 @bp.post("/<int:walk_id>/withdraw")
 def withdraw(walk_id: int) -> Response:
     return _act(walk_id, services.withdraw, _("You are no longer signed up."))
+
+
+def _walker_change(walk_id: int, action: Any, done: str, *, adding: bool) -> Response:
+    """Sign a member up or take a walker off: the lead's forms on the walk's page."""
+    session = get_session()
+    walk = services.get_walk(session=session, actor=current_user, walk_id=walk_id)
+    if adding:
+        members = services.association_members(
+            session=session, organisation_id=walk.organisation_id
+        )
+        people = {u.id: u.display_name for u in members if u.id is not None}
+    else:
+        # Whoever is signed up, also one who has left the association since.
+        signups = services.signups_of(session=session, walk_ids=[walk_id])[walk_id]
+        people = display_names(session=session, user_ids=[s.user_id for s in signups])
+    form = forms.prepare_walker(forms.WalkerForm(), people=people)
+    if not form.validate_on_submit():
+        flash(" ".join(forms.errors_of(form).values()), "error")
+        return _back(walk_id)
+    return _act(walk_id, action, done, user_id=form.user_id.data)
+
+
+@bp.post("/<int:walk_id>/walkers")
+def add_walker(walk_id: int) -> Response:
+    done = _("The walker is signed up.")
+    return _walker_change(walk_id, services.sign_up_walker, done, adding=True)
+
+
+@bp.post("/<int:walk_id>/walkers/remove")
+def remove_walker(walk_id: int) -> Response:
+    done = _("The walker is taken off the walk.")
+    return _walker_change(walk_id, services.take_off_walker, done, adding=False)
 
 
 def _warn(warnings: list[Any]) -> None:
@@ -317,22 +367,13 @@ def season() -> Response:
     since, until = forms.date_range(form, _now().date())
     try:
         body = services.export_season_figures(
-            session=session,
-            actor=current_user,
-            since=since,
-            until=until,
-            headers=[_("Month"), _("Walks held"), _("Walker-evenings"), _("Reports filed")],
+            session=session, actor=current_user, since=since, until=until
         )
     except InvalidInput as error:
         _flash_refusal(error)
         return redirect(url_for("walks.index"), 303)
     session.commit()  # the audited export
-    response = make_response(body)
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    filename = f"walks-{since:%Y%m%d}-{until:%Y%m%d}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return csv_response(body, filename=f"walks-{since:%Y%m%d}-{until:%Y%m%d}.csv")
 
 
 @bp.get("/figures")

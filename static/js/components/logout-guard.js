@@ -1,7 +1,7 @@
 // Signing out is refused while records wait, unless the person discards them (audited).
 // After sign-out the login page carries data-wipe: remove everything the app kept.
 import { count, fetchConfig, list, sendNow, wipe } from "../lib/outbox.js";
-import { reportDiscarded } from "./outbox-status.js";
+import { counted, reportDiscarded } from "./outbox-status.js";
 
 /** @param {ParentNode} root */
 export function bindLogoutGuards(root) {
@@ -12,7 +12,7 @@ export function bindLogoutGuards(root) {
       if (form.dataset.confirmed) return;
       event.preventDefault();
       const waiting = await count().catch(() => 0);
-      if (waiting && !window.confirm(form.dataset.textWaiting.replace("{count}", String(waiting)))) {
+      if (waiting && !window.confirm(counted(form.dataset, "textWaiting", waiting))) {
         sendNow("logout-refused");
         return;
       }

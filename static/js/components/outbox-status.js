@@ -42,16 +42,26 @@ async function render(panel, lastSent) {
   panel.dataset.count = String(records.length);
   rows.replaceChildren();
   if (records.length) {
-    heading.textContent = text.textWaiting.replace("{count}", String(records.length));
+    heading.textContent = counted(text, "textWaiting", records.length);
     for (const record of records) rows.append(row(panel, record));
   } else {
     heading.textContent = lastSent ? text.textAllSent : "";
   }
-  notice.querySelector("[data-outbox-notice-text]").textContent = held ? text.textHeld.replace("{count}", String(held)) : "";
+  notice.querySelector("[data-outbox-notice-text]").textContent = held ? counted(text, "textHeld", held) : "";
   notice.hidden = !held;
   sendButton.hidden = !records.length;
   panel.hidden = !records.length && !lastSent && !held;
   schedule(panel);
+}
+
+/**
+ * A text with its count: the page gives the singular as `<name>One` (Swedish and English
+ * both have one form for 1 and one for the rest).
+ * @param {DOMStringMap} texts @param {string} name @param {number} count
+ */
+export function counted(texts, name, count) {
+  const text = (count === 1 && texts[`${name}One`]) || texts[name] || "";
+  return text.replace("{count}", String(count));
 }
 
 /** @type {Map<string, Intl.DateTimeFormat>} */
@@ -62,7 +72,8 @@ function formatWhen(ms) {
   const lang = document.documentElement.lang || "sv";
   let format = formats.get(lang);
   if (!format) {
-    format = new Intl.DateTimeFormat(lang, { weekday: "short", hour: "2-digit", minute: "2-digit" });
+    // A 24-hour clock in English too ("Sat 21:15", not "Sat 09:15 PM"), as the server writes times.
+    format = new Intl.DateTimeFormat(lang, { weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
     formats.set(lang, format);
   }
   return format.format(new Date(ms));
