@@ -47,6 +47,7 @@ test: install-test
 	$(MAKE) -s lint
 
 lint:
+	$(BIN)/lint-imports
 	$(BIN)/ruff check interrupters tests bench
 	$(BIN)/ruff format --check interrupters tests bench
 	$(BIN)/mypy

@@ -71,6 +71,7 @@ from interrupters.cli import upgrade_database  # noqa: E402
 from interrupters.conflicts import services as conflicts  # noqa: E402
 from interrupters.db import make_engine, session_scope  # noqa: E402
 from interrupters.demo import PROGRAMME, seed_demo  # noqa: E402
+from interrupters.duty import services as duty_services  # noqa: E402
 from interrupters.enums import OrganisationType, Role  # noqa: E402
 from interrupters.places.models import District, Place  # noqa: E402
 from interrupters.push import services as push  # noqa: E402
@@ -191,7 +192,7 @@ def _prepare_escalation(
     on_duty = _user(session, ON_DUTY, "Bench on duty", None)
     _member(session, on_duty, programme_id, Role.interrupter)
     place = session.exec(select(Place).where(Place.name == "Rinkeby torg")).one()
-    conflicts.start_duty(
+    duty_services.start_duty(
         session=session,
         actor=_principal(session, on_duty, "bench duty"),
         area_ids=[place.area_id],

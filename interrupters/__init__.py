@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from interrupters.briefings.views import bp as briefings_bp
     from interrupters.conflicts.views import bp as conflicts_bp
     from interrupters.contacts.views import bp as contacts_bp
+    from interrupters.duty.views import bp as duty_bp
     from interrupters.main import bp as main_bp
     from interrupters.participants.views import bp as participants_bp
     from interrupters.push.views import bp as push_bp
@@ -117,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
         participants_bp,
         contacts_bp,
         conflicts_bp,
+        duty_bp,
         briefings_bp,
         walks_bp,
         push_bp,

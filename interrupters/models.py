@@ -21,11 +21,11 @@ from interrupters.conflicts.models import (
     Conflict,
     ConflictEvent,
     ConflictParticipant,
-    Duty,
     Incident,
     Mediation,
 )
 from interrupters.contacts.models import Contact, ContactReview
+from interrupters.duty.models import Duty
 from interrupters.participants.models import Participant
 from interrupters.places.models import Area, District, Place
 from interrupters.push.models import Notification, PushSubscription

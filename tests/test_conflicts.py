@@ -18,6 +18,7 @@ from interrupters.conflicts.models import (
     Incident,
     Mediation,
 )
+from interrupters.duty import services as duty_services
 from interrupters.enums import ConflictStatus
 from interrupters.errors import DuplicateRecord, InvalidInput, NotAllowed, NotVisible
 
@@ -341,11 +342,11 @@ def test_escalation_reaches_supervisors_and_workers_on_duty_in_the_area(
 ):
     worker, colleague, supervisor, outsider = team
     on_duty = actor_for(colleague)
-    services.start_duty(
+    duty_services.start_duty(
         session=session, actor=on_duty, area_ids=[world.areas["Rinkeby"].id], hours=6
     )
     # Elsewhere on duty, off duty, or in another programme: not alerted.
-    services.start_duty(
+    duty_services.start_duty(
         session=session, actor=actor_for(outsider), area_ids=[world.areas["Rinkeby"].id], hours=6
     )
     conflict = flag(session, world, worker, actor_for, risk_level=1)
@@ -354,7 +355,7 @@ def test_escalation_reaches_supervisors_and_workers_on_duty_in_the_area(
     )
     assert supervisors == [supervisor.id]
     assert workers == [colleague.id]
-    services.end_duty(session=session, actor=on_duty)
+    duty_services.end_duty(session=session, actor=on_duty)
     assert (
         services.escalation_recipients(session=session, conflict=conflict, now=datetime.now(UTC))[1]
         == []
@@ -490,7 +491,7 @@ def test_level_three_alerts_supervisors_and_workers_on_duty_once(session, world,
     from interrupters.push.models import Notification
 
     worker, colleague, supervisor, _outsider = team
-    services.start_duty(
+    duty_services.start_duty(
         session=session, actor=actor_for(colleague), area_ids=[world.areas["Rinkeby"].id], hours=4
     )
     conflict = flag(session, world, worker, actor_for, risk_level=2)

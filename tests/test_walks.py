@@ -445,7 +445,7 @@ def test_invalid_report_from_the_outbox_is_held(night_phone, session, world):
 
 
 def test_urgent_goes_to_supervisors_on_duty_in_the_district(session, world, lead, actor_for):
-    from interrupters.conflicts.models import Duty
+    from interrupters.duty.models import Duty
 
     on_duty, off_duty = (factories.create_user(session, world, "supervisor") for _ in range(2))
     now = datetime.now(UTC)

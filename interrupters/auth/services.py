@@ -17,10 +17,10 @@ from zxcvbn import zxcvbn
 from interrupters.audit.services import record_event
 from interrupters.auth.models import DeviceSession, Invitation, Membership, Organisation, User
 from interrupters.auth.principal import OFFICE_ROLES, Principal
+from interrupters.auth.signals import devices_signed_out
 from interrupters.db import utcnow
 from interrupters.enums import Role
 from interrupters.errors import InvalidInput, NotAllowed, NotVisible
-from interrupters.push.services import forget_devices
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ def end_device_session(
         device.revoked_reason = reason
         session.add(device)
     # A signed-out phone gets no more pushes (its browser is wiped too).
-    forget_devices(session=session, device_session_ids=[actor.device_session_id])
+    devices_signed_out.send(session, device_session_ids=[actor.device_session_id])
     record_event(session=session, event="logout", actor_id=actor.user_id, now=now)
 
 
@@ -240,7 +240,7 @@ def revoke_device(
         device.revoked_at = now
         device.revoked_reason = "revoked"
         session.add(device)
-    forget_devices(session=session, device_session_ids=[device_session_id])
+    devices_signed_out.send(session, device_session_ids=[device_session_id])
     record_event(
         session=session,
         event="device_revoked",
@@ -262,7 +262,7 @@ def _revoke_all(*, session: Session, user_id: int, reason: str, now: datetime) -
         device.revoked_reason = reason
         session.add(device)
         ended.append(device.id)
-    forget_devices(session=session, device_session_ids=[i for i in ended if i is not None])
+    devices_signed_out.send(session, device_session_ids=[i for i in ended if i is not None])
 
 
 def accept_pledge(*, session: Session, actor: Principal, now: datetime | None = None) -> None:
@@ -308,7 +308,7 @@ def change_password(
         device.revoked_reason = "password_changed"
         session.add(device)
         ended.append(device.id)
-    forget_devices(session=session, device_session_ids=[i for i in ended if i is not None])
+    devices_signed_out.send(session, device_session_ids=[i for i in ended if i is not None])
     record_event(session=session, event="password_changed", actor_id=actor.user_id, now=now)
 
 

@@ -154,13 +154,6 @@ class CommunityResponseForm(_RecordForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=280)], description=NO_NAMES)
 
 
-class DutyForm(FlaskForm):
-    area_ids = MultiCheckboxField(_l("Areas"), coerce=int, validate_choice=False)
-    hours = IntegerField(
-        _l("Hours"), default=6, validators=[DataRequired(), NumberRange(min=1, max=16)]
-    )
-
-
 class LinkParticipantForm(FlaskForm):
     participant_code = StringField(
         _l("Participant code"), validators=[DataRequired(), Length(max=16)]

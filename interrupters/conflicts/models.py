@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from interrupters.db import UTCDateTime, utcnow
@@ -129,15 +129,3 @@ class CommunityResponse(SQLModel, table=True):
     participants_estimate: int | None = None
     note: str = Field(default="", max_length=280)
     author_id: int = Field(foreign_key="app_user.id")
-
-
-class Duty(SQLModel, table=True):
-    """A worker on duty in an area for a shift: escalations there reach them at once."""
-
-    __table_args__ = (UniqueConstraint("user_id", "area_id", "starts_at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="app_user.id", index=True)
-    area_id: int = Field(foreign_key="area.id", index=True)
-    starts_at: datetime = Field(sa_type=UTCDateTime)
-    ends_at: datetime = Field(sa_type=UTCDateTime, index=True)

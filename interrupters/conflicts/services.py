@@ -24,11 +24,11 @@ from interrupters.conflicts.models import (
     Conflict,
     ConflictEvent,
     ConflictParticipant,
-    Duty,
     Incident,
     Mediation,
 )
 from interrupters.db import utcnow
+from interrupters.duty import services as duty
 from interrupters.enums import (
     Catalyst,
     CommunityResponseKind,
@@ -704,55 +704,6 @@ def recent_community_responses(
 # Duty and escalation ------------------------------------------------------------------------
 
 
-def start_duty(
-    *,
-    session: Session,
-    actor: Principal,
-    area_ids: list[int],
-    hours: int,
-    now: datetime | None = None,
-) -> list[Duty]:
-    """Go on duty in some areas for a shift: escalations there reach this worker at once."""
-    _case_organisations(actor)
-    if not area_ids or not 1 <= hours <= 16:
-        raise InvalidInput({"area_ids": _l("Choose at least one area and 1 to 16 hours.")})
-    now = now or utcnow()
-    end_duty(session=session, actor=actor, now=now)
-    duties = []
-    for area_id in sorted(set(area_ids)):
-        if session.get(Area, area_id) is None:
-            raise InvalidInput({"area_ids": _l("Choose an area from the list.")})
-        duty = Duty(
-            user_id=actor.user_id,
-            area_id=area_id,
-            starts_at=now,
-            ends_at=now + timedelta(hours=hours),
-        )
-        session.add(duty)
-        duties.append(duty)
-    session.flush()
-    return duties
-
-
-def end_duty(*, session: Session, actor: Principal, now: datetime | None = None) -> None:
-    now = now or utcnow()
-    for duty in current_duty(session=session, actor=actor, now=now):
-        duty.ends_at = now
-        session.add(duty)
-
-
-def current_duty(*, session: Session, actor: Principal, now: datetime | None = None) -> list[Duty]:
-    now = now or utcnow()
-    return list(
-        session.exec(
-            select(Duty)
-            .where(Duty.user_id == actor.user_id)
-            .where(Duty.starts_at <= now)
-            .where(Duty.ends_at > now)
-        )
-    )
-
-
 def escalation_recipients(
     *, session: Session, conflict: Conflict, now: datetime
 ) -> tuple[list[int], list[int]]:
@@ -766,20 +717,17 @@ def escalation_recipients(
             )
         )
     )
-    on_duty = sorted(
-        set(
-            session.exec(
-                select(Duty.user_id)
-                .join(Membership, col(Membership.user_id) == Duty.user_id)
-                .where(Membership.organisation_id == conflict.organisation_id)
-                .where(Membership.role == Role.interrupter.value)
-                .where(Duty.area_id == conflict.area_id)
-                .where(Duty.starts_at <= now)
-                .where(Duty.ends_at > now)
-            )
+    interrupters = set(
+        session.exec(
+            select(Membership.user_id)
+            .where(Membership.organisation_id == conflict.organisation_id)
+            .where(Membership.role == Role.interrupter.value)
         )
     )
-    return supervisors, on_duty
+    on_duty = duty.on_duty(
+        session=session, user_ids=interrupters, area_id=conflict.area_id, now=now
+    )
+    return supervisors, sorted(on_duty)
 
 
 def district_name(*, session: Session, area_id: int) -> str:

@@ -17,6 +17,7 @@ from interrupters.auth.services import display_names
 from interrupters.authz import guard
 from interrupters.conflicts import forms, services
 from interrupters.db import get_session
+from interrupters.duty import services as duty
 from interrupters.enums import Role
 from interrupters.errors import InvalidInput
 from interrupters.forms import blank, options
@@ -41,8 +42,6 @@ guard(
         "incidents": CASE,
         "new_incident": CASE,
         "new_community_response": CASE,
-        "duty": CASE,
-        "end_duty": CASE,
         "report": {Role.supervisor},
     },
 )
@@ -90,7 +89,7 @@ def index() -> Any:
         conflicts=conflicts,
         areas=area_names(session=session),
         places=place_names(session=session),
-        duty=services.current_duty(session=session, actor=current_user),
+        duty=duty.current_duty(session=session, actor=current_user),
     )
 
 
@@ -334,41 +333,6 @@ def new_community_response() -> Any:
         ),
         _("The community response is recorded."),
     )
-
-
-@bp.route("/duty", methods=["GET", "POST"])
-def duty() -> Any:
-    session = get_session()
-    form = forms.DutyForm()
-    groups = areas_with_places(session=session)
-    form.area_ids.choices = options((g.area.id, g.area.name) for g in groups)
-    if form.validate_on_submit():
-        try:
-            services.start_duty(
-                session=session,
-                actor=current_user,
-                area_ids=form.area_ids.data or [],
-                hours=form.hours.data or 0,
-            )
-        except InvalidInput as error:
-            form.area_ids.errors = [str(m) for m in error.errors.values()]
-        else:
-            session.commit()
-            flash(_("You are on duty. Escalations in your areas reach you at once."), "success")
-            return redirect(url_for("conflicts.index"), 303)
-    current = services.current_duty(session=session, actor=current_user)
-    return render_template(
-        "conflicts/duty.html", form=form, current=current, areas=area_names(session=session)
-    ), (422 if form.errors else 200)
-
-
-@bp.post("/duty/end")
-def end_duty() -> Response:
-    session = get_session()
-    services.end_duty(session=session, actor=current_user)
-    session.commit()
-    flash(_("You are off duty."), "success")
-    return redirect(url_for("conflicts.index"), 303)
 
 
 @bp.get("/report")

@@ -10,8 +10,9 @@ from sqlmodel import Session, col, select
 
 from interrupters.auth.models import Membership
 from interrupters.auth.principal import Principal
+from interrupters.auth.signals import devices_signed_out
 from interrupters.enums import Role
-from interrupters.push.services import notify
+from interrupters.push.services import forget_devices, notify
 from interrupters.records.models import HeldRecord
 from interrupters.records.signals import escalation_held
 
@@ -41,3 +42,9 @@ def _alert_held_escalation(
         requires_ack=True,
         now=now,
     )
+
+
+@devices_signed_out.connect
+def _forget_devices(session: Session, *, device_session_ids: list[int], **_: Any) -> None:
+    """A signed-out phone gets no more pushes (its browser is wiped too)."""
+    forget_devices(session=session, device_session_ids=device_session_ids)

@@ -25,6 +25,7 @@ from interrupters.audit.services import record_event
 from interrupters.auth.models import Membership, Organisation, OrganisationDistrict, User
 from interrupters.auth.principal import Principal
 from interrupters.db import utcnow
+from interrupters.duty import services as duty
 from interrupters.enums import (
     AgeImpression,
     Atmosphere,
@@ -678,18 +679,7 @@ def on_call_supervisors(*, session: Session, district_id: int, now: datetime) ->
     )
     if not supervisors:
         return []
-    from interrupters.conflicts.models import Duty
-
-    on_duty = set(
-        session.exec(
-            select(Duty.user_id)
-            .join(Area, col(Area.id) == Duty.area_id)
-            .where(Area.district_id == district_id)
-            .where(col(Duty.user_id).in_(supervisors))
-            .where(Duty.starts_at <= now)
-            .where(Duty.ends_at > now)
-        )
-    )
+    on_duty = duty.on_duty(session=session, user_ids=supervisors, district_id=district_id, now=now)
     return sorted(on_duty or supervisors)
 
 
