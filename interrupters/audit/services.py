@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,20 @@ logger = logging.getLogger(__name__)
 
 # Any constant: one PostgreSQL advisory lock serialises appends to the chain.
 _CHAIN_LOCK = 0x1A7D17
+
+
+_CHAINED_COLUMNS = (
+    "id",
+    "at",
+    "actor_id",
+    "event",
+    "object_type",
+    "object_id",
+    "organisation_id",
+    "detail",
+    "prev_hash",
+    "hash",
+)
 
 
 def _digest(event: AuditEvent) -> str:
@@ -76,13 +91,41 @@ def record_event(
     return row
 
 
-def verify_chain(*, session: Session) -> int:
-    """Check every link of the chain; return how many events were checked."""
+@dataclass(frozen=True)
+class BrokenLink:
+    """The first event whose link does not hold: its id, its time and what is wrong."""
+
+    event_id: int
+    at: datetime
+    reason: str  # "prev_hash": it does not point at the event before; "hash": its content changed
+
+
+def verify_chain(*, session: Session, batch: int = 1000) -> BrokenLink | None:
+    """Check every link of the chain in id order; return the first broken one, or None.
+
+    An event is broken when its `prev_hash` is not the hash of the event before it (one was
+    inserted, deleted or reordered) or its own `hash` is not the digest of its content (it was
+    changed). Read in batches of `batch` rows so a long log does not sit in memory at once.
+    """
     previous: str | None = None
-    count = 0
-    for row in session.exec(select(AuditEvent).order_by(col(AuditEvent.id))):
-        if row.prev_hash != previous or row.hash != _digest(row):
-            raise ValueError(f"audit chain broken at event {row.id}")
-        previous = row.hash
-        count += 1
-    return count
+    last_id = 0
+    columns = [getattr(AuditEvent, name) for name in _CHAINED_COLUMNS]
+    while True:
+        # Plain rows, not entities: a long log must not fill the caller's session.
+        rows = session.exec(
+            select(*columns)
+            .where(col(AuditEvent.id) > last_id)
+            .order_by(col(AuditEvent.id))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return None
+        for values in rows:
+            row = AuditEvent(**dict(zip(_CHAINED_COLUMNS, values, strict=True)))
+            assert row.id is not None
+            if row.prev_hash != previous:
+                return BrokenLink(event_id=row.id, at=row.at, reason="prev_hash")
+            if row.hash != _digest(row):
+                return BrokenLink(event_id=row.id, at=row.at, reason="hash")
+            previous = row.hash
+            last_id = row.id
