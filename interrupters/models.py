@@ -1,6 +1,6 @@
 """Import every domain's models so the metadata (and Alembic) sees all tables."""
 
-from interrupters.audit.models import AuditEvent
+from interrupters.audit.models import AuditEvent, DenialTally
 from interrupters.auth.models import (
     DeviceSession,
     Invitation,
@@ -46,6 +46,7 @@ __all__ = [
     "ConflictParticipant",
     "Contact",
     "ContactReview",
+    "DenialTally",
     "DeviceSession",
     "District",
     "Duty",

@@ -56,6 +56,7 @@ class PeriodicJob:
 
 def periodic_jobs(app: Flask) -> list[PeriodicJob]:
     """Every domain's periodic jobs; a domain with jobs adds its own lines here."""
+    from interrupters.audit.jobs import summarise_denials
     from interrupters.briefings.jobs import expire_due, publish_due
     from interrupters.conflicts.jobs import remind_follow_ups
     from interrupters.push.jobs import deliver_due, expire_subscriptions, repeat_unacknowledged
@@ -90,6 +91,15 @@ def periodic_jobs(app: Flask) -> list[PeriodicJob]:
         ),
         PeriodicJob(
             "briefings.expire_due", expire_due, "interval", {"seconds": 60}, run_at_start=True
+        ),
+        # Denials past the first few of a window are counted; the count enters the chain when
+        # the window has closed (audit.services.record_denial).
+        PeriodicJob(
+            "audit.summarise_denials",
+            summarise_denials,
+            "interval",
+            {"minutes": 5},
+            run_at_start=True,
         ),
         PeriodicJob(
             "push.expire_subscriptions",
