@@ -21,6 +21,7 @@ from interrupters.audit.services import (
     summarise_denials,
     verify_chain,
 )
+from interrupters.scheduler import periodic_jobs, run_job
 
 from . import factories
 
@@ -164,7 +165,9 @@ def test_a_thousand_denials_make_a_bounded_number_of_rows(session, world):
 
     closed = WINDOW_OPENS + DENIAL_WINDOW + timedelta(seconds=1)
     assert summarise_denials(session=session, now=closed) == 1
+    session.commit()
     assert summarise_denials(session=session, now=closed + timedelta(minutes=5)) == 0
+    session.commit()
     (summary,) = events_of("access_denied_repeated")
     assert summary.actor_id == walker.id
     assert summary.detail["denials"] == 1000
@@ -195,6 +198,7 @@ def test_a_new_window_writes_in_full_again(session, world):
     denied = session.exec(select(AuditEvent).where(AuditEvent.event == "access_denied")).all()
     assert len(denied) == DENIALS_IN_FULL + 2
     summarise_denials(session=session, now=WINDOW_OPENS + 2 * DENIAL_WINDOW)
+    session.commit()
     (summary,) = session.exec(
         select(AuditEvent).where(AuditEvent.event == "access_denied_repeated")
     ).all()
@@ -212,3 +216,17 @@ def test_denied_requests_past_the_limit_are_only_counted(client, session, login_
     assert rows[0].detail == {"endpoint": "admin.users", "method": "GET", "status": 403}
     (tally,) = session.exec(select(DenialTally)).all()
     assert (tally.actor_key, tally.denials, tally.written) == (walker.id, 8, 3)
+
+
+def test_the_scheduler_sums_up_closed_windows(app, session, world):
+    walker = factories.create_user(session, world, "night_walker")
+    session.commit()
+    deny_many(session, walker.id, DENIALS_IN_FULL + 4)
+    job = {job.id: job for job in periodic_jobs(app)}["audit.summarise_denials"]
+    assert run_job(app, job) == 1
+    assert run_job(app, job) == 0
+    session.expire_all()
+    (summary,) = session.exec(
+        select(AuditEvent).where(AuditEvent.event == "access_denied_repeated")
+    ).all()
+    assert summary.detail["counted_only"] == 4

@@ -12,6 +12,8 @@ from interrupters.audit import services
 
 def summarise_denials(*, session: Session, now: datetime) -> int:
     """Write the summaries of closed denial windows (idempotent; commits once)."""
-    return services.summarise_denials(
+    written = services.summarise_denials(
         session=session, now=now, window=services.denial_window(current_app.config)
     )
+    session.commit()
+    return written

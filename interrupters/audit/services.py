@@ -219,7 +219,8 @@ def record_denial(
 
 def summarise_denials(*, session: Session, now: datetime, window: timedelta = DENIAL_WINDOW) -> int:
     """Close the tallies of windows that have ended: one chained summary where denials were
-    only counted, then the tally goes. Idempotent; commits once. Returns the summaries written."""
+    only counted, then the tally goes. Idempotent; the caller commits (a failed commit leaves
+    the tallies for the next run). Returns the summaries written."""
     current = window_start(now, window)
     closed = session.exec(
         select(DenialTally)
@@ -245,7 +246,7 @@ def summarise_denials(*, session: Session, now: datetime, window: timedelta = DE
             written += 1
     if closed:
         session.execute(delete(DenialTally).where(col(DenialTally.id).in_([t.id for t in closed])))
-    session.commit()
+    session.flush()
     if written:
         logger.info("summarised repeated denials of %d windows", written)
     return written
