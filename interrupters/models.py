@@ -29,6 +29,7 @@ from interrupters.contacts.models import Contact, ContactReview
 from interrupters.participants.models import Participant
 from interrupters.places.models import Area, District, Place
 from interrupters.push.models import Notification, PushSubscription
+from interrupters.retention.models import RetentionPolicy
 from interrupters.sync.models import HeldRecord
 from interrupters.walks.models import Walk, WalkReport, WalkSignup
 
@@ -61,6 +62,7 @@ __all__ = [
     "Participant",
     "Place",
     "PushSubscription",
+    "RetentionPolicy",
     "User",
     "Walk",
     "WalkReport",

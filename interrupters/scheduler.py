@@ -60,6 +60,7 @@ def periodic_jobs(app: Flask) -> list[PeriodicJob]:
     from interrupters.briefings.jobs import expire_due, publish_due
     from interrupters.conflicts.jobs import remind_follow_ups
     from interrupters.push.jobs import deliver_due, expire_subscriptions, repeat_unacknowledged
+    from interrupters.retention.jobs import apply_nightly
 
     return [
         # The safety net behind deliver_soon: retries, scheduled notifications, repeats.
@@ -106,6 +107,13 @@ def periodic_jobs(app: Flask) -> list[PeriodicJob]:
             expire_subscriptions,
             "cron",
             {"hour": 3, "minute": 30, "timezone": STOCKHOLM},
+        ),
+        # Notes, links and free text past each organisation's retention periods (issue 9).
+        PeriodicJob(
+            "retention.apply",
+            apply_nightly,
+            "cron",
+            {"hour": 3, "minute": 45, "timezone": STOCKHOLM},
         ),
     ]
 

@@ -210,6 +210,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin.organisations": ADMIN_ONLY,
     "admin.new_organisation": ADMIN_ONLY,
     "admin.edit_organisation": ADMIN_ONLY,
+    "admin.organisation_retention": ADMIN_ONLY,
     "admin.places": ADMIN_ONLY,
     "admin.create_districts": ADMIN_ONLY,
     "admin.new_area": ADMIN_ONLY,
