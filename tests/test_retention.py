@@ -25,7 +25,7 @@ from interrupters.conflicts.models import (
 from interrupters.contacts.models import Contact, ContactReview
 from interrupters.retention.models import RetentionPolicy
 from interrupters.retention.services import KINDS, apply_retention, months_before
-from interrupters.scheduler import periodic_jobs
+from interrupters.scheduler import SchedulerLock, build_scheduler
 from interrupters.walks.models import WalkReport
 from interrupters.walks.services import season_figures
 
@@ -324,9 +324,12 @@ def test_the_command_reports_counts_only(app, session, world):
     assert all(line.rstrip().endswith(" 0") for line in again.output.splitlines()[1:])
 
 
-def test_the_nightly_job_is_registered(app):
-    jobs = {job.id: job for job in periodic_jobs(app)}
-    assert jobs["retention.apply"].trigger == "cron"
+def test_the_scheduler_runs_retention_nightly_and_sums_up_denials(app):
+    with SchedulerLock(app) as lock:
+        jobs = {job.id: job for job in build_scheduler(app, lock).get_jobs()}
+    trigger = str(jobs["retention.apply"].trigger)
+    assert "hour='3'" in trigger and "minute='45'" in trigger
+    assert jobs["audit.summarise_denials"].trigger.interval == timedelta(minutes=5)
 
 
 def test_the_admin_sets_an_organisations_periods(client, session, world, login_as):
