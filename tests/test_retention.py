@@ -385,3 +385,15 @@ def test_periods_out_of_bounds_are_refused(client, session, world, login_as, bad
     assert response.status_code == 422
     session.expire_all()
     assert session.get(RetentionPolicy, programme) is None
+
+
+def test_an_anonymised_contact_still_opens(client, session, world, login_as):
+    login_as("supervisor")
+    aged = age(session, world)
+    apply_retention(session=session, now=NOW)
+    session.commit()
+    response = client.get(f"/contacts/{aged.old_contact}")
+    assert response.status_code == 200
+    assert NOTE not in response.get_data(as_text=True)
+    assert client.get("/review").status_code == 200
+    assert client.get("/contacts").status_code == 200
