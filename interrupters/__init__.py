@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     import interrupters.push.listeners
     import interrupters.walks.records  # noqa: F401
     from interrupters.admin.views import bp as admin_bp
+    from interrupters.audit.views import bp as audit_bp
     from interrupters.auth.views import bp as auth_bp
     from interrupters.briefings.views import bp as briefings_bp
     from interrupters.conflicts.views import bp as conflicts_bp
@@ -115,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
         main_bp,
         auth_bp,
         admin_bp,
+        audit_bp,
         participants_bp,
         contacts_bp,
         conflicts_bp,
@@ -157,17 +159,10 @@ def _register_error_pages(app: Flask) -> None:
 def _audit_denial(status: int) -> None:
     """A service refused a record (another organisation's, a colleague's): every denial is
     audited, like the guard's. The request's own changes are dropped first."""
-    from interrupters.audit.services import record_event
+    from interrupters.authz import audit_denial
 
-    session = db.get_session()
-    session.rollback()
-    record_event(
-        session=session,
-        event="access_denied",
-        actor_id=current_user.user_id if current_user.is_authenticated else None,
-        detail={"endpoint": request.endpoint, "method": request.method, "status": status},
-    )
-    session.commit()
+    db.get_session().rollback()
+    audit_denial(status)
 
 
 def _register_cli(app: Flask) -> None:

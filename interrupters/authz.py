@@ -6,11 +6,11 @@ import logging
 from collections.abc import Collection, Mapping
 from typing import Any, Final, NoReturn
 
-from flask import Blueprint, abort, jsonify, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from interrupters.audit.services import record_event
+from interrupters.audit.services import DENIALS_IN_FULL, denial_window, record_denial
 from interrupters.auth.services import WIPE_REASONS, session_end_reason
 from interrupters.db import get_session
 from interrupters.enums import Role
@@ -43,16 +43,27 @@ def may_reach(person: Any, endpoint: str) -> bool:
     return bool(person.has_role(*access))
 
 
-def deny(status: int = 403) -> NoReturn:
-    """Write the denial to the audit log (committed at once: the request ends here) and abort."""
+def audit_denial(status: int) -> None:
+    """Write this request's denial to the audit log and commit it (the request ends here).
+
+    Past a number of denials by one person within a window they are only counted, and summed
+    up in one event when the window closes (see audit.services.record_denial)."""
     session = get_session()
-    record_event(
+    record_denial(
         session=session,
-        event="access_denied",
         actor_id=current_user.user_id if current_user.is_authenticated else None,
-        detail={"endpoint": request.endpoint, "method": request.method, "status": status},
+        endpoint=request.endpoint,
+        method=request.method,
+        status=status,
+        in_full=int(current_app.config.get("AUDIT_DENIALS_IN_FULL", DENIALS_IN_FULL)),
+        window=denial_window(current_app.config),
     )
     session.commit()
+
+
+def deny(status: int = 403) -> NoReturn:
+    """Write the denial to the audit log (committed at once: the request ends here) and abort."""
+    audit_denial(status)
     abort(status)
 
 

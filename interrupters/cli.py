@@ -1,4 +1,5 @@
-"""Command-line tasks: migrate, seed the demo, create the first admin, run the scheduler."""
+"""Command-line tasks: migrate, seed the demo, create the first admin, run the scheduler,
+apply retention."""
 
 from __future__ import annotations
 
@@ -108,6 +109,21 @@ def register(app: Flask) -> None:
             # Not a line for every run of every job; failures still show.
             logging.getLogger("apscheduler").setLevel(logging.WARNING)
         run_scheduler(current_app._get_current_object(), wait=wait, once=once)  # type: ignore[attr-defined]
+
+    @app.cli.command("retention")
+    @click.option("--dry-run", is_flag=True, help="Count what would go; change nothing.")
+    def retention(dry_run: bool) -> None:
+        """Blank notes and anonymise records past each organisation's retention periods."""
+        from interrupters.db import utcnow
+        from interrupters.retention.services import KINDS, apply_retention
+
+        with session_scope(get_engine()) as session:
+            report = apply_retention(session=session, now=utcnow(), dry_run=dry_run)
+            if not dry_run:
+                session.commit()
+        click.echo("Would change (dry run):" if dry_run else "Changed:")
+        for kind in KINDS:
+            click.echo(f"  {kind:<22} {report.totals[kind]}")
 
     @app.cli.command("demo")
     def demo() -> None:

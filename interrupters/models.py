@@ -1,6 +1,6 @@
 """Import every domain's models so the metadata (and Alembic) sees all tables."""
 
-from interrupters.audit.models import AuditEvent
+from interrupters.audit.models import AuditEvent, DenialTally
 from interrupters.auth.models import (
     DeviceSession,
     Invitation,
@@ -30,6 +30,7 @@ from interrupters.participants.models import Participant
 from interrupters.places.models import Area, District, Place
 from interrupters.push.models import Notification, PushSubscription
 from interrupters.records.models import CodeCounter, HeldRecord
+from interrupters.retention.models import RetentionPolicy
 from interrupters.walks.models import Walk, WalkReport, WalkSignup
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "ConflictParticipant",
     "Contact",
     "ContactReview",
+    "DenialTally",
     "DeviceSession",
     "District",
     "Duty",
@@ -61,6 +63,7 @@ __all__ = [
     "Participant",
     "Place",
     "PushSubscription",
+    "RetentionPolicy",
     "User",
     "Walk",
     "WalkReport",

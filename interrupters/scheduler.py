@@ -56,9 +56,11 @@ class PeriodicJob:
 
 def periodic_jobs(app: Flask) -> list[PeriodicJob]:
     """Every domain's periodic jobs; a domain with jobs adds its own lines here."""
+    from interrupters.audit.jobs import summarise_denials
     from interrupters.briefings.jobs import expire_due, publish_due
     from interrupters.conflicts.jobs import remind_follow_ups
     from interrupters.push.jobs import deliver_due, expire_subscriptions, repeat_unacknowledged
+    from interrupters.retention.jobs import apply_nightly
 
     return [
         # The safety net behind deliver_soon: retries, scheduled notifications, repeats.
@@ -91,11 +93,27 @@ def periodic_jobs(app: Flask) -> list[PeriodicJob]:
         PeriodicJob(
             "briefings.expire_due", expire_due, "interval", {"seconds": 60}, run_at_start=True
         ),
+        # Denials past the first few of a window are counted; the count enters the chain when
+        # the window has closed (audit.services.record_denial).
+        PeriodicJob(
+            "audit.summarise_denials",
+            summarise_denials,
+            "interval",
+            {"minutes": 5},
+            run_at_start=True,
+        ),
         PeriodicJob(
             "push.expire_subscriptions",
             expire_subscriptions,
             "cron",
             {"hour": 3, "minute": 30, "timezone": STOCKHOLM},
+        ),
+        # Notes, links and free text past each organisation's retention periods (issue 9).
+        PeriodicJob(
+            "retention.apply",
+            apply_nightly,
+            "cron",
+            {"hour": 3, "minute": 45, "timezone": STOCKHOLM},
         ),
     ]
 

@@ -10,12 +10,13 @@ from wtforms import (
     BooleanField,
     EmailField,
     Field,
+    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from interrupters.enums import OrganisationType, PlaceType, Role
@@ -70,6 +71,19 @@ class OrganisationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)], filters=[_strip])
     type = RadioField(_l("Type"), choices=choices(OrganisationType), validators=[DataRequired()])
     district_ids = MultiCheckboxField(_l("Districts served"), coerce=int)
+
+
+def _months(label: Any) -> IntegerField:
+    return IntegerField(label, validators=[DataRequired(), NumberRange(min=1, max=120)])
+
+
+class RetentionForm(FlaskForm):
+    """An organisation's retention periods in months (1 to 120)."""
+
+    contact_note_months = _months(_l("Contact notes are blanked after (months)"))
+    contact_months = _months(_l("Contacts are anonymised after (months)"))
+    conflict_months = _months(_l("Conflicts are anonymised after (months without change)"))
+    walk_report_text_months = _months(_l("Walk reports' free text is blanked after (months)"))
 
 
 class AreaForm(FlaskForm):

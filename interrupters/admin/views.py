@@ -18,11 +18,13 @@ from interrupters.admin.forms import (
     MembershipForm,
     OrganisationForm,
     PlaceForm,
+    RetentionForm,
     UserFilterForm,
     apply_errors,
 )
 from interrupters.auth import organisations as organisation_services
 from interrupters.auth import services as auth_services
+from interrupters.auth.models import Organisation
 from interrupters.auth.principal import Principal
 from interrupters.authz import guard
 from interrupters.db import get_session
@@ -30,6 +32,7 @@ from interrupters.enums import OrganisationType, PlaceType, Role
 from interrupters.errors import InvalidInput
 from interrupters.labels import choices
 from interrupters.places import services as place_services
+from interrupters.retention import services as retention_services
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ guard(
         "organisations": ADMIN,
         "new_organisation": ADMIN,
         "edit_organisation": ADMIN,
+        "organisation_retention": ADMIN,
         "places": ADMIN,
         "create_districts": ADMIN,
         "new_area": ADMIN,
@@ -307,9 +311,55 @@ def edit_organisation(organisation_id: int) -> Page:
             flash(_("The organisation is saved."), "success")
             return _see_other("admin.organisations")
     status = 422 if request.method == "POST" else 200
+    return _organisation_page(current.organisation, form=form, status=status)
+
+
+def _organisation_page(
+    organisation: Organisation,
+    *,
+    form: OrganisationForm | None = None,
+    retention_form: RetentionForm | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    assert organisation.id is not None
+    if form is None:
+        form = _organisation_form(OrganisationForm(formdata=None, obj=organisation))
+        form.district_ids.data = organisation_services.get_organisation(
+            session=get_session(), organisation_id=organisation.id
+        ).district_ids
+    if retention_form is None:
+        policy = retention_services.policy_for(
+            session=get_session(), organisation_id=organisation.id
+        )
+        retention_form = RetentionForm(formdata=None, obj=policy)
     return render_template(
-        "admin/organisation_form.html", form=form, organisation=current.organisation
+        "admin/organisation_form.html",
+        form=form,
+        organisation=organisation,
+        retention_form=retention_form,
     ), status
+
+
+@bp.post("/organisations/<int:organisation_id>/retention")
+def organisation_retention(organisation_id: int) -> Page:
+    """Save how long the organisation keeps notes, contacts, conflicts and walk reports' text."""
+    db = get_session()
+    current = organisation_services.get_organisation(session=db, organisation_id=organisation_id)
+    form = RetentionForm()
+    if not form.validate_on_submit():
+        return _organisation_page(current.organisation, retention_form=form, status=422)
+    retention_services.set_policy(
+        session=db,
+        actor=_actor(),
+        organisation_id=organisation_id,
+        contact_note_months=form.contact_note_months.data or 0,
+        contact_months=form.contact_months.data or 0,
+        conflict_months=form.conflict_months.data or 0,
+        walk_report_text_months=form.walk_report_text_months.data or 0,
+    )
+    db.commit()
+    flash(_("The retention periods are saved."), "success")
+    return _see_other("admin.edit_organisation", organisation_id=organisation_id)
 
 
 # Districts, areas and places ------------------------------------------------------------------

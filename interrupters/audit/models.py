@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from interrupters.db import UTCDateTime, utcnow
@@ -25,3 +25,18 @@ class AuditEvent(SQLModel, table=True):
     prev_hash: str | None = Field(default=None, max_length=64)
     # Filled once, right after the insert, while the write lock is held (see services).
     hash: str | None = Field(default=None, max_length=64)
+
+
+class DenialTally(SQLModel, table=True):
+    """One actor's denials in one time window, counted outside the chain (see record_denial)."""
+
+    __tablename__ = "audit_denial_tally"
+    __table_args__ = (UniqueConstraint("actor_key", "window_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The user's id, or 0 for a denial nobody was signed in for (a NULL would not be unique).
+    actor_key: int
+    window_start: datetime = Field(sa_type=UTCDateTime, index=True)
+    # Every denial in the window; the first `written` of them are access_denied events.
+    denials: int = 0
+    written: int = 0

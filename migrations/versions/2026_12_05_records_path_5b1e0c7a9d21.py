@@ -1,7 +1,7 @@
 """The records path: code counters, and the server's receipt time on every phone record (issue 8).
 
 Revision ID: 5b1e0c7a9d21
-Revises: 47cbbee41638
+Revises: 8b3d6e2f9a40
 Create Date: 2026-12-05 08:40:00
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '5b1e0c7a9d21'
-down_revision: str | None = '47cbbee41638'
+down_revision: str | None = '8b3d6e2f9a40'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
