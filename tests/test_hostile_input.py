@@ -108,18 +108,20 @@ def test_hostile_query_strings_on_every_get_route(app, session, world, login_as,
     client, user = sign_in(app, login_as, column)
     records = make_records(session, world, column, user)
     rules = [r for r in app_rules(app) if "GET" in methods_of(r) and r.endpoint != "auth.logout"]
-    for rule in rules:
+    names = ("held", "participant", "days", "area_id", "day_from", "conflict", "worker_id")
+    for number, rule in enumerate(rules):
         base = url_of(app, rule, records)
-        for value in HOSTILE:
-            for name in ("held", "participant", "days", "area_id", "day_from", "page"):
-                url = f"{base}?{name}={value}"
-                check(client.get(url, query_string=None), f"{column}: {url!r}")
+        # Each route gets a third of the hostile values, each under another name.
+        for step, value in enumerate(HOSTILE[number % 3 :: 3]):
+            name = names[(number + step) % len(names)]
+            check(client.get(base, query_string={name: value}), f"{column}: {base}?{name}")
         # An id past what the database holds, in the path itself.
         if rule.arguments & {"contact_id", "participant_id", "conflict_id", "walk_id"}:
             huge = base.rstrip("/").rsplit("/", 1)
             check(client.get("/".join([huge[0], "99999999999999999999"])), f"{rule.rule} huge id")
 
-    @SETTINGS
+    # A quarter of the examples for each of the four roles.
+    @settings(SETTINGS, max_examples=max(1, EXAMPLES // 4))
     @given(
         rule=st.sampled_from(rules),
         query=st.lists(

@@ -90,6 +90,14 @@ from sqlmodel import Session, col, select
 
 from interrupters import create_app
 from interrupters.auth.models import DeviceSession
+from interrupters.conflicts import services as conflict_services
+from interrupters.conflicts.models import (
+    CommunityResponse,
+    Conflict,
+    ConflictEvent,
+    Incident,
+    Mediation,
+)
 from interrupters.contacts.forms import STOCKHOLM
 from interrupters.contacts.models import Contact
 from interrupters.db import make_engine
@@ -112,6 +120,12 @@ SKEW = 72 * 3600  # seconds
 FUTURE_TOLERANCE = timedelta(minutes=10)  # contacts.services.FUTURE_TOLERANCE
 JSON = {"Accept": "application/json"}
 STALE_TOKEN = "stale-csrf-token"
+# Every kind a worker's phone sends ("contact" first: shrinking aims for it). Walk reports and
+# briefing receipts come from other roles and are tested with their own domains.
+KINDS = ("contact", "conflict", "conflict_update", "mediation", "incident", "community_response")
+# Kinds whose location is an area (a removed place does not concern them), or none at all.
+AREA_ONLY = frozenset({"community_response"})
+NO_PLACE = frozenset({"conflict_update", "mediation", "community_response"})
 LOCATIONS = ("Rinkeby torg", "Tensta centrum", "Bredängs centrum", "area:Rinkeby", "area:Tensta")
 AGE_BANDS = ("<15", "15-17", "18-20", "25+")
 OK = ("ok", None)
@@ -210,6 +224,7 @@ class Record:
 
     client_uuid: str
     phone: int
+    kind: str  # every kind a worker's phone sends (issue 8)
     payload: dict[str, Any]
     place: str | None  # the place it names, None for "elsewhere in an area"
     occurred_at: datetime  # as the server will read the form's local time
@@ -268,6 +283,25 @@ class Harness:
         self.areas = {name: area.id for name, area in world.areas.items()}
         users = [factories.create_user(session, world, "interrupter") for _ in range(2)]
         session.commit()
+        # The conflict that the phones' updates and mediations are about.
+        conflict, _created = conflict_services.flag_conflict(
+            session=session,
+            actor=factories.principal(session, users[0]),
+            data=conflict_services.ConflictInput.model_validate(
+                {
+                    "area_id": world.areas["Rinkeby"].id,
+                    "detected_via": "street",
+                    "catalyst": "territory",
+                    "type": "group_vs_group",
+                    "parties_count": 2,
+                    "risk_level": 1,
+                    "occurred_at": datetime.now(UTC) - timedelta(days=1),
+                }
+            ),
+            client_uuid=str(uuid.uuid4()),
+        )
+        session.commit()
+        self.conflict_id = conflict.id or 0
         # Two workers; the first has two phones.
         self.devices = [
             Device(index=i, email=user.email, user_id=user.id or 0, client=app.test_client())
@@ -290,6 +324,19 @@ class Harness:
             with self.checker.begin() as connection:
                 connection.execute(delete(HeldRecord))
                 connection.execute(delete(Contact))
+                # Every other kind's rows; the conflict that updates and mediations name stays.
+                keep = self.conflict_id
+                connection.execute(
+                    delete(ConflictEvent).where(
+                        (col(ConflictEvent.conflict_id) != keep)
+                        | col(ConflictEvent.client_uuid).is_not(None)
+                        | col(ConflictEvent.mediation_id).is_not(None)
+                    )
+                )
+                connection.execute(delete(Mediation))
+                connection.execute(delete(Incident))
+                connection.execute(delete(CommunityResponse))
+                connection.execute(delete(Conflict).where(col(Conflict.id) != keep))
                 if self.places_removed:
                     connection.execute(
                         update(Place).where(col(Place.active).is_(False)).values(active=True)
@@ -304,8 +351,17 @@ class Harness:
         """Every contact's UUID and note, every held record's UUID: one round trip."""
         cursor = self.reader.cursor()
         try:
+            # Every kind's stored UUIDs (contacts with their note marker; the others' UUID
+            # stands in for it), and the held records' (marker NULL).
             cursor.execute(
                 "SELECT client_uuid, note FROM contact"
+                " UNION ALL SELECT client_uuid, client_uuid FROM conflict"
+                f" WHERE client_uuid IS NOT NULL AND id <> {int(self.conflict_id)}"
+                " UNION ALL SELECT client_uuid, client_uuid FROM conflict_event"
+                " WHERE client_uuid IS NOT NULL"
+                " UNION ALL SELECT client_uuid, client_uuid FROM mediation"
+                " UNION ALL SELECT client_uuid, client_uuid FROM incident"
+                " UNION ALL SELECT client_uuid, client_uuid FROM community_response"
                 " UNION ALL SELECT client_uuid, NULL FROM held_record"
             )
             rows = cursor.fetchall()
@@ -579,7 +635,7 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
             record.sent = True
             harness.stats["records sent"] += 1
             return {
-                "kind": "contact",
+                "kind": record.kind,
                 "client_uuid": entry.client_uuid,
                 "sealed_uuid": entry.client_uuid,
                 "envelope": entry.envelope,
@@ -683,6 +739,7 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
             send=st.booleans(),
             attempts=st.lists(ATTEMPT, max_size=3),
             batch=st.booleans(),
+            kind=st.sampled_from(KINDS),
         )
         def write_contacts(
             self,
@@ -693,33 +750,26 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
             send: bool,
             attempts: list[tuple[str, Any]],
             batch: bool,
+            kind: str,
         ) -> None:
-            """Contacts saved on the phone, one or two in a row; online, a run follows."""
+            """Records saved on the phone, one or two in a row; online, a run follows."""
             phone = self.phone(index)
+            if kind in AREA_ONLY and not where.startswith("area:"):
+                where = "area:Rinkeby"
             location, place = harness.location(where)
+            if kind in NO_PLACE:
+                place = None
             for _ in range(count):
                 local = (datetime.now(UTC) + timedelta(seconds=phone.skew)).astimezone(STOCKHOLM)
                 occurred = local.strftime("%Y-%m-%dT%H:%M")
                 client_uuid = str(uuid.uuid4())
-                payload = {
-                    "held_id": "",
-                    "occurred_at": occurred,
-                    "location": location,
-                    "subject": "person",
-                    "participant_id": "",
-                    "age_band": age_band,
-                    "gender": "",
-                    "group_size": "",
-                    "kind": "street",
-                    "purpose": "check_in",
-                    "referrals": ["housing"],
-                    "duration_minutes": "10",
-                    "follow_up_on": "",
-                    "note": f"marker {client_uuid}",
-                }
+                payload = payload_of(
+                    kind, client_uuid, occurred, location, age_band, harness.conflict_id
+                )
                 self.records[client_uuid] = Record(
                     client_uuid=client_uuid,
                     phone=phone.index,
+                    kind=kind,
                     payload=payload,
                     place=place,
                     # The server reads the form's wall-clock time as Stockholm's.
@@ -739,7 +789,7 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
             phone.outbox[client_uuid] = Entry(
                 client_uuid=client_uuid,
                 envelope=crypto.seal(
-                    phone.public_key, record.payload, kind="contact", client_uuid=client_uuid
+                    phone.public_key, record.payload, kind=record.kind, client_uuid=client_uuid
                 ),
                 created_at=self.clock_ms(phone),
                 next_attempt_at=self.clock_ms(phone),
@@ -965,6 +1015,71 @@ def test_sync_protocol_under_faults(
 
 
 # -- What the machine found, as examples ------------------------------------------------------
+
+
+def payload_of(
+    kind: str, marker: str, occurred: str, location: str, age_band: str, conflict_id: int
+) -> dict[str, Any]:
+    """A record of `kind` as its form sends it; the free text carries the marker."""
+    if kind == "contact":
+        return {
+            "held_id": "",
+            "occurred_at": occurred,
+            "location": location,
+            "subject": "person",
+            "participant_id": "",
+            "age_band": age_band,
+            "gender": "",
+            "group_size": "",
+            "kind": "street",
+            "purpose": "check_in",
+            "referrals": ["housing"],
+            "duration_minutes": "10",
+            "follow_up_on": "",
+            "note": f"marker {marker}",
+        }
+    if kind == "conflict":
+        return {
+            "occurred_at": occurred,
+            "location": location,
+            "risk_level": "2",
+            "type": "group_vs_group",
+            "parties_count": "2",
+            "party_labels": "",
+            "detected_via": "street",
+            "catalyst": "territory",
+            "weapon": "none_known",
+            "note": f"marker {marker}",
+        }
+    if kind == "conflict_update":
+        return {
+            "conflict_id": str(conflict_id),
+            "occurred_at": occurred,
+            "kind": "info",
+            "text": f"marker {marker}",
+        }
+    if kind == "mediation":
+        return {
+            "conflict_id": str(conflict_id),
+            "occurred_at": occurred,
+            "strategies": ["de_escalate"],
+            "outcome": "temporarily_resolved",
+            "note": f"marker {marker}",
+        }
+    if kind == "incident":
+        return {
+            "occurred_at": occurred,
+            "type": "threat",
+            "location": location,
+            "response": "none",
+            "note": f"marker {marker}",
+        }
+    return {
+        "occurred_at": occurred,
+        "kind": "vigil",
+        "location": location,
+        "note": f"marker {marker}",
+    }
 
 
 def _contact(world: factories.World, note: str) -> dict[str, Any]:

@@ -76,11 +76,13 @@ def index() -> Any:
         options([(3, _("3 or 4")), (4, _("Only 4"))]), _("All levels")
     )
     filters.validate()
+    # A filter that is not one of its choices (a hand-made URL) filters nothing.
+    area_id, min_level = (
+        int(field.data) if field.data and not field.errors else None
+        for field in (filters.area_id, filters.min_level)
+    )
     conflicts = services.list_conflicts(
-        session=session,
-        actor=current_user,
-        area_id=int(filters.area_id.data) if filters.area_id.data else None,
-        min_level=int(filters.min_level.data) if filters.min_level.data else None,
+        session=session, actor=current_user, area_id=area_id, min_level=min_level
     )
     return render_page_or_block(
         "conflicts/index.html",

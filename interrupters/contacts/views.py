@@ -205,6 +205,10 @@ def edit(contact_id: int) -> Any:
     return redirect(url_for("contacts.mine"), 303)
 
 
+def _chosen(field: Any) -> int | None:
+    return int(field.data) if field.data and not field.errors else None
+
+
 @bp.get("/review")
 def review_queue() -> Any:
     session = get_session()
@@ -221,8 +225,9 @@ def review_queue() -> Any:
     queue = services.review_queue(
         session=session,
         actor=current_user,
-        worker_id=int(filters.worker_id.data) if filters.worker_id.data else None,
-        area_id=int(filters.area_id.data) if filters.area_id.data else None,
+        # A filter that is not one of its choices (a hand-made URL) filters nothing.
+        worker_id=_chosen(filters.worker_id),
+        area_id=_chosen(filters.area_id),
         day_from=filters.day_from.data if not filters.day_from.errors else None,
         day_to=filters.day_to.data if not filters.day_to.errors else None,
         local_tz=STOCKHOLM,
