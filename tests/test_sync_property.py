@@ -779,6 +779,7 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
                 )
                 self.enqueue(phone, client_uuid)
                 harness.stats["records queued"] += 1
+                harness.stats[f"queued {kind}"] += 1
             if send:
                 self.run(phone, "saved", attempts, batch=batch)
 
@@ -835,7 +836,7 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
                 envelope=crypto.seal(
                     phone.public_key or "",
                     record.payload,
-                    kind="contact",
+                    kind=record.kind,
                     client_uuid=record.client_uuid,
                 ),
                 created_at=0,
