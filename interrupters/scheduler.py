@@ -28,7 +28,17 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from interrupters.audit.jobs import summarise_denials
+from interrupters.briefings.jobs import expire_due, publish_due
+from interrupters.conflicts.jobs import remind_follow_ups
 from interrupters.db import get_engine, session_scope, utcnow
+from interrupters.push.jobs import (
+    deliver_created_now,
+    deliver_due,
+    expire_subscriptions,
+    repeat_unacknowledged,
+)
+from interrupters.retention.jobs import apply_nightly
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +66,6 @@ class PeriodicJob:
 
 def periodic_jobs(app: Flask) -> list[PeriodicJob]:
     """Every domain's periodic jobs; a domain with jobs adds its own lines here."""
-    from interrupters.audit.jobs import summarise_denials
-    from interrupters.briefings.jobs import expire_due, publish_due
-    from interrupters.conflicts.jobs import remind_follow_ups
-    from interrupters.push.jobs import deliver_due, expire_subscriptions, repeat_unacknowledged
-    from interrupters.retention.jobs import apply_nightly
-
     return [
         # The safety net behind deliver_soon: retries, scheduled notifications, repeats.
         PeriodicJob(
@@ -120,8 +124,6 @@ def periodic_jobs(app: Flask) -> list[PeriodicJob]:
 
 def run_job(app: Flask, job: PeriodicJob) -> Any:
     """Run one job in its own app context and session (the job commits)."""
-    from interrupters.push.jobs import deliver_created_now
-
     started = time.monotonic()
     with app.app_context():
         session: Session

@@ -358,3 +358,43 @@ def test_every_record_keeps_the_phones_time_and_the_servers(worker_phone, sessio
     for model in (Mediation, Incident, CommunityResponse):
         row = session.exec(select(model)).one()
         assert row.received_at - row.occurred_at > timedelta(hours=2)
+
+
+def test_a_settled_held_record_keeps_no_content(worker_phone, session, world):
+    phone, _user = worker_phone
+    key = str(uuid.uuid4())
+    held_payload = payload(world, occurred_at=local(30), note="A particular note.")
+    phone.send(held_payload, client_uuid=key)
+    held = session.exec(select(HeldRecord)).one()
+    assert held.payload["note"] == "A particular note."
+    phone.client.post(f"/records/held/{held.id}/discard")
+    session.expire_all()
+    assert session.get(HeldRecord, held.id).payload == {}
+    # The original again is still the same held record: answered, never stored.
+    again = phone.send(held_payload, client_uuid=key)
+    assert again.get_json()["status"] == "needs_correction"
+    assert count(session, Contact) == 0
+
+
+def test_an_acknowledgement_from_a_phone_72_hours_ahead_keeps_both_times(
+    client, session, world, login_as
+):
+    from interrupters.briefings.models import Acknowledgement
+
+    author = factories.create_user(session, world, "briefing_author")
+    factories.serve(session, world, "association")
+    briefing = factories.create_briefing(session, world, author, publish=True)
+    session.commit()
+    login_as("night_walker")
+    ahead = datetime.now(STOCKHOLM) + timedelta(hours=72)
+    answer = Phone(client).send(
+        {"briefing_id": str(briefing.id), "at": ahead.strftime("%Y-%m-%dT%H:%M")},
+        kind="briefing_ack",
+    )
+    assert answer.status_code == 201
+    receipt = session.exec(select(BriefingReceipt)).one()
+    # The phone's time as it said, the server's receipt beside it; the acknowledgement counts
+    # from when it arrived, never from a time that has not come.
+    assert receipt.at - receipt.received_at > timedelta(hours=71)
+    acknowledgement = session.exec(select(Acknowledgement)).one()
+    assert acknowledgement.acknowledged_at == receipt.received_at

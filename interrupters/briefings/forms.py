@@ -24,6 +24,7 @@ from interrupters.briefings import services
 from interrupters.briefings.models import Briefing
 from interrupters.enums import PlaceStatus
 from interrupters.forms import MultiCheckboxField, options
+from interrupters.labels import LABELS
 from interrupters.places.models import District
 from interrupters.records import validated
 
@@ -92,8 +93,6 @@ def district_choices(districts: list[District]) -> list[Any]:
 
 
 def status_choices() -> list[tuple[str, str]]:
-    from interrupters.labels import LABELS
-
     return [
         ("", _("No status")),
         *((s.value, str(LABELS[PlaceStatus][s.value])) for s in PlaceStatus),

@@ -29,11 +29,13 @@ from interrupters.briefings.models import (
     BriefingPlaceStatus,
     BriefingReceipt,
 )
+from interrupters.briefings.signals import briefing_published
 from interrupters.db import utcnow
 from interrupters.enums import BriefingState, OrganisationType, PlaceStatus, ReceiptKind, Role
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.places.models import Area, District, Place
 from interrupters.records import find_replay, payload_hash
+from interrupters.walks.services import observations_by_place
 
 logger = logging.getLogger(__name__)
 
@@ -369,11 +371,6 @@ def observations_since(
     *, session: Session, district_ids: Collection[int], since: datetime, until: datetime
 ) -> dict[int, collections.Counter[str]]:
     """The walk reports' observations per place since the last briefing (the loop closes)."""
-    try:
-        from interrupters.walks.services import observations_by_place
-    except ImportError:  # the walks package without its services yet
-        logger.warning("walk observations are not available")
-        return {}
     return observations_by_place(
         session=session, district_ids=district_ids, since=since, until=until
     )
@@ -605,7 +602,7 @@ def publish_briefing(
     for place, row in place_statuses(session=session, briefing_id=briefing_id):
         place.status = row.status
         session.add(place)
-    _notify_members(session=session, briefing=briefing, now=now)
+    briefing_published.send(session, briefing=briefing, now=now)
     record_event(
         session=session,
         event="briefing_published",
@@ -650,28 +647,6 @@ def target_members(
         .order_by(col(User.display_name))
     ).all()
     return [(org, user) for org, user in rows]
-
-
-def _notify_members(*, session: Session, briefing: Briefing, now: datetime) -> None:
-    from interrupters.push.services import notify
-
-    assert briefing.id is not None
-    districts = districts_of(session=session, briefing_id=briefing.id)
-    organisations = [o.id for o in target_organisations(session=session, district_ids=districts)]
-    members = target_members(
-        session=session, organisation_ids=[o for o in organisations if o is not None]
-    )
-    recipients = sorted({user.id for _org, user in members if user.id is not None})
-    notify(
-        session=session,
-        recipient_ids=recipients,
-        kind="briefing_published",
-        subject=f"briefing:{briefing.id}",
-        title=_l("New weekend briefing"),
-        body=_l("Read it before the walk, and acknowledge it."),
-        url=CURRENT_URL,
-        now=now,
-    )
 
 
 def expire_briefings(*, session: Session, now: datetime) -> int:
@@ -720,6 +695,9 @@ def record_receipt(
         or can_follow(session, actor, briefing)
     ):
         raise NotVisible()
+    # The receipt keeps what the phone said and when the server got it, as they are. The
+    # acknowledgement cannot be read before it arrived: a phone whose clock runs ahead counts
+    # from the receipt's arrival, and the receipt still shows the phone's own time beside it.
     at = min(data.at, now)
     receipt = BriefingReceipt(
         client_uuid=client_uuid,
@@ -727,7 +705,7 @@ def record_receipt(
         briefing_id=data.briefing_id,
         user_id=actor.user_id,
         kind=data.kind.value,
-        at=at,
+        at=data.at,
         received_at=now,
     )
     session.add(receipt)

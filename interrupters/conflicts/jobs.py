@@ -18,6 +18,7 @@ from interrupters.contacts.models import Contact
 from interrupters.db import utcnow
 from interrupters.enums import ParticipantStatus
 from interrupters.participants.models import Participant
+from interrupters.push.services import notify
 
 logger = logging.getLogger(__name__)
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -25,8 +26,6 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 def remind_follow_ups(*, session: Session, now: datetime | None = None) -> int:
     """Remind each owner of the follow-ups due today or earlier; return how many were sent."""
-    from interrupters.push.services import notify
-
     now = now or utcnow()
     today = now.astimezone(STOCKHOLM).date()
     sent = 0

@@ -27,6 +27,7 @@ from interrupters.conflicts.models import (
     Incident,
     Mediation,
 )
+from interrupters.conflicts.signals import conflict_escalated
 from interrupters.db import utcnow
 from interrupters.duty import services as duty
 from interrupters.enums import (
@@ -335,7 +336,9 @@ def flag_conflict(
     )
     session.add(event)
     session.flush()
-    _escalate(session=session, actor=actor, conflict=conflict, event=event, from_level=0, now=now)
+    _announce_escalation(
+        session=session, actor=actor, conflict=conflict, event=event, from_level=0, now=now
+    )
     return conflict, True
 
 
@@ -406,7 +409,7 @@ def update_conflict(
     session.add(conflict)
     session.flush()
     if level_changes:
-        _escalate(
+        _announce_escalation(
             session=session,
             actor=actor,
             conflict=conflict,
@@ -736,7 +739,7 @@ def district_name(*, session: Session, area_id: int) -> str:
     return district.name if district else ""
 
 
-def _escalate(
+def _announce_escalation(
     *,
     session: Session,
     actor: Principal,
@@ -745,31 +748,11 @@ def _escalate(
     from_level: int,
     now: datetime,
 ) -> None:
-    """Alert at once when a conflict reaches level 3 or 4 (it rose to it, not fell to it)."""
+    """Announce a rise to level 3 or 4 (not a fall to it): push alerts at once."""
     to_level = event.to_level or 0
     if to_level < ESCALATION_LEVEL or to_level <= from_level:
         return
-    from interrupters.push.services import notify
-
-    supervisors, on_duty = escalation_recipients(session=session, conflict=conflict, now=now)
-    recipients = sorted((set(supervisors) | set(on_duty)) - {actor.user_id})
-    district = district_name(session=session, area_id=conflict.area_id)
-    # Lock screens are public: the text names a district and a level, nothing else.
-    notify(
-        session=session,
-        recipient_ids=recipients,
-        kind="conflict_escalated",
-        subject=f"conflict-event:{event.id}",
-        title=_l(
-            "Conflict in %(district)s raised to level %(level)d", district=district, level=to_level
-        ),
-        body=_l("Open the app to see it and acknowledge."),
-        url=f"{URL_PREFIX}/{conflict.id}",
-        requires_ack=True,
-        repeat_after=REPEAT_AFTER if to_level >= REPEAT_LEVEL else None,
-        repeat_to=supervisors if to_level >= REPEAT_LEVEL else None,
-        now=now,
+    conflict_escalated.send(
+        session, actor=actor, conflict=conflict, event=event, from_level=from_level, now=now
     )
-    logger.info(
-        "conflict %s escalated to %s: %d recipients", conflict.id, to_level, len(recipients)
-    )
+    logger.info("conflict %s escalated to %s", conflict.id, to_level)

@@ -411,6 +411,8 @@ def resolve_held(
         return
     held.resolved_at = now or utcnow()
     held.resolved_as = str(resolved_as)
+    # Its content lives on in the corrected record; the hash still answers a replay.
+    held.payload = {}
     session.add(held)
 
 
@@ -427,6 +429,9 @@ def discard_held(
     if held.resolved_at is None:
         held.resolved_at = now or utcnow()
         held.resolved_as = DISCARDED
+        # Nothing of a discarded record is kept but its kind and when (the hash answers a
+        # replay of it).
+        held.payload = {}
         session.add(held)
         record_event(
             session=session,

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, func, select
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Membership, Organisation, OrganisationDistrict, User
 from interrupters.auth.principal import Principal
+from interrupters.briefings.models import Briefing, BriefingDistrict
 from interrupters.db import utcnow
 from interrupters.duty import services as duty
 from interrupters.enums import (
@@ -44,6 +45,7 @@ from interrupters.labels import label
 from interrupters.places.models import Area, District, Place
 from interrupters.records import find_replay, payload_hash
 from interrupters.walks.models import Walk, WalkReport, WalkSignup
+from interrupters.walks.signals import urgent_report_filed
 
 logger = logging.getLogger(__name__)
 
@@ -534,8 +536,6 @@ def auto_groups(*, session: Session, actor: Principal, walk_id: int) -> list[Any
 
 def current_briefing_id(*, session: Session, district_id: int, at: datetime) -> int | None:
     """The published briefing valid at `at` that covers the district (the latest published)."""
-    from interrupters.briefings.models import Briefing, BriefingDistrict
-
     return session.exec(
         select(Briefing.id)
         .join(BriefingDistrict, col(BriefingDistrict.briefing_id) == Briefing.id)
@@ -658,7 +658,7 @@ def file_walk_report(
     session.add(report)
     session.flush()
     if report.urgent and walk is not None:
-        _alert_urgent(session=session, report=report, walk=walk, now=now)
+        urgent_report_filed.send(session, report=report, walk=walk, now=now)
     return report, True
 
 
@@ -681,26 +681,6 @@ def on_call_supervisors(*, session: Session, district_id: int, now: datetime) ->
         return []
     on_duty = duty.on_duty(session=session, user_ids=supervisors, district_id=district_id, now=now)
     return sorted(on_duty or supervisors)
-
-
-def _alert_urgent(*, session: Session, report: WalkReport, walk: Walk, now: datetime) -> None:
-    from interrupters.push.services import notify
-
-    recipients = on_call_supervisors(session=session, district_id=walk.district_id, now=now)
-    district = session.get(District, walk.district_id)
-    # Lock screens are public: the text names the district, nothing of what happened.
-    notify(
-        session=session,
-        recipient_ids=recipients,
-        kind="walk_report_urgent",
-        subject=f"walk-report:{report.id}",
-        title=_l("Urgent walk report in %(district)s", district=district.name if district else ""),
-        body=_l("Open the app to see it and acknowledge."),
-        url=f"{URL_PREFIX}/reports/{report.id}",
-        requires_ack=True,
-        now=now,
-    )
-    logger.info("urgent walk report %s: %d recipients", report.id, len(recipients))
 
 
 def get_report(*, session: Session, actor: Principal, report_id: int) -> WalkReport:

@@ -545,14 +545,16 @@ def test_answer_lost_after_commit_is_retried_without_duplicate(
 
 @pytest.fixture(params=[1, 2], ids=["one-a-request", "batches-of-2"])
 def max_batch(request: pytest.FixtureRequest, live: LiveServer) -> Iterator[int]:
-    """How many records the server takes in one request (it says so in /sync/config)."""
-    saved = live.app.config.get("SYNC_MAX_BATCH")
-    live.app.config["SYNC_MAX_BATCH"] = request.param
+    """How many records the server takes in one request (it says so in /sync/config), one
+    request at a time: the test counts which requests a crash cuts off."""
+    saved = {key: live.app.config.get(key) for key in ("SYNC_MAX_BATCH", "SYNC_PARALLEL")}
+    live.app.config.update(SYNC_MAX_BATCH=request.param, SYNC_PARALLEL=1)
     yield request.param
-    if saved is None:
-        live.app.config.pop("SYNC_MAX_BATCH", None)
-    else:
-        live.app.config["SYNC_MAX_BATCH"] = saved
+    for key, value in saved.items():
+        if value is None:
+            live.app.config.pop(key, None)
+        else:
+            live.app.config[key] = value
 
 
 def test_server_stopped_and_restarted_mid_sync_loses_nothing(
