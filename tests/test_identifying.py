@@ -204,3 +204,28 @@ def test_a_push_text_that_identifies_someone_is_refused(app, session, world):
         created = notify(**common, kind="test", subject="c", title="Ring 114 14", body="kl 20:30")
     assert len(created) == 1
     session.rollback()
+
+
+# Walk reports' notes -------------------------------------------------------------------------
+
+
+def test_a_walk_report_note_that_identifies_someone_is_refused(session, world):
+    from datetime import UTC, datetime, timedelta
+
+    from interrupters.errors import InvalidInput
+
+    lead = factories.create_user(session, world, "association_lead")
+    walker = factories.create_user(session, world, "night_walker")
+    walk = factories.create_walk(
+        session, world, lead, planned_start=datetime.now(UTC) - timedelta(hours=3)
+    )
+    session.commit()
+    for note in ("Snackade med P\u20117K3Q", "Han sa 85 01 01-12 36"):
+        with pytest.raises(InvalidInput) as error:
+            factories.create_walk_report(session, world, walker, walk, note=note)
+        assert set(error.value.errors) == {"note"}
+    report = factories.create_walk_report(
+        session, world, walker, walk, note="Ringde 114 14 kl 22:30 vid Rinkeby allé 12"
+    )
+    assert report.id is not None
+    session.rollback()
