@@ -10,10 +10,11 @@ from typing import Any
 from flask import Flask, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from interrupters import db, extensions, i18n, security
-from interrupters.config import Settings
+from interrupters.config import Settings, check_limits
 from interrupters.errors import NotAllowed, NotVisible
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings.as_flask_config(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    check_limits(app.config)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind N proxies the client's address is the Nth from the right of X-Forwarded-For;
+        # without this every client shares the proxy's address (PITFALLS.md).
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
 
     db.init_app(app)
     i18n.init_app(app)
