@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -36,7 +37,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings.as_flask_config(Path(app.instance_path)))
     if config:
         app.config.update(config)
-    check_limits(app.config)
+    if click.get_current_context(silent=True) is None:
+        # A server imports the app; `flask scheduler`, `flask backup`, ... (and the one-process
+        # development server) build it inside a command and serve no sign-ins.
+        check_limits(app.config)
     if app.config["TRUSTED_PROXIES"]:
         # Behind N proxies the client's address is the Nth from the right of X-Forwarded-For;
         # without this every client shares the proxy's address (PITFALLS.md).

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import click
 import pytest
 from sqlmodel import select
 
@@ -148,18 +149,21 @@ def test_production_refuses_per_process_limits_with_several_workers():
     check_limits(production | {"ENV_NAME": "development"})
 
 
-def test_create_app_refuses_it_too(database_url, tmp_path):
+def test_create_app_refuses_it_too_but_not_for_a_command(database_url, tmp_path):
+    config = _test_config(
+        database_url,
+        ENV_NAME="production",
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+        WEB_CONCURRENCY="3",
+        INSTANCE_PATH=str(tmp_path / "refused"),
+    )
     with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI"):
-        create_app(
-            _test_config(
-                database_url,
-                ENV_NAME="production",
-                RATELIMIT_ENABLED=True,
-                RATELIMIT_STORAGE_URI="memory://",
-                WEB_CONCURRENCY="3",
-                INSTANCE_PATH=str(tmp_path / "refused"),
-            )
-        )
+        create_app(config)
+    # `flask scheduler`, `flask backup`: built inside a command, serving no sign-ins.
+    with click.Context(click.Command("scheduler")):
+        command_app = create_app(config)
+    command_app.extensions["db_engine"].dispose()
 
 
 @pytest.mark.parametrize("proxies", [0, 1])
