@@ -103,6 +103,39 @@ def test_a_stranger_cannot_lock_the_owner_out_for_long(app, clock, session, worl
     assert _login(app.test_client(), user.email, factories.PASSWORD).status_code == 302
 
 
+def test_the_owners_known_device_gets_in_while_a_stranger_keeps_the_account_waiting(
+    app, clock, session, world
+):
+    user = factories.create_user(session, world, "interrupter")
+    other = factories.create_user(session, world, "interrupter")
+    session.commit()
+    owner = app.test_client()
+    assert _login(owner, user.email, factories.PASSWORD).status_code == 302
+    assert owner.get_cookie("known_device") is not None
+    assert owner.post("/logout").status_code in (302, 303)
+
+    stranger = app.test_client()
+    for _ in range(12):
+        _login(stranger, user.email, WRONG)
+    # The clock stands still: the account waits, even for the right password...
+    assert _login(stranger, user.email, factories.PASSWORD).status_code == 429
+    # ...but not on the owner's own device, which has signed in before.
+    assert _login(owner, user.email, factories.PASSWORD).status_code == 302
+    owner.post("/logout")
+    # The device has a count of its own: it is slowed down too.
+    statuses = [_login(owner, user.email, WRONG).status_code for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+
+    # A forged cookie, or one for another account, is the account's count.
+    forged = app.test_client()
+    forged.set_cookie("known_device", "not-a-signed-token")
+    assert _login(forged, user.email, factories.PASSWORD).status_code == 429
+    elsewhere = app.test_client()
+    assert _login(elsewhere, other.email, factories.PASSWORD).status_code == 302
+    elsewhere.post("/logout")
+    assert _login(elsewhere, user.email, factories.PASSWORD).status_code == 429
+
+
 def test_unknown_addresses_are_slowed_alike(app, clock, session, world, monkeypatch):
     monkeypatch.setattr(auth_services, "_DUMMY_HASH", auth_services._hasher.hash("dummy"))
     client = app.test_client()

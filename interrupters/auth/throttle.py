@@ -5,14 +5,20 @@ After `FREE_FAILURES` wrong passwords each further attempt must wait 2^(n - FREE
 seconds after the last failure, capped at `MAX_WAIT`: a stranger can slow an account down but
 never lock its owner out for longer than that. An attempt made while waiting is refused without
 checking the password and does not add to the count. Per-address limits stay in Flask-Limiter.
+
+A browser that has signed in to the account before carries a signed "known device" cookie and
+is counted on its own (OWASP's device cookies): a stranger who keeps the account waiting does
+not keep its owner out on the owner's own phone or computer.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from datetime import datetime, timedelta
 
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -30,9 +36,33 @@ MAX_WAIT = timedelta(minutes=5)
 FORGET_AFTER = timedelta(hours=24)
 
 
-def _key(email: str) -> str:
-    # A hash, not the address: unknown (mistyped) addresses are counted too.
+KNOWN_DEVICE_AGE = timedelta(days=180)
+_KNOWN_DEVICE_SALT = "known-device"
+
+
+def account_bucket(email: str) -> str:
+    """The account's count. A hash, not the address: unknown (mistyped) addresses count too."""
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def known_device_token(*, secret: str, email: str) -> str:
+    """The cookie a browser gets when it signs in: its own count for this account from now on."""
+    serializer = URLSafeTimedSerializer(secret, salt=_KNOWN_DEVICE_SALT)
+    return serializer.dumps({"a": account_bucket(email), "n": secrets.token_urlsafe(16)})
+
+
+def known_device_bucket(*, secret: str, token: str | None, email: str) -> str | None:
+    """The device's own count, if the token is a valid known-device cookie for this account."""
+    if not token:
+        return None
+    serializer = URLSafeTimedSerializer(secret, salt=_KNOWN_DEVICE_SALT)
+    try:
+        data = serializer.loads(token, max_age=int(KNOWN_DEVICE_AGE.total_seconds()))
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("a") != account_bucket(email):
+        return None
+    return hashlib.sha256(f"device:{data.get('n')}".encode()).hexdigest()
 
 
 def wait_for(failures: int) -> timedelta:
@@ -43,9 +73,9 @@ def wait_for(failures: int) -> timedelta:
     return min(timedelta(seconds=2 ** min(failures - FREE_FAILURES, 9)), MAX_WAIT)
 
 
-def login_wait(*, session: Session, email: str, now: datetime) -> timedelta | None:
-    """The time left before this account may try again, or None when it may try now."""
-    row = session.get(LoginThrottle, _key(email))
+def login_wait(*, session: Session, bucket: str, now: datetime) -> timedelta | None:
+    """The time left before this account (or device) may try again, or None: try now."""
+    row = session.get(LoginThrottle, bucket)
     if row is None or row.locked_until is None or row.locked_until <= now:
         return None
     return row.locked_until - now
@@ -55,10 +85,10 @@ def _account_id(session: Session, email: str) -> int | None:
     return session.exec(select(User.id).where(User.email == email.strip().lower())).first()
 
 
-def record_failed_login(*, session: Session, email: str, now: datetime) -> int:
-    """Count a wrong password for the account (race-safe across workers) and audit it with
-    the account's id, never the address or the password. Returns the failures so far."""
-    key = _key(email)
+def record_failed_login(*, session: Session, bucket: str, email: str, now: datetime) -> int:
+    """Count a wrong password in the bucket (race-safe across workers) and audit it with the
+    account's id, never the address or the password. Returns the failures so far."""
+    key = bucket
     insert = pg_insert if is_postgresql(session) else sqlite_insert
     # Takes the row's lock (PostgreSQL) or the database's write lock (SQLite) before the read.
     session.execute(
@@ -103,6 +133,6 @@ def record_throttled_login(*, session: Session, email: str, now: datetime) -> No
     )
 
 
-def clear_failed_logins(*, session: Session, email: str) -> None:
-    """The right password: the account starts again from zero."""
-    session.execute(delete(LoginThrottle).where(col(LoginThrottle.account_hash) == _key(email)))
+def clear_failed_logins(*, session: Session, bucket: str) -> None:
+    """The right password: the account (or the device) starts again from zero."""
+    session.execute(delete(LoginThrottle).where(col(LoginThrottle.account_hash) == bucket))

@@ -78,6 +78,24 @@ def _now() -> datetime:
     return clock()
 
 
+def _known_device_cookie() -> str:
+    return "__Host-known_device" if current_app.config["SESSION_COOKIE_SECURE"] else "known_device"
+
+
+def _remember_device(response: Response, token: str) -> None:
+    """This browser has signed in to the account: its attempts are counted on their own."""
+    secure = bool(current_app.config["SESSION_COOKIE_SECURE"])
+    response.set_cookie(
+        _known_device_cookie(),
+        token,
+        max_age=int(throttle.KNOWN_DEVICE_AGE.total_seconds()),
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
 # Per address, in Flask-Limiter's shared storage; per account, in the database (throttle.py).
 @limiter.limit("30 per minute", methods=["POST"])
@@ -90,7 +108,11 @@ def login() -> str | Response | tuple[str, int, dict[str, str]]:
         db = get_session()
         email = services.normalise_email(form.email.data or "")
         now = _now()
-        wait = throttle.login_wait(session=db, email=email, now=now)
+        secret = current_app.config["SECRET_KEY"]
+        bucket = throttle.known_device_bucket(
+            secret=secret, token=request.cookies.get(_known_device_cookie()), email=email
+        ) or throttle.account_bucket(email)
+        wait = throttle.login_wait(session=db, bucket=bucket, now=now)
         if wait is not None:
             throttle.record_throttled_login(session=db, email=email, now=now)
             db.commit()
@@ -103,11 +125,11 @@ def login() -> str | Response | tuple[str, int, dict[str, str]]:
             user = services.authenticate(session=db, email=email, password=form.password.data or "")
             if user is None:
                 # No e-mail address and no password in the log: the account's id at most.
-                throttle.record_failed_login(session=db, email=email, now=now)
+                throttle.record_failed_login(session=db, bucket=bucket, email=email, now=now)
                 db.commit()
                 form.password.errors = [_("Wrong e-mail or password.")]
             else:
-                throttle.clear_failed_logins(session=db, email=email)
+                throttle.clear_failed_logins(session=db, bucket=bucket)
                 token = services.start_device_session(
                     session=db, user=user, device_label=_device_label()
                 )
@@ -116,7 +138,9 @@ def login() -> str | Response | tuple[str, int, dict[str, str]]:
                 principal = services.principal_for_token(session=db, token=token)
                 assert principal is not None
                 login_user(principal)
-                return redirect(_safe_next(request.args.get("next")))
+                response = redirect(_safe_next(request.args.get("next")))
+                _remember_device(response, throttle.known_device_token(secret=secret, email=email))
+                return response
     page = render_template(
         "auth/login.html",
         form=form,
