@@ -181,9 +181,12 @@ def backup_database(*, database_url: str, target: Path) -> Manifest:
         manifest = _backup_sqlite(_sqlite_path(database_url), partial)
     else:
         manifest = _backup_postgresql(make_url(database_url), partial)
+    # Everything the database holds is in the copy: readable by its owner only.
+    partial.chmod(0o600)
     # Only a finished copy gets the final name.
     partial.replace(target)
     manifest.write(target)
+    manifest_path(target).chmod(0o600)
     logger.info("backup written: %d tables", len(manifest.counts))
     return manifest
 
@@ -262,6 +265,7 @@ def restore_database(*, backup: Path, database_url: str, force: bool = False) ->
         path = _sqlite_path(database_url)
         if path.exists() and path.stat().st_size and not force:
             raise BackupError(f"{path} exists: restore into a new file, or use --force")
+        path.parent.mkdir(parents=True, exist_ok=True)
         for suffix in ("-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         copy = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)

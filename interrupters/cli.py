@@ -139,6 +139,17 @@ def register(app: Flask) -> None:
         except backups.BackupError as error:
             raise click.ClickException(str(error)) from None
         rows = sum(manifest.counts.values())
+        # A copy of everything leaves the database: audited like an export (after the
+        # snapshot, so the copy's chain ends just before it).
+        from interrupters.audit.services import record_event
+
+        with session_scope(get_engine()) as session:
+            record_event(
+                session=session,
+                event="backup_made",
+                detail={"kind": manifest.kind, "tables": len(manifest.counts), "rows": rows},
+            )
+            session.commit()
         click.echo(f"Backup written to {target} ({len(manifest.counts)} tables, {rows} rows).")
         if verify:
             _report(backups.verify_backup(backup=target, server_url=url))

@@ -131,6 +131,10 @@ def test_the_commands_back_up_verify_and_restore(app, session, world, restore_ur
     made = runner.invoke(args=["backup", str(target), "--verify"])
     assert made.exit_code == 0, made.output
     assert "Verified" in made.output and "audit chain" in made.output
+    assert (target.stat().st_mode & 0o777) == 0o600
+    session.rollback()
+    audited = session.exec(select(AuditEvent).where(AuditEvent.event == "backup_made")).all()
+    assert len(audited) == 1 and audited[0].detail["tables"] >= 10
     assert runner.invoke(args=["verify-backup", str(target)]).exit_code == 0
     restored = runner.invoke(args=["restore", str(target), "--to", restore_url])
     assert restored.exit_code == 0, restored.output
