@@ -14,6 +14,7 @@ from interrupters import create_app
 from interrupters.audit.models import AuditEvent
 from interrupters.auth import services as auth_services
 from interrupters.auth import throttle
+from interrupters.auth.models import LoginThrottle
 from interrupters.config import check_limits
 
 from . import factories
@@ -134,6 +135,24 @@ def test_the_owners_known_device_gets_in_while_a_stranger_keeps_the_account_wait
     assert _login(elsewhere, other.email, factories.PASSWORD).status_code == 302
     elsewhere.post("/logout")
     assert _login(elsewhere, user.email, factories.PASSWORD).status_code == 429
+
+
+def test_a_quiet_day_forgets_the_failures(session):
+    now = datetime.now(UTC)
+    for _ in range(6):
+        throttle.record_failed_login(
+            session=session, bucket=throttle.account_bucket("a@example.org"), email="a", now=now
+        )
+    stale = throttle.account_bucket("typo@example.org")
+    throttle.record_failed_login(session=session, bucket=stale, email="typo", now=now)
+    later = now + throttle.FORGET_AFTER + timedelta(minutes=1)
+    bucket = throttle.account_bucket("a@example.org")
+    assert throttle.login_wait(session=session, bucket=bucket, now=now) is not None
+    assert throttle.record_failed_login(session=session, bucket=bucket, email="a", now=later) == 1
+    assert throttle.login_wait(session=session, bucket=bucket, now=later) is None
+    # Nobody's typed address is kept longer than that, not even as a hash.
+    assert session.get(LoginThrottle, stale) is None
+    session.rollback()
 
 
 def test_unknown_addresses_are_slowed_alike(app, clock, session, world, monkeypatch):

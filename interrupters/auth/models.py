@@ -83,5 +83,5 @@ class LoginThrottle(SQLModel, table=True):
 
     account_hash: str = Field(max_length=64, primary_key=True)
     failures: int = 0
-    last_failure_at: datetime = Field(sa_type=UTCDateTime)
+    last_failure_at: datetime = Field(sa_type=UTCDateTime, index=True)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -89,6 +89,10 @@ def record_failed_login(*, session: Session, bucket: str, email: str, now: datet
     """Count a wrong password in the bucket (race-safe across workers) and audit it with the
     account's id, never the address or the password. Returns the failures so far."""
     key = bucket
+    # Counts from a quiet day ago are forgotten: typed addresses are not kept (their hashes).
+    session.execute(
+        delete(LoginThrottle).where(col(LoginThrottle.last_failure_at) < now - FORGET_AFTER)
+    )
     insert = pg_insert if is_postgresql(session) else sqlite_insert
     # Takes the row's lock (PostgreSQL) or the database's write lock (SQLite) before the read.
     session.execute(
@@ -102,8 +106,6 @@ def record_failed_login(*, session: Session, bucket: str, email: str, now: datet
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
-    if now - row.last_failure_at > FORGET_AFTER:
-        row.failures = 0
     row.failures += 1
     row.last_failure_at = now
     wait = wait_for(row.failures)
