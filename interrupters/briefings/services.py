@@ -407,7 +407,7 @@ def _check(session: Session, data: BriefingInput) -> dict[str, Any]:
         elif found is Identifier.identity_number:
             errors[name] = _l(
                 "This looks like a personal identity number. A briefing identifies no one: "
-                "remove it."
+                "remove it. (A phone number is written with its area code apart: 070-123 45 67.)"
             )
     if data.valid_to <= data.valid_from:
         errors["valid_to"] = _l("The briefing must end after it starts.")
