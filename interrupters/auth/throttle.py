@@ -34,8 +34,6 @@ FREE_FAILURES = 5
 MAX_WAIT = timedelta(minutes=5)
 # A quiet day starts the count again.
 FORGET_AFTER = timedelta(hours=24)
-
-
 KNOWN_DEVICE_AGE = timedelta(days=180)
 _KNOWN_DEVICE_SALT = "known-device"
 
@@ -88,7 +86,6 @@ def _account_id(session: Session, email: str) -> int | None:
 def record_failed_login(*, session: Session, bucket: str, email: str, now: datetime) -> int:
     """Count a wrong password in the bucket (race-safe across workers) and audit it with the
     account's id, never the address or the password. Returns the failures so far."""
-    key = bucket
     # Counts from a quiet day ago are forgotten: typed addresses are not kept (their hashes).
     session.execute(
         delete(LoginThrottle).where(col(LoginThrottle.last_failure_at) < now - FORGET_AFTER)
@@ -97,12 +94,12 @@ def record_failed_login(*, session: Session, bucket: str, email: str, now: datet
     # Takes the row's lock (PostgreSQL) or the database's write lock (SQLite) before the read.
     session.execute(
         insert(LoginThrottle)
-        .values(account_hash=key, failures=0, last_failure_at=now)
+        .values(account_hash=bucket, failures=0, last_failure_at=now)
         .on_conflict_do_nothing()
     )
     row = session.exec(
         select(LoginThrottle)
-        .where(LoginThrottle.account_hash == key)
+        .where(LoginThrottle.account_hash == bucket)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
