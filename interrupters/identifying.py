@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-from collections.abc import Iterator
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -201,13 +200,4 @@ def identifying_problem(text: str) -> LazyString | None:
             "This looks like a personal identity number. It must not leave the programme: "
             "remove it. (A phone number is written with its area code apart: 070-123 45 67.)"
         )
-    return None
-
-
-def first_problem(texts: Iterator[str] | list[str]) -> LazyString | None:
-    """The first of the texts' problems, or None."""
-    for text in texts:
-        problem = identifying_problem(text)
-        if problem is not None:
-            return problem
     return None
