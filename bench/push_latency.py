@@ -457,6 +457,7 @@ def _notify_in_process(setup: Setup, database_url: str, instance: Path) -> tuple
             "INSTANCE_PATH": str(instance),
             "DATABASE_URL": database_url,
             "SECRET_KEY": (instance / "bench_secret").read_text(),
+            "RATELIMIT_ALLOW_MEMORY": True,  # one process, no sign-in
         }
     )
     with app.app_context(), session_scope(get_engine()) as session:

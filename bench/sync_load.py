@@ -185,6 +185,8 @@ def gunicorn(config: ServerConfig, database_url: str, directory: Path) -> Iterat
         # Plain http on the loopback: the cookie is not marked Secure (the phones send it
         # by hand anyway); everything else is production's.
         "SECURE_COOKIES": "0",
+        # Only the sign-ins are limited, a few per run: per-worker counters are fine here.
+        "RATELIMIT_ALLOW_MEMORY": "1",
     }
     command = [
         sys.executable,

@@ -7,15 +7,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask, render_template, request
 from flask_login import current_user
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from interrupters import db, extensions, i18n, security
-from interrupters.config import Settings
+from interrupters.config import Settings, check_limits
 from interrupters.errors import NotAllowed, NotVisible
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings.as_flask_config(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    if click.get_current_context(silent=True) is None:
+        # A server imports the app; `flask scheduler`, `flask backup`, ... (and the one-process
+        # development server) build it inside a command and serve no sign-ins.
+        check_limits(app.config)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind N proxies the client's address is the Nth from the right of X-Forwarded-For;
+        # without this every client shares the proxy's address (PITFALLS.md).
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
 
     # Ids in URLs fit the database's integer: /contacts/99999999999999999999 is a 404, not a
     # database error.

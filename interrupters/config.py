@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,11 @@ class Settings:
     database_url: str | None = None
     ratelimit_storage_uri: str = "memory://"
     ratelimit_enabled: bool = True
+    # Explicitly one process, so Flask-Limiter's memory storage is whole (see `check_limits`).
+    ratelimit_allow_memory: bool = False
+    web_concurrency: str | None = None
+    # Proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed (ProxyFix).
+    trusted_proxies: int = 0
     secure_cookies: bool = True
     vapid_subject: str = "mailto:push@interrupters.invalid"
     push_service_hosts: tuple[str, ...] = PUSH_SERVICE_HOSTS
@@ -61,6 +67,9 @@ class Settings:
             database_url=os.environ.get("DATABASE_URL"),
             ratelimit_storage_uri=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
             ratelimit_enabled=_bool("RATELIMIT_ENABLED", True),
+            ratelimit_allow_memory=_bool("RATELIMIT_ALLOW_MEMORY", False),
+            web_concurrency=os.environ.get("WEB_CONCURRENCY"),
+            trusted_proxies=int(os.environ.get("TRUSTED_PROXIES", "0")),
             # Browsers refuse Secure cookies over plain http outside localhost; development
             # serves plain http, production must sit behind TLS.
             secure_cookies=_bool("SECURE_COOKIES", env == "production"),
@@ -97,6 +106,9 @@ class Settings:
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
             "RATELIMIT_HEADERS_ENABLED": True,
+            "RATELIMIT_ALLOW_MEMORY": self.ratelimit_allow_memory,
+            "WEB_CONCURRENCY": self.web_concurrency,
+            "TRUSTED_PROXIES": self.trusted_proxies,
             # Forms cached by the service worker fetch a fresh token; an hour is Flask-WTF's
             # default and is kept for pages typed into slowly at night.
             "WTF_CSRF_TIME_LIMIT": 3600,
@@ -114,3 +126,25 @@ class Settings:
             "PUSH_DELIVER_SOON": True,
             **self.extra,
         }
+
+
+def check_limits(config: Mapping[str, Any]) -> None:
+    """Refuse to run production on per-process limit counters with several workers.
+
+    Flask-Limiter's memory storage counts per process: with 8 gunicorn workers 20 wrong
+    passwords were never refused (PITFALLS.md). Production needs shared storage (Redis), or a
+    stated single process: WEB_CONCURRENCY=1 or RATELIMIT_ALLOW_MEMORY=1.
+    """
+    if config.get("ENV_NAME") != "production" or not config.get("RATELIMIT_ENABLED"):
+        return
+    if not str(config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory://"):
+        return
+    if str(config.get("WEB_CONCURRENCY") or "").strip() == "1" or config.get(
+        "RATELIMIT_ALLOW_MEMORY"
+    ):
+        return
+    raise RuntimeError(
+        "RATELIMIT_STORAGE_URI is memory://, which each worker counts on its own: set it to "
+        "shared storage (redis://...), or state one process with WEB_CONCURRENCY=1 or "
+        "RATELIMIT_ALLOW_MEMORY=1."
+    )

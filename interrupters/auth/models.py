@@ -73,3 +73,15 @@ class DeviceSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_reason: str | None = Field(default=None, max_length=32)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins of one account, in the database so every worker and a restart see them
+    (issue 9, item 2). Keyed by a hash of the e-mail: unknown addresses are slowed alike."""
+
+    __tablename__ = "login_throttle"
+
+    account_hash: str = Field(max_length=64, primary_key=True)
+    failures: int = 0
+    last_failure_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from interrupters.audit.services import record_event
-from interrupters.auth import services
+from interrupters.auth import services, throttle
 from interrupters.auth.forms import (
     ChangePasswordForm,
     LanguageForm,
@@ -19,7 +29,7 @@ from interrupters.auth.forms import (
     SetPasswordForm,
 )
 from interrupters.authz import PUBLIC, SIGNED_IN, guard
-from interrupters.db import get_session
+from interrupters.db import get_session, utcnow
 from interrupters.errors import InvalidInput
 from interrupters.extensions import limiter
 from interrupters.push import services as push_services
@@ -39,10 +49,6 @@ guard(
         "revoke_device": SIGNED_IN,
     },
 )
-
-
-def _account_key() -> str:
-    return "account:" + services.normalise_email(request.form.get("email", ""))
 
 
 def _safe_next(target: str | None) -> str:
@@ -66,39 +72,82 @@ def _device_label() -> str:
     return " / ".join(part for part in (browser, platform) if part) or (agent.string or "")[:60]
 
 
+def _now() -> datetime:
+    """The time; tests set CLOCK to move it without sleeping."""
+    clock = current_app.config.get("CLOCK") or utcnow
+    return clock()
+
+
+def _known_device_cookie() -> str:
+    return "__Host-known_device" if current_app.config["SESSION_COOKIE_SECURE"] else "known_device"
+
+
+def _remember_device(response: Response, token: str) -> None:
+    """This browser has signed in to the account: its attempts are counted on their own."""
+    secure = bool(current_app.config["SESSION_COOKIE_SECURE"])
+    response.set_cookie(
+        _known_device_cookie(),
+        token,
+        max_age=int(throttle.KNOWN_DEVICE_AGE.total_seconds()),
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute; 30 per hour", key_func=_account_key, methods=["POST"])
+# Per address, in Flask-Limiter's shared storage; per account, in the database (throttle.py).
 @limiter.limit("30 per minute", methods=["POST"])
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int, dict[str, str]]:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
+    status, headers = 200, {}
     if form.validate_on_submit():
         db = get_session()
-        user = services.authenticate(
-            session=db, email=form.email.data or "", password=form.password.data or ""
-        )
-        if user is None:
-            # No e-mail address in the log: it is personal data.
-            record_event(session=db, event="login_failed")
+        email = services.normalise_email(form.email.data or "")
+        now = _now()
+        secret = current_app.config["SECRET_KEY"]
+        bucket = throttle.known_device_bucket(
+            secret=secret, token=request.cookies.get(_known_device_cookie()), email=email
+        ) or throttle.account_bucket(email)
+        wait = throttle.login_wait(session=db, bucket=bucket, now=now)
+        if wait is not None:
+            throttle.record_throttled_login(session=db, email=email, now=now)
             db.commit()
-            form.password.errors = [_("Wrong e-mail or password.")]
+            seconds = max(1, math.ceil(wait.total_seconds()))
+            form.password.errors = [
+                _("Too many wrong passwords. Try again in %(seconds)d seconds.", seconds=seconds)
+            ]
+            status, headers = 429, {"Retry-After": str(seconds)}
         else:
-            token = services.start_device_session(
-                session=db, user=user, device_label=_device_label()
-            )
-            db.commit()
-            session.clear()
-            principal = services.principal_for_token(session=db, token=token)
-            assert principal is not None
-            login_user(principal)
-            return redirect(_safe_next(request.args.get("next")))
-    return render_template(
+            user = services.authenticate(session=db, email=email, password=form.password.data or "")
+            if user is None:
+                # No e-mail address and no password in the log: the account's id at most.
+                throttle.record_failed_login(session=db, bucket=bucket, email=email, now=now)
+                db.commit()
+                form.password.errors = [_("Wrong e-mail or password.")]
+            else:
+                throttle.clear_failed_logins(session=db, bucket=bucket)
+                token = services.start_device_session(
+                    session=db, user=user, device_label=_device_label()
+                )
+                db.commit()
+                session.clear()
+                principal = services.principal_for_token(session=db, token=token)
+                assert principal is not None
+                login_user(principal)
+                response = redirect(_safe_next(request.args.get("next")))
+                _remember_device(response, throttle.known_device_token(secret=secret, email=email))
+                return response
+    page = render_template(
         "auth/login.html",
         form=form,
         language_form=LanguageForm(),
         wipe_phone=bool(request.args.get("signed_out") or request.args.get("wipe")),
     )
+    return page, status, headers
 
 
 @bp.post("/logout")

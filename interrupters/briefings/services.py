@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +32,7 @@ from interrupters.briefings.signals import briefing_published
 from interrupters.db import utcnow
 from interrupters.enums import BriefingState, OrganisationType, PlaceStatus, ReceiptKind, Role
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
+from interrupters.identifying import Identifier, find_identifier
 from interrupters.places.models import Area, District, Place
 from interrupters.records import find_replay, payload_hash
 from interrupters.walks.services import observations_by_place
@@ -48,10 +48,6 @@ TARGET_TYPES = (OrganisationType.night_walk_association, OrganisationType.cv_pro
 EDITABLE = (BriefingState.draft.value, BriefingState.scheduled.value)
 ROWS_EVENTS = 4
 ROWS_ON_CALL = 5
-# A participant code (P-7K3Q, see participants.services.CODE_ALPHABET) or a Swedish personal
-# identity number: a briefing identifies no one, so text shaped like either is refused.
-_PARTICIPANT_CODE = re.compile(r"\bP-[A-Z0-9]{4}\b", re.IGNORECASE)
-_IDENTITY_NUMBER = re.compile(r"\d{6,8}[-+ ]?\d{4}")
 
 
 def _clean(text: str) -> str:
@@ -391,6 +387,7 @@ def _texts(data: BriefingInput) -> Iterable[tuple[str, str]]:
             yield "expected_events", text
     for contact in data.on_call:
         yield "on_call", contact.who
+        yield "on_call", contact.phone
 
 
 def _check(session: Session, data: BriefingInput) -> dict[str, Any]:
@@ -398,14 +395,16 @@ def _check(session: Session, data: BriefingInput) -> dict[str, Any]:
     for name, text in _texts(data):
         if name in errors:
             continue
-        if _PARTICIPANT_CODE.search(text):
+        # Every field, on-call rows included, through the one shared check (issue 9, item 6).
+        found = find_identifier(text)
+        if found is Identifier.participant_code:
             errors[name] = _l(
                 "This looks like a participant code. A briefing identifies no one: remove it."
             )
-        elif _IDENTITY_NUMBER.search(text):
+        elif found is Identifier.identity_number:
             errors[name] = _l(
                 "This looks like a personal identity number. A briefing identifies no one: "
-                "remove it."
+                "remove it. (A phone number is written with its area code apart: 070-123 45 67.)"
             )
     if data.valid_to <= data.valid_from:
         errors["valid_to"] = _l("The briefing must end after it starts.")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +42,7 @@ from interrupters.auth.principal import Principal
 from interrupters.db import is_postgresql, utcnow
 from interrupters.errors import InvalidInput, NotVisible
 from interrupters.i18n import Text, message_of, render_message
+from interrupters.identifying import find_identifier
 from interrupters.push.models import Notification, PushSubscription
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,29 @@ def _forget_created(session: OrmSession) -> None:
 MAX_KIND = 48 - len(REPEAT_SUFFIX)
 MAX_SUBJECT = 120
 MAX_URL = 300
+
+
+# Messages -----------------------------------------------------------------------------------
+
+
+def _strings(message: Mapping[str, Any]) -> Iterator[str]:
+    """Every piece of free text in a stored message: a plain text and the variables."""
+    if "text" in message:
+        yield str(message["text"])
+    for value in (message.get("vars") or {}).values():
+        if isinstance(value, dict):
+            yield from _strings(value)
+        elif isinstance(value, str):
+            yield value
+
+
+def check_identifies_no_one(*messages: Mapping[str, Any]) -> None:
+    """Refuse a push text that holds a participant code or an identity number: lock screens
+    are public and a push leaves the programme (issue 9, item 6)."""
+    for message in messages:
+        for text in _strings(message):
+            if find_identifier(text) is not None:
+                raise ValueError("a notification's text must identify no one")
 
 
 # Notifying ----------------------------------------------------------------------------------
@@ -132,6 +156,7 @@ def notify(
     due = deliver_at or now
     repeat_targets = sorted(set(repeat_to or ()))
     stored_title, stored_body = message_of(title), message_of(body)
+    check_identifies_no_one(stored_title, stored_body)
     if has_app_context():
         # A wrong variable fails here, in the request that made it, not later in the job.
         render_message(stored_title)

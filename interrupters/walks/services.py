@@ -41,6 +41,7 @@ from interrupters.enums import (
 )
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.exports import csv_bytes
+from interrupters.identifying import identifying_problem
 from interrupters.labels import label
 from interrupters.places.models import Area, District, Place
 from interrupters.records import find_replay, payload_hash
@@ -639,6 +640,10 @@ def file_walk_report(
             errors["fault_place_id"] = _l("The place is not in the walk's district.")
     if data.fault_place_id is not None and not data.environment_faults:
         errors["environment_faults"] = _l("Say what the fault is.")
+    # Walk reports are the associations' and feed the next briefing: the note names no one
+    # (issue 9, item 6).
+    if (problem := identifying_problem(data.note)) is not None:
+        errors["note"] = problem
     if errors:
         raise InvalidInput(errors)
     report = WalkReport.model_validate(
