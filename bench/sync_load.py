@@ -70,6 +70,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 import aiohttp  # noqa: E402
 import psycopg  # noqa: E402
 from sqlalchemy import func  # noqa: E402
+from sqlalchemy import select as sql_select  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from interrupters.auth.models import Membership, Organisation, User  # noqa: E402
@@ -291,6 +292,60 @@ def prepare(database_url: str, devices: int) -> tuple[list[str], str]:
     finally:
         engine.dispose()
     return emails, location
+
+
+def ceiling(database_url: str, *, records: int, batch: int) -> dict[str, Any]:
+    """The database's own pace for the same work: a plain loop of the same contact inserts,
+    each after a look-up of its UUID (the unique key the app checks), committed a batch at a
+    time with the app's durability (the engine's SQLite WAL + synchronous=FULL; PostgreSQL's
+    defaults). Measured in the same run, so the app's share of it is comparable."""
+    engine = make_engine(database_url)
+    table = Contact.__table__  # type: ignore[attr-defined]
+    try:
+        with session_scope(engine) as session:
+            worker = session.exec(
+                select(Membership).where(Membership.role == "interrupter")
+            ).first()
+            place = session.exec(select(Place).where(Place.name == "Rinkeby torg")).one()
+            assert worker is not None
+        now = datetime.now(UTC)
+        base = {
+            "payload_hash": "0" * 64,
+            "organisation_id": worker.organisation_id,
+            "worker_id": worker.user_id,
+            "subject": "person",
+            "participant_id": None,
+            "age_band": "15-17",
+            "gender": None,
+            "group_size": None,
+            "occurred_at": now - timedelta(hours=1),
+            "received_at": now,
+            "area_id": place.area_id,
+            "place_id": place.id,
+            "kind": "street",
+            "purpose": "check_in",
+            "referrals": ["housing"],
+            "duration_minutes": 10,
+            "follow_up_on": None,
+            "note": "A ceiling row.",
+            "review_state": "submitted",
+            "updated_at": now,
+        }
+        uuid_column = table.c.client_uuid
+        started = time.perf_counter()
+        for start in range(0, records, batch):
+            with engine.begin() as connection:
+                for _ in range(min(batch, records - start)):
+                    key = str(uuid.uuid4())
+                    found = connection.execute(
+                        sql_select(uuid_column).where(uuid_column == key)
+                    ).first()
+                    assert found is None
+                    connection.execute(table.insert().values(**base, client_uuid=key))
+        elapsed = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    return {"records": records, "batch": batch, "rows_per_s": round(records / elapsed)}
 
 
 def count_contacts(database_url: str) -> int:
@@ -667,6 +722,14 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         directory = Path(name)
         print(f"\n[{backend}] preparing the database and {args.devices} interrupters ...")
         emails, location = prepare(database_url, args.devices)
+        ceilings = [
+            ceiling(database_url, records=args.ceiling_records, batch=batch) for batch in args.batch
+        ]
+        for measured in ceilings:
+            print(
+                f"[{backend}] ceiling: {measured['rows_per_s']} rows/s in batches of "
+                f"{measured['batch']} (a plain loop of the same inserts)"
+            )
         contacts_before = count_contacts(database_url)
         phones = [Phone(i, email, loopback_address(i)) for i, email in enumerate(emails)]
         counter = iter(range(10**9))
@@ -735,8 +798,14 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     acknowledged = sum(r["records_acknowledged"] for r in runs)
     sent = sum(r["records_sent"] for r in runs)
     created = contacts_after - contacts_before
+    closed = [r for r in runs if r["phase"] == "closed"]
+    best = max(closed, key=lambda r: r["records_per_s"], default=None)
+    top = max(ceilings, key=lambda c: c["rows_per_s"])
     return {
         "backend": backend,
+        "ceiling": ceilings,
+        # The app's best closed-phase pace against the database's best plain loop (goal: 1/4).
+        "share_of_ceiling": round(best["records_per_s"] / top["rows_per_s"], 3) if best else None,
         "signed_in_s": round(signed_in_s, 1),
         "runs": runs,
         "profile": profile,
@@ -867,6 +936,13 @@ def print_table(result: dict[str, Any]) -> None:
             f"{backend['contacts_created']} <= sent {backend['records_sent']}: "
             f"{'NO' if backend['lost_or_duplicated'] else 'yes'}"
         )
+        ceilings = ", ".join(
+            f"{c['rows_per_s']} rows/s in batches of {c['batch']}" for c in backend["ceiling"]
+        )
+        print(
+            f"  ceiling (a plain loop of the same inserts): {ceilings}; the app's share: "
+            f"{backend['share_of_ceiling']} (goal: at least 0.25)"
+        )
 
 
 def _ms(value: float | None) -> str:
@@ -901,7 +977,7 @@ def main(argv: list[str] | None = None) -> int:
         default=[ServerConfig("sync", 4), ServerConfig("gthread", 2, 4)],
         help="gunicorn configurations: sync:<workers> or gthread:<workers>x<threads>",
     )
-    parser.add_argument("--batch", type=_csv(int), default=[1, 10], help="records a request")
+    parser.add_argument("--batch", type=_csv(int), default=[1, 10, 100], help="records a request")
     parser.add_argument(
         "--phases",
         type=_csv(str),
@@ -920,6 +996,9 @@ def main(argv: list[str] | None = None) -> int:
         help="records sealed for a closed phase (all phones together): its bound in count",
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a request at most")
+    parser.add_argument(
+        "--ceiling-records", type=int, default=5000, help="rows for the plain-loop ceiling"
+    )
     parser.add_argument("--profile", action="store_true", help="sample a worker with py-spy")
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="the py-spy program")
     args = parser.parse_args(argv)
