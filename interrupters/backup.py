@@ -321,9 +321,7 @@ def verify_database(*, database_url: str, manifest: Manifest) -> Verification:
     finally:
         engine.dispose()
     if broken is not None:
-        result.problems.append(
-            f"the audit chain breaks at event {broken.event_id} ({broken.reason})"
-        )
+        result.problems.append(f"audit chain broken at event {broken.event_id} ({broken.reason})")
     result.audit_events = counts.get(AuditEvent.__tablename__, 0)
     return result
 

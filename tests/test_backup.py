@@ -91,7 +91,7 @@ def test_backup_while_the_app_writes_then_restore_every_row(
             assert backups.count_rows(database_url)[0][name] == count, name
     restored = make_engine(restore_url)
     with Session(restored) as check:
-        assert verify_chain(session=check) == copied
+        assert verify_chain(session=check) is None
         assert check.exec(text("SELECT count(*) FROM app_user")).one()[0] >= 1
     restored.dispose()
 

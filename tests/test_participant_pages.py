@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 
+from werkzeug.routing import IntegerConverter
+
 from interrupters.conflicts import services as conflicts
 from interrupters.participants.models import Participant
 
@@ -123,4 +125,4 @@ def test_no_route_takes_a_participant_code(app):
     for rule in app.url_map.iter_rules():
         for name, converter in rule._converters.items():
             if "participant" in name or "code" in name:
-                assert type(converter).__name__ == "IntegerConverter", (rule.rule, name)
+                assert isinstance(converter, IntegerConverter), (rule.rule, name)

@@ -35,7 +35,7 @@ from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisib
 from interrupters.identifying import Identifier, find_identifier
 from interrupters.places.models import Area, District, Place
 from interrupters.records import find_replay, payload_hash
-from interrupters.walks.services import observations_by_place
+from interrupters.walks import services as walks
 
 logger = logging.getLogger(__name__)
 
@@ -367,7 +367,7 @@ def observations_since(
     *, session: Session, district_ids: Collection[int], since: datetime, until: datetime
 ) -> dict[int, collections.Counter[str]]:
     """The walk reports' observations per place since the last briefing (the loop closes)."""
-    return observations_by_place(
+    return walks.observations_by_place(
         session=session, district_ids=district_ids, since=since, until=until
     )
 
