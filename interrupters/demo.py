@@ -605,8 +605,7 @@ DEMO_SERVICES = [
 def seed_demo_referrals(*, session: Session, now: datetime) -> None:
     """Järva's services, and P-7K3Q's referral to youth mediation: contact made, follow-up
     next week."""
-    districts = {d.id: d.name for d in ensure_stockholm_districts(session=session)}
-    by_name = {name: district_id for district_id, name in districts.items()}
+    by_name = {d.name: d.id or 0 for d in ensure_stockholm_districts(session=session)}
     mediation: Service | None = None
     for name, kind, served, phone, hours, address in DEMO_SERVICES:
         service = Service(

@@ -234,8 +234,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     # it, the admin keeps it.
     "referrals.index": CASE_LISTS,
     "referrals.new": CASE_LISTS,
-    "referrals.detail": access(LOGIN, ok={"supervisor", "interrupter"}, hidden={"colleague", "outsider"}),
-    "referrals.update": access(LOGIN, ok={"supervisor", "interrupter"}, hidden={"colleague", "outsider"}),
+    "referrals.detail": access(
+        LOGIN, ok={"supervisor", "interrupter"}, hidden={"colleague", "outsider"}
+    ),
+    "referrals.update": access(
+        LOGIN, ok={"supervisor", "interrupter"}, hidden={"colleague", "outsider"}
+    ),
     "referrals.directory": CASE_LISTS,
     "referrals.admin_services": ADMIN_ONLY,
     "referrals.new_service": ADMIN_ONLY,
@@ -268,7 +272,11 @@ SERVICE_DENIALS = {
     ("conflicts.detail", "outsider"),
     ("conflicts.update", "outsider"),
     ("conflicts.mediation", "outsider"),
-    *((f"referrals.{name}", who) for name in ("detail", "update") for who in ("colleague", "outsider")),
+    *(
+        (f"referrals.{name}", who)
+        for name in ("detail", "update")
+        for who in ("colleague", "outsider")
+    ),
     *(("sync.receive", role) for role in ("admin", *NEVER_CASE_RECORDS)),
     ("briefings.detail", "outsider"),
     ("briefings.acknowledge", "outsider"),

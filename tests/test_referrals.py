@@ -228,9 +228,7 @@ def test_a_due_follow_up_reminds_the_participants_worker_once(session, world, ca
     session.commit()
     assert remind_referral_follow_ups(session=session) == 1
     assert remind_referral_follow_ups(session=session) == 0
-    (row,) = session.exec(
-        select(Notification).where(Notification.subject.like("referral:%"))
-    ).all()
+    (row,) = session.exec(select(Notification).where(Notification.subject.like("referral:%"))).all()
     assert row.recipient_id == worker.id and row.url == f"/referrals/{due.id}"
     # Generic text: no code, no service on a lock screen.
     assert participant.code not in str(row.title) + str(row.body)
@@ -274,7 +272,9 @@ def test_a_referral_from_the_phone_is_stored_once(worker_phone, session):
     assert first.status_code == 201, first.get_json()
     again = phone.send(data, client_uuid=key, kind="referral")
     assert again.status_code == 200 and again.get_json()["status"] == "replayed"
-    other = phone.send(data | {"consent_scope": "worker_accompanies"}, client_uuid=key, kind="referral")
+    other = phone.send(
+        data | {"consent_scope": "worker_accompanies"}, client_uuid=key, kind="referral"
+    )
     assert other.status_code == 409
     assert count(session, Referral, Referral.client_uuid == key) == 1
     referral = session.exec(select(Referral).where(Referral.client_uuid == key)).one()
@@ -387,7 +387,9 @@ def test_the_worker_makes_and_follows_a_referral_online(client, session, world, 
     listing = client.get("/referrals").get_data(as_text=True)
     assert participant.code in listing
     # Refused input is shown again, nothing stored.
-    bad = client.post("/referrals/new", data=referral_form(participant.id, service.id, consent_given=""))
+    bad = client.post(
+        "/referrals/new", data=referral_form(participant.id, service.id, consent_given="")
+    )
     assert bad.status_code == 422
     assert count(session, Referral) == 1
 

@@ -22,7 +22,6 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from interrupters import enums
 from interrupters.auth.principal import Principal
-from interrupters.errors import InvalidInput
 from interrupters.forms import MultiCheckboxField, blank, options
 from interrupters.labels import choices, label
 from interrupters.places.models import District
@@ -88,8 +87,7 @@ def prepare_referral_form(
     """Fill the choices from the database: the actor's participants, the directory."""
     form.participant_id.choices = blank(
         options(
-            (p.id, p.code)
-            for p in services.referral_participants(session=session, actor=actor)
+            (p.id, p.code) for p in services.referral_participants(session=session, actor=actor)
         )
     )
     form.service_id.choices = blank(

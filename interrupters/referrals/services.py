@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, field_validator
@@ -142,12 +143,12 @@ class ReferralUpdateInput(BaseModel):
 
 
 def referral_participants(*, session: Session, actor: Principal) -> list[Participant]:
-    """Whom the actor may refer: own caseload (an interrupter), the organisation's (a supervisor)."""
+    """Whom the actor may refer: own caseload (interrupters), the organisation's (supervisors)."""
     supervised = actor.organisations(Role.supervisor)
     own = actor.organisations(Role.interrupter)
     if not supervised and not own:
         return []
-    conditions = []
+    conditions: list[Any] = []
     if supervised:
         conditions.append(col(Participant.organisation_id).in_(supervised))
     if own:
@@ -215,8 +216,10 @@ def make_referral(
         errors["made_at"] = _l("The time is in the future.")
     if not data.consent_given:
         errors["consent_given"] = _l("A referral needs the participant's consent.")
-    if data.follow_up_on is not None and data.made_at.tzinfo and data.follow_up_on < (
-        data.made_at.date()
+    if (
+        data.follow_up_on is not None
+        and data.made_at.tzinfo
+        and data.follow_up_on < (data.made_at.date())
     ):
         errors["follow_up_on"] = _l("The follow-up is before the referral.")
     if errors:
@@ -339,7 +342,7 @@ def visible_referrals(
     own = actor.organisations(Role.interrupter)
     if not supervised and not own:
         raise NotAllowed()
-    conditions = []
+    conditions: list[Any] = []
     if supervised:
         conditions.append(col(Referral.organisation_id).in_(supervised))
     if own:

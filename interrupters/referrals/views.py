@@ -83,9 +83,7 @@ def _render_form(form: forms.ReferralForm, status: int = 200) -> Any:
 @bp.route("/referrals/new", methods=["GET", "POST"])
 def new() -> Any:
     session = get_session()
-    form = forms.prepare_referral_form(
-        forms.ReferralForm(), session=session, actor=current_user
-    )
+    form = forms.prepare_referral_form(forms.ReferralForm(), session=session, actor=current_user)
     if request.method == "GET":
         form.made_at.data = _now_local()
         # The contact form's referral chips lead here with the participant chosen (by id).
@@ -133,9 +131,7 @@ def _render_detail(
     referral_id: int, update_form: forms.ReferralUpdateForm, status: int = 200
 ) -> Any:
     session = get_session()
-    referral = services.get_referral(
-        session=session, actor=current_user, referral_id=referral_id
-    )
+    referral = services.get_referral(session=session, actor=current_user, referral_id=referral_id)
     history = services.referral_history(session=session, referral_id=referral_id)
     return _no_store(
         render_template(
@@ -216,13 +212,8 @@ def admin_services() -> Any:
 
 def _save_service(service_id: int | None) -> Any:
     session = get_session()
-    existing = (
-        services.get_service(session=session, service_id=service_id) if service_id else None
-    )
-    if request.method == "GET":
-        form = forms.ServiceForm(obj=existing)
-    else:
-        form = forms.ServiceForm()
+    existing = services.get_service(session=session, service_id=service_id) if service_id else None
+    form = forms.ServiceForm(obj=existing) if request.method == "GET" else forms.ServiceForm()
     forms.prepare_service_form(form, session=session)
     if request.method == "POST" and form.validate_on_submit():
         try:
