@@ -472,3 +472,47 @@ def test_a_contact_with_referral_chips_offers_a_referral(client, session, world,
         select(factories.Contact).where(factories.Contact.participant_id == participant.id)
     ).one()
     assert contact.referrals == ["youth_mediation"]
+
+
+def test_the_participant_page_and_the_follow_ups_show_own_referrals(
+    client, session, world, login_as
+):
+    worker = login_as("interrupter")
+    participant = factories.create_participant_for(session, world, worker)
+    service = factories.create_service(session, world)
+    referral = factories.create_referral(
+        session,
+        worker,
+        participant,
+        service,
+        follow_up_on=datetime.now(STOCKHOLM).date() + timedelta(days=2),
+    )
+    session.commit()
+    page = client.get(f"/participants/{participant.id}").get_data(as_text=True)
+    assert f'href="/referrals/{referral.id}"' in page and service.name in page
+    assert f'href="/referrals/new?participant={participant.id}"' in page
+    follow_ups = client.get("/participants/follow-ups").get_data(as_text=True)
+    assert f'href="/referrals/{referral.id}"' in follow_ups
+    # Codes and dates only on the page the phone keeps: no service.
+    assert service.name not in follow_ups
+
+
+def test_a_held_referral_update_is_corrected_on_the_referral(worker_phone, session):
+    phone, participant, service = worker_phone
+    referral = factories.create_referral(
+        session, session.get(factories.User, participant.worker_id), participant, service
+    )
+    session.commit()
+    change = {"referral_id": str(referral.id), "status": "started", "occurred_at": local(30)}
+    answer = phone.send(change, kind="referral_update")
+    assert answer.get_json()["status"] == "needs_correction"
+    held = session.exec(select(HeldRecord)).one()
+    page = phone.client.get("/records/held").get_data(as_text=True)
+    assert f"/referrals/{referral.id}?held={held.id}" in page.replace("&amp;", "&")
+    form_page = phone.client.get(f"/referrals/{referral.id}?held={held.id}").get_data(as_text=True)
+    assert f'name="held_id" type="hidden" value="{held.id}"' in form_page
+    fixed = change | {"occurred_at": local(-0.1), "held_id": str(held.id)}
+    assert phone.send(fixed, kind="referral_update").status_code == 201
+    session.expire_all()
+    assert session.get(Referral, referral.id).status == "started"
+    assert session.get(HeldRecord, held.id).resolved_at is not None

@@ -394,3 +394,18 @@ def due_referrals(*, session: Session, today: date) -> list[tuple[Referral, int]
         for referral, worker_id in rows
         if referral.reminded_for != referral.follow_up_on
     ]
+
+
+def own_referral_follow_ups(*, session: Session, actor: Principal) -> list[tuple[str, date, int]]:
+    """(participant code, follow-up date, referral id) of the open referrals of the actor's own
+    caseload, soonest first: codes and dates only, for the page kept on the phone."""
+    rows = session.exec(
+        select(Participant.code, Referral.follow_up_on, Referral.id)
+        .join(Participant, col(Participant.id) == Referral.participant_id)
+        .where(Participant.worker_id == actor.user_id)
+        .where(col(Referral.organisation_id).in_(actor.organisations(*REFERRAL_ROLES)))
+        .where(col(Referral.closed_at).is_(None))
+        .where(col(Referral.follow_up_on).is_not(None))
+        .order_by(col(Referral.follow_up_on), col(Participant.code))
+    ).all()
+    return [(code, due, rid) for code, due, rid in rows if due is not None and rid is not None]
