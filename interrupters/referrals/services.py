@@ -400,7 +400,8 @@ def own_referral_follow_ups(*, session: Session, actor: Principal) -> list[tuple
     """(participant code, follow-up date, referral id) of the open referrals of the actor's own
     caseload, soonest first: codes and dates only, for the page kept on the phone."""
     rows = session.exec(
-        select(Participant.code, Referral.follow_up_on, Referral.id)
+        select(col(Participant.code), col(Referral.follow_up_on), col(Referral.id))
+        .select_from(Referral)
         .join(Participant, col(Participant.id) == Referral.participant_id)
         .where(Participant.worker_id == actor.user_id)
         .where(col(Referral.organisation_id).in_(actor.organisations(*REFERRAL_ROLES)))
