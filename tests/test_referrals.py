@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import func, select
 
+from interrupters.audit.models import AuditEvent
 from interrupters.errors import InvalidInput, NotAllowed, NotVisible
 from interrupters.push.models import Notification
 from interrupters.records.models import HeldRecord
@@ -138,6 +139,17 @@ def test_a_referral_needs_consent_a_known_service_and_an_own_participant(session
             data=services.ReferralInput.model_validate(base),
             client_uuid=str(uuid.uuid4()),
         )
+    assert "participant_id" in error.value.errors
+
+
+def test_a_supervisor_refers_any_participant_of_the_organisation(session, world, case):
+    _worker, participant, service = case
+    supervisor = factories.create_user(session, world, "supervisor")
+    outsider = factories.create_user(session, world, "supervisor", organisation="other_programme")
+    referral = factories.create_referral(session, supervisor, participant, service)
+    assert referral.organisation_id == participant.organisation_id
+    with pytest.raises(InvalidInput) as error:
+        factories.create_referral(session, outsider, participant, service)
     assert "participant_id" in error.value.errors
 
 
@@ -376,6 +388,9 @@ def test_the_worker_makes_and_follows_a_referral_online(client, session, world, 
     assert response.headers["Location"] == f"/referrals/{referral.id}"
     detail = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
     assert participant.code in detail and service.name in detail
+    session.expire_all()
+    viewed = session.exec(select(AuditEvent).where(AuditEvent.event == "referral_viewed")).one()
+    assert viewed.actor_id == worker.id and viewed.object_id == str(referral.id)
     assert 'data-outbox="referral_update"' in detail
     response = client.post(
         f"/referrals/{referral.id}/update",

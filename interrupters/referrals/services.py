@@ -242,8 +242,13 @@ def make_referral(
     return referral, True
 
 
-def get_referral(*, session: Session, actor: Principal, referral_id: int) -> Referral:
-    """A referral the actor may see: own participants' (or own), or the organisation's."""
+def get_referral(
+    *, session: Session, actor: Principal, referral_id: int, audit: bool = False
+) -> Referral:
+    """A referral the actor may see: own participants' (or own), or the organisation's.
+
+    With `audit`, the read is written to the audit log (a person-level page, like the
+    participant's)."""
     referral = session.get(Referral, referral_id)
     if referral is None:
         raise NotVisible()
@@ -255,6 +260,15 @@ def get_referral(*, session: Session, actor: Principal, referral_id: int) -> Ref
         made_by_id=referral.made_by_id,
     ):
         raise NotVisible()
+    if audit:
+        record_event(
+            session=session,
+            event="referral_viewed",
+            actor_id=actor.user_id,
+            object_type="referral",
+            object_id=referral.id,
+            organisation_id=referral.organisation_id,
+        )
     return referral
 
 

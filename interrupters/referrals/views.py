@@ -154,7 +154,10 @@ def _render_detail(
 
 @bp.get("/referrals/<int:referral_id>")
 def detail(referral_id: int) -> Any:
-    services.get_referral(session=get_session(), actor=current_user, referral_id=referral_id)
+    session = get_session()
+    services.get_referral(session=session, actor=current_user, referral_id=referral_id, audit=True)
+    # The view is audited: the event is committed even though nothing else changed.
+    session.commit()
     return _render_detail(referral_id, _update_form(referral_id))
 
 
