@@ -54,30 +54,24 @@ def _uuid(form: Any) -> str:
     return form.client_uuid.data or str(uuid4())
 
 
-def _no_store(page: Any, status: int = 200) -> Any:
-    return page, status, {"Cache-Control": "no-store"}
-
-
 @bp.get("/referrals")
 def index() -> Any:
     session = get_session()
     referrals = services.visible_referrals(session=session, actor=current_user)
-    return _no_store(
-        render_template(
-            "referrals/index.html",
-            referrals=referrals,
-            codes=services.participant_codes(session=session, referrals=referrals),
-            services=services.service_names(session=session),
-            held=held_records(session=session, actor=current_user, kind="referral"),
-            today=datetime.now(forms.STOCKHOLM).date(),
-        )
+    return render_template(
+        "referrals/index.html",
+        referrals=referrals,
+        codes=services.participant_codes(session=session, referrals=referrals),
+        services=services.service_names(session=session),
+        held=held_records(session=session, actor=current_user, kind="referral"),
+        today=datetime.now(forms.STOCKHOLM).date(),
     )
 
 
 def _render_form(form: forms.ReferralForm, status: int = 200) -> Any:
     if status != 200:
         form.client_uuid.data = ""  # nothing was stored: a new UUID at the next submit
-    return _no_store(render_template("referrals/form.html", form=form), status)
+    return render_template("referrals/form.html", form=form), status
 
 
 @bp.route("/referrals/new", methods=["GET", "POST"])
@@ -133,7 +127,7 @@ def _render_detail(
     session = get_session()
     referral = services.get_referral(session=session, actor=current_user, referral_id=referral_id)
     history = services.referral_history(session=session, referral_id=referral_id)
-    return _no_store(
+    return (
         render_template(
             "referrals/detail.html",
             referral=referral,
