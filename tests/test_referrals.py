@@ -103,6 +103,9 @@ def test_a_referral_is_made_once_and_followed_until_it_closes(session, world, ca
     with pytest.raises(InvalidInput) as error:
         change("withdrawn", 0.5)
     assert "status" in error.value.errors
+    with pytest.raises(InvalidInput) as error:
+        change("started", 3)  # before the referral was made
+    assert "occurred_at" in error.value.errors
     history = services.referral_history(session=session, referral_id=referral.id)
     assert [u.status for u in history] == ["started", "contact_made", "completed"]
 

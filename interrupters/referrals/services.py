@@ -305,6 +305,8 @@ def update_referral(
         errors["occurred_at"] = _l("Give the time with its time zone.")
     elif data.occurred_at > now + FUTURE_TOLERANCE:
         errors["occurred_at"] = _l("The time is in the future.")
+    elif data.occurred_at < referral.made_at:
+        errors["occurred_at"] = _l("The time is before the referral was made.")
     newer = data.occurred_at.tzinfo is not None and data.occurred_at >= referral.status_changed_at
     if newer and referral.closed_at is not None:
         errors["status"] = _l("The referral is closed already.")
