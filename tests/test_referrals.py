@@ -240,6 +240,13 @@ def test_a_due_follow_up_reminds_the_participants_worker_once(session, world, ca
         data=services.ReferralUpdateInput(status="declined", occurred_at=datetime.now(UTC)),
         client_uuid=str(uuid.uuid4()),
     )
+    # An exited participant's referral reminds nobody.
+    gone = factories.create_participant_for(session, world, worker)
+    factories.create_referral(
+        session, worker, gone, service, made_at=days_ago, follow_up_on=today - timedelta(days=1)
+    )
+    gone.status = "exited"
+    session.add(gone)
     session.commit()
     assert remind_referral_follow_ups(session=session) == 1
     assert remind_referral_follow_ups(session=session) == 0

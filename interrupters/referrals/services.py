@@ -397,10 +397,12 @@ def due_referrals(*, session: Session, today: date) -> list[tuple[Referral, int]
     """Open referrals whose follow-up is due and not yet reminded of, with the owner to remind.
 
     The owner is the participant's assigned worker (who follows the case), or whoever made it.
+    A participant whose case is closed is not followed up any more.
     """
     rows = session.exec(
         select(Referral, Participant.worker_id)
         .join(Participant, col(Participant.id) == Referral.participant_id)
+        .where(Participant.status != ParticipantStatus.exited.value)
         .where(col(Referral.closed_at).is_(None))
         .where(col(Referral.follow_up_on).is_not(None))
         .where(col(Referral.follow_up_on) <= today)
