@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     import interrupters.conflicts.records
     import interrupters.contacts.records
     import interrupters.push.listeners
+    import interrupters.referrals.records
     import interrupters.walks.records  # noqa: F401
     from interrupters.admin.views import bp as admin_bp
     from interrupters.audit.views import bp as audit_bp
@@ -122,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     from interrupters.push.views import bp as push_bp
     from interrupters.pwa.views import bp as pwa_bp
     from interrupters.records.views import bp as records_bp
+    from interrupters.referrals.views import bp as referrals_bp
     from interrupters.sync.views import bp as sync_bp
     from interrupters.walks.views import bp as walks_bp
 
@@ -139,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
         push_bp,
         sync_bp,
         records_bp,
+        referrals_bp,
         pwa_bp,
     ):
         app.register_blueprint(bp)

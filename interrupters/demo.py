@@ -38,6 +38,8 @@ from interrupters.enums import (
 from interrupters.participants.models import Participant
 from interrupters.places.models import Area, Place
 from interrupters.places.services import ensure_stockholm_districts
+from interrupters.referrals import services as referrals
+from interrupters.referrals.models import Service
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PROGRAMME = "Järva fredsbyggare"
@@ -297,6 +299,7 @@ def seed_demo(*, session: Session, now: datetime | None = None, seed: int = 2026
     seed_demo_conflict(session=session, now=now)
     seed_demo_briefing(session=session, now=now)
     seed_demo_walks(session=session, now=now)
+    seed_demo_referrals(session=session, now=now)
     return True
 
 
@@ -548,4 +551,107 @@ def seed_demo_walks(*, session: Session, now: datetime) -> None:
     # The coming weeks: every Friday and Saturday walk from today on, the walkers signed up.
     for walk in schedule(today, [FRIDAY, SATURDAY], now):
         staffed(walk, now)
+    session.flush()
+
+
+# Järva's services (DOMAIN.md, "More demo data"): offices, never persons. The phone numbers are
+# in the range Sweden's telecom regulator keeps for fiction (070-174 06 05 to 070-174 06 99).
+DEMO_SERVICES = [
+    (
+        "Stödcentrum Järva (unga brottsutsatta)",
+        "victim_support_centre",
+        ["Järva"],
+        "070-174 06 05",
+        "Mån-fre 9-16, drop-in tisdagar 13-16",
+        "Kista torg, plan 2",
+    ),
+    (
+        "Medling vid brott, Järva",
+        "youth_mediation",
+        ["Järva"],
+        "070-174 06 06",
+        "Mån-fre 8-16",
+        "Kista torg, plan 2",
+    ),
+    (
+        "Socialtjänsten Järva, barn och unga",
+        "social_services",
+        ["Järva"],
+        "070-174 06 07",
+        "Mån-fre 8-16.30",
+        "Rinkeby centrum, plan 3",
+    ),
+    ("Socialjouren", "social_emergency", [], "070-174 06 08", "Dygnet runt", ""),
+    (
+        "Relationsvåldscentrum Västerort",
+        "relationship_violence_centre",
+        ["Järva", "Bromma", "Hässelby-Vällingby"],
+        "070-174 06 09",
+        "Mån-fre 9-16",
+        "Vällingby centrum, plan 4",
+    ),
+    ("Avhopparverksamheten (SIG)", "exit_programme", [], "070-174 06 10", "Mån-fre 8-17", ""),
+    (
+        "BUP Järva (barn- och ungdomspsykiatri)",
+        "youth_psychiatry",
+        ["Järva"],
+        "070-174 06 11",
+        "Mån-fre 8-16.30",
+        "Tensta centrum, plan 1",
+    ),
+]
+
+
+def seed_demo_referrals(*, session: Session, now: datetime) -> None:
+    """Järva's services, and P-7K3Q's referral to youth mediation: contact made, follow-up
+    next week."""
+    by_name = {d.name: d.id or 0 for d in ensure_stockholm_districts(session=session)}
+    mediation: Service | None = None
+    for name, kind, served, phone, hours, address in DEMO_SERVICES:
+        service = Service(
+            name=name,
+            kind=kind,
+            district_ids=sorted(by_name[d] for d in served if d in by_name),
+            phone=phone,
+            opening_hours=hours,
+            visiting_address=address,
+            updated_at=now,
+        )
+        session.add(service)
+        if kind == "youth_mediation":
+            mediation = service
+    session.flush()
+    assert mediation is not None and mediation.id is not None
+    worker = _demo_principal(session, "interrupter@example.org")
+    participant = session.exec(select(Participant).where(Participant.code == "P-7K3Q")).one()
+    assert participant.id is not None
+    today = now.astimezone(STOCKHOLM).date()
+    made_at = now - timedelta(days=4, hours=3)
+    referral, _created = referrals.make_referral(
+        session=session,
+        actor=worker,
+        data=referrals.ReferralInput(
+            participant_id=participant.id,
+            service_id=mediation.id,
+            made_at=made_at,
+            consent_given=True,
+            consent_scope="worker_contacts_service",
+            follow_up_on=today,
+        ),
+        client_uuid=new_uuid(),
+        now=made_at,
+    )
+    assert referral.id is not None
+    referrals.update_referral(
+        session=session,
+        actor=worker,
+        referral_id=referral.id,
+        data=referrals.ReferralUpdateInput(
+            status="contact_made",
+            occurred_at=now - timedelta(days=1, hours=5),
+            follow_up_on=today + timedelta(days=7),
+        ),
+        client_uuid=new_uuid(),
+        now=now - timedelta(days=1, hours=5),
+    )
     session.flush()

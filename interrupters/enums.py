@@ -326,3 +326,34 @@ class EnvironmentFault(StrEnum):
     graffiti = "graffiti"
     litter = "litter"
     broken_fixture = "broken_fixture"
+
+
+class ServiceKind(StrEnum):
+    victim_support_centre = "victim_support_centre"
+    youth_mediation = "youth_mediation"
+    social_services = "social_services"
+    social_emergency = "social_emergency"
+    relationship_violence_centre = "relationship_violence_centre"
+    exit_programme = "exit_programme"
+    youth_psychiatry = "youth_psychiatry"
+    addiction_care = "addiction_care"
+    employment = "employment"
+    education = "education"
+    housing = "housing"
+    other = "other"
+
+
+class ReferralStatus(StrEnum):
+    made = "made"
+    contact_made = "contact_made"
+    started = "started"
+    completed = "completed"
+    declined = "declined"
+    no_response = "no_response"
+    withdrawn = "withdrawn"
+
+
+class ConsentScope(StrEnum):
+    worker_contacts_service = "worker_contacts_service"
+    service_contacts_participant = "service_contacts_participant"
+    worker_accompanies = "worker_accompanies"

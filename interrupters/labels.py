@@ -295,6 +295,34 @@ LABELS: dict[type[StrEnum], dict[str, LazyString]] = {
         "litter": _l("Litter"),
         "broken_fixture": _l("Something broken"),
     },
+    e.ServiceKind: {
+        "victim_support_centre": _l("Victim support centre"),
+        "youth_mediation": _l("Youth mediation (Lag 2002:445)"),
+        "social_services": _l("Social services"),
+        "social_emergency": _l("Social emergency service (socialjouren)"),
+        "relationship_violence_centre": _l("Relationship-violence centre"),
+        "exit_programme": _l("Exit programme"),
+        "youth_psychiatry": _l("Youth psychiatry"),
+        "addiction_care": _l("Addiction care"),
+        "employment": _l("Employment"),
+        "education": _l("Education"),
+        "housing": _l("Housing"),
+        "other": _l("Other service"),
+    },
+    e.ReferralStatus: {
+        "made": _l("Referral made"),
+        "contact_made": _l("Contact made"),
+        "started": _l("Started"),
+        "completed": _l("Completed"),
+        "declined": _l("Declined"),
+        "no_response": _l("No response"),
+        "withdrawn": _l("Withdrawn"),
+    },
+    e.ConsentScope: {
+        "worker_contacts_service": _l("The worker contacts the service for the participant"),
+        "service_contacts_participant": _l("The service may contact the participant"),
+        "worker_accompanies": _l("The worker goes along to the first meeting"),
+    },
 }
 
 _BY_NAME = {enum.__name__: labels for enum, labels in LABELS.items()}

@@ -30,6 +30,7 @@ from interrupters.participants.models import Participant
 from interrupters.places.models import Area, District, Place
 from interrupters.push.models import Notification, PushSubscription
 from interrupters.records.models import CodeCounter, HeldRecord
+from interrupters.referrals.models import Referral, ReferralUpdate, Service
 from interrupters.retention.models import RetentionPolicy
 from interrupters.walks.models import Walk, WalkReport, WalkSignup
 
@@ -63,7 +64,10 @@ __all__ = [
     "Participant",
     "Place",
     "PushSubscription",
+    "Referral",
+    "ReferralUpdate",
     "RetentionPolicy",
+    "Service",
     "User",
     "Walk",
     "WalkReport",

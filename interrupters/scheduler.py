@@ -38,6 +38,7 @@ from interrupters.push.jobs import (
     expire_subscriptions,
     repeat_unacknowledged,
 )
+from interrupters.referrals.jobs import remind_referral_follow_ups
 from interrupters.retention.jobs import apply_nightly
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,14 @@ def periodic_jobs(app: Flask) -> list[PeriodicJob]:
         PeriodicJob(
             "conflicts.remind_follow_ups",
             remind_follow_ups,
+            "interval",
+            {"minutes": 15},
+            run_at_start=True,
+        ),
+        # Referrals' follow-ups due: a reminder to the participant's worker, once a date.
+        PeriodicJob(
+            "referrals.remind_follow_ups",
+            remind_referral_follow_ups,
             "interval",
             {"minutes": 15},
             run_at_start=True,

@@ -32,6 +32,8 @@ from interrupters.participants.models import Participant
 from interrupters.participants.services import ParticipantInput, create_participant
 from interrupters.places.models import Area, District, Place
 from interrupters.places.services import ensure_stockholm_districts
+from interrupters.referrals.models import Referral, Service
+from interrupters.referrals.services import ReferralInput, make_referral
 from interrupters.walks.models import Walk, WalkReport, WalkSignup
 from interrupters.walks.services import WalkReportInput, file_walk_report
 
@@ -274,3 +276,39 @@ def create_walk_report(
         client_uuid=str(uuid.uuid4()),
     )
     return report
+
+
+def create_service(session: Session, world: World, **overrides: Any) -> Service:
+    """A service in the directory, serving Järva."""
+    values = {
+        "name": marker("Service"),
+        "kind": "youth_mediation",
+        "district_ids": [world.districts["Järva"].id],
+        "phone": "08-123 456",
+        "opening_hours": "Mon-Fri 9-16",
+        "visiting_address": "Kista torg 1",
+    } | overrides
+    service = Service.model_validate(values)
+    session.add(service)
+    session.flush()
+    return service
+
+
+def create_referral(
+    session: Session, worker: User, participant: Participant, service: Service, **overrides: Any
+) -> Referral:
+    """A referral of `participant` to `service`, made by `worker` an hour ago."""
+    data = {
+        "participant_id": participant.id,
+        "service_id": service.id,
+        "made_at": datetime.now(UTC) - timedelta(hours=1),
+        "consent_given": True,
+        "consent_scope": "worker_contacts_service",
+    } | overrides
+    referral, _created = make_referral(
+        session=session,
+        actor=principal(session, worker),
+        data=ReferralInput.model_validate(data),
+        client_uuid=str(uuid.uuid4()),
+    )
+    return referral

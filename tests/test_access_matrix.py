@@ -229,6 +229,21 @@ EXPECTED: dict[str, dict[str, str]] = {
     "audit.events": ADMIN_ONLY,
     "audit.verify": ADMIN_ONLY,
     "audit.export": ADMIN_ONLY,
+    # Referrals: own participants' for interrupters, the organisation's for supervisors; the
+    # team and other programmes do not learn they exist. The directory: the case workers read
+    # it, the admin keeps it.
+    "referrals.index": CASE_LISTS,
+    "referrals.new": CASE_LISTS,
+    "referrals.detail": access(
+        LOGIN, ok={"supervisor", "interrupter"}, hidden={"colleague", "outsider"}
+    ),
+    "referrals.update": access(
+        LOGIN, ok={"supervisor", "interrupter"}, hidden={"colleague", "outsider"}
+    ),
+    "referrals.directory": CASE_LISTS,
+    "referrals.admin_services": ADMIN_ONLY,
+    "referrals.new_service": ADMIN_ONLY,
+    "referrals.edit_service": ADMIN_ONLY,
     # Briefings: writers (supervisors, briefing authors) of its organisation change it; writers
     # serving its districts follow it; readers there read and acknowledge it; never others.
     **BRIEFING_ROWS,
@@ -257,6 +272,11 @@ SERVICE_DENIALS = {
     ("conflicts.detail", "outsider"),
     ("conflicts.update", "outsider"),
     ("conflicts.mediation", "outsider"),
+    *(
+        (f"referrals.{name}", who)
+        for name in ("detail", "update")
+        for who in ("colleague", "outsider")
+    ),
     *(("sync.receive", role) for role in ("admin", *NEVER_CASE_RECORDS)),
     ("briefings.detail", "outsider"),
     ("briefings.acknowledge", "outsider"),
@@ -295,6 +315,8 @@ class Records:
     walk_id: int
     walk_report_id: int
     held_id: int
+    referral_id: int
+    service_id: int
 
     def values(self) -> dict[str, Any]:
         return {
@@ -312,6 +334,8 @@ class Records:
             "walk_id": self.walk_id,
             "walk_report_id": self.walk_report_id,
             "held_id": self.held_id,
+            "referral_id": self.referral_id,
+            "service_id": self.service_id,
         }
 
 
@@ -412,6 +436,9 @@ def make_records(
         errors={"location": {"text": "Choose a place."}},
     )
     session.add(held)
+    # The participant's referral, to a service of the directory.
+    service = factories.create_service(session, world)
+    referral = factories.create_referral(session, worker, participant, service)
     session.commit()
     assert participant.id and contact.id and target.id and device_id
     return Records(
@@ -435,6 +462,8 @@ def make_records(
         walk_id=walk.id or 0,
         walk_report_id=walk_report.id or 0,
         held_id=held.id or 0,
+        referral_id=referral.id or 0,
+        service_id=service.id or 0,
     )
 
 
@@ -669,12 +698,13 @@ def test_no_case_records_for_briefing_authors_associations_and_researchers(
     case_rules = [
         rule
         for rule in app_rules(app)
-        if rule.endpoint.partition(".")[0] in ("participants", "contacts", "conflicts")
+        if rule.endpoint.partition(".")[0] in ("participants", "contacts", "conflicts", "referrals")
         or rule.endpoint == "sync.receive"  # a contact sent from the phone's outbox
     ]
     assert {r.endpoint for r in case_rules} >= {
         "participants.detail",
         "contacts.detail",
+        "referrals.detail",
         "sync.receive",
     }
     tried = 0

@@ -68,3 +68,34 @@ def test_demo_conflict_and_briefing(session: Session) -> None:
     assert mediation.follow_up_on == datetime(2026, 11, 26).date()
     (briefing,) = session.exec(select(Briefing)).all()
     assert briefing.state == "published" and briefing.valid_to > now
+
+
+def test_demo_services_and_referral(session: Session) -> None:
+    """DOMAIN.md: Järva's services, and P-7K3Q referred to youth mediation, contact made."""
+    from datetime import timedelta
+
+    from interrupters.participants.models import Participant
+    from interrupters.referrals.models import Referral, ReferralUpdate, Service
+
+    now = datetime(2026, 11, 24, 8, 0, tzinfo=STOCKHOLM)
+    assert seed_demo(session=session, now=now)
+    session.commit()
+    kinds = {s.kind for s in session.exec(select(Service)).all()}
+    assert kinds >= {
+        "victim_support_centre",
+        "youth_mediation",
+        "social_services",
+        "social_emergency",
+        "relationship_violence_centre",
+        "exit_programme",
+        "youth_psychiatry",
+    }
+    (referral,) = session.exec(select(Referral)).all()
+    participant = session.get(Participant, referral.participant_id)
+    service = session.get(Service, referral.service_id)
+    assert participant is not None and participant.code == "P-7K3Q"
+    assert service is not None and service.kind == "youth_mediation"
+    assert referral.status == "contact_made" and referral.consent_given
+    assert referral.follow_up_on == now.date() + timedelta(days=7)
+    assert referral.made_by_id == participant.worker_id
+    assert [u.status for u in session.exec(select(ReferralUpdate)).all()] == ["contact_made"]

@@ -129,6 +129,10 @@ def new() -> Any:
         else _("The contact was already saved."),
         "success",
     )
+    if data.referrals and data.participant_id is not None:
+        # The referral chips are a shortcut: offer to start a referral for this participant
+        # (by id, never the code in a URL); the chips stay on the contact as they are.
+        return redirect(url_for("contacts.mine", refer=data.participant_id), 303)
     return redirect(url_for("contacts.mine"), 303)
 
 
@@ -145,6 +149,7 @@ def mine() -> str:
         grouped=grouped,
         reviews=reviews,
         codes=services.participant_codes(session=session, contacts=own),
+        refer=request.args.get("refer", type=int),
     )
 
 

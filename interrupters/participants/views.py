@@ -16,6 +16,7 @@ from interrupters.forms import options
 from interrupters.participants import services
 from interrupters.participants.forms import CloseForm, ParticipantForm
 from interrupters.places.services import areas_with_places
+from interrupters.referrals import services as referrals
 
 bp = Blueprint("participants", __name__, url_prefix="/participants")
 
@@ -73,7 +74,11 @@ def follow_ups() -> str:
         for row in services.caseload(session=get_session(), actor=current_user)
         if row.next_follow_up is not None
     ]
-    return render_template("participants/follow_ups.html", rows=rows)
+    return render_template(
+        "participants/follow_ups.html",
+        rows=rows,
+        referral_rows=referrals.own_referral_follow_ups(session=get_session(), actor=current_user),
+    )
 
 
 @bp.get("/team")
@@ -117,6 +122,11 @@ def detail(participant_id: int) -> str:
         can_edit=services.can_edit(current_user, participant),
         show_nickname=services.shows_nickname(current_user, participant),
         close_form=CloseForm(),
+        # The referrals the reader may see (own participants', or the organisation's).
+        referrals=referrals.visible_referrals(
+            session=session, actor=current_user, participant_id=participant_id
+        ),
+        service_names=referrals.service_names(session=session),
     )
 
 

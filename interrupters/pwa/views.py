@@ -25,6 +25,9 @@ OFFLINE_PAGES = (
     "conflicts.new",
     "conflicts.levels",
     "conflicts.new_incident",
+    # A referral made on the street, and the directory of services (no personal data).
+    "referrals.new",
+    "referrals.directory",
     "walks.new_report",
     # The weekend briefing, until it expires (sw-main.js drops it after X-Expires-At).
     "briefings.current",
@@ -39,6 +42,8 @@ OFFLINE_ACTIONS = (
     ("conflicts.new", _l("Flag a conflict")),
     ("conflicts.levels", _l("Conflict levels")),
     ("conflicts.new_incident", _l("Record an incident")),
+    ("referrals.new", _l("Start a referral")),
+    ("referrals.directory", _l("Directory of services")),
 )
 
 
