@@ -103,6 +103,7 @@ from interrupters.contacts.models import Contact
 from interrupters.db import make_engine
 from interrupters.places.models import Place
 from interrupters.records.models import HeldRecord
+from interrupters.referrals.models import Referral, ReferralUpdate
 from interrupters.sync import crypto
 
 from . import factories
@@ -122,10 +123,20 @@ JSON = {"Accept": "application/json"}
 STALE_TOKEN = "stale-csrf-token"
 # Every kind a worker's phone sends ("contact" first: shrinking aims for it). Walk reports and
 # briefing receipts come from other roles and are tested with their own domains.
-KINDS = ("contact", "conflict", "conflict_update", "mediation", "incident", "community_response")
+KINDS = (
+    "contact",
+    "conflict",
+    "conflict_update",
+    "mediation",
+    "incident",
+    "community_response",
+    "referral",
+)
 # Kinds whose location is an area (a removed place does not concern them), or none at all.
 AREA_ONLY = frozenset({"community_response"})
-NO_PLACE = frozenset({"conflict_update", "mediation", "community_response"})
+NO_PLACE = frozenset({"conflict_update", "mediation", "community_response", "referral"})
+# The field that carries a record's own time, where it is not occurred_at.
+TIME_FIELD = {"referral": "made_at"}
 LOCATIONS = ("Rinkeby torg", "Tensta centrum", "Bredängs centrum", "area:Rinkeby", "area:Tensta")
 AGE_BANDS = ("<15", "15-17", "18-20", "25+")
 OK = ("ok", None)
@@ -302,6 +313,13 @@ class Harness:
         )
         session.commit()
         self.conflict_id = conflict.id or 0
+        # A participant in each worker's caseload, and a service, for referrals.
+        service = factories.create_service(session, world)
+        self.participants = {
+            user.id: factories.create_participant_for(session, world, user).id for user in users
+        }
+        session.commit()
+        self.service_id = service.id or 0
         # Two workers; the first has two phones.
         self.devices = [
             Device(index=i, email=user.email, user_id=user.id or 0, client=app.test_client())
@@ -337,6 +355,8 @@ class Harness:
                 connection.execute(delete(Incident))
                 connection.execute(delete(CommunityResponse))
                 connection.execute(delete(Conflict).where(col(Conflict.id) != keep))
+                connection.execute(delete(ReferralUpdate))
+                connection.execute(delete(Referral))
                 if self.places_removed:
                     connection.execute(
                         update(Place).where(col(Place.active).is_(False)).values(active=True)
@@ -362,6 +382,7 @@ class Harness:
                 " UNION ALL SELECT client_uuid, client_uuid FROM mediation"
                 " UNION ALL SELECT client_uuid, client_uuid FROM incident"
                 " UNION ALL SELECT client_uuid, client_uuid FROM community_response"
+                " UNION ALL SELECT client_uuid, client_uuid FROM referral"
                 " UNION ALL SELECT client_uuid, NULL FROM held_record"
             )
             rows = cursor.fetchall()
@@ -704,7 +725,8 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
             elif (status, body["status"]) == (200, "needs_correction"):
                 assert removed or future_before, "held, but valid: " + seen
                 errors = set(body.get("errors") or {})
-                assert errors == ({"location"} if removed else {"occurred_at"}), seen
+                time_field = TIME_FIELD.get(record.kind, "occurred_at")
+                assert errors == ({"location"} if removed else {time_field}), seen
                 record.server = "held"
                 harness.stats["held"] += 1
             else:
@@ -766,6 +788,11 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
                 payload = payload_of(
                     kind, client_uuid, occurred, location, age_band, harness.conflict_id
                 )
+                if kind == "referral":
+                    payload |= {
+                        "participant_id": str(harness.participants[phone.user_id]),
+                        "service_id": str(harness.service_id),
+                    }
                 self.records[client_uuid] = Record(
                     client_uuid=client_uuid,
                     phone=phone.index,
@@ -1074,6 +1101,13 @@ def payload_of(
             "location": location,
             "response": "none",
             "note": f"marker {marker}",
+        }
+    if kind == "referral":
+        # The participant and the service are the phone's worker's (added by the caller).
+        return {
+            "made_at": occurred,
+            "consent_given": "y",
+            "consent_scope": "worker_contacts_service",
         }
     return {
         "occurred_at": occurred,
