@@ -107,11 +107,9 @@ def clean_payload(kind: RecordKind, payload: Any) -> dict[str, Any]:
             if len(item) > MAX_TEXT:
                 errors[name] = _l("The text is too long.")
             if any(map(_control, item)):
-                if name in kind.free_text:
-                    item = "".join(c for c in item if not _control(c))
-                else:
+                if name not in kind.free_text:
                     errors[name] = _l("It holds characters a form cannot hold.")
-                    item = "".join(c for c in item if not _control(c))
+                item = "".join(c for c in item if not _control(c))
             out.append(item[:MAX_TEXT])
         cleaned[name] = out if isinstance(value, list) else out[0]
     if errors:
@@ -286,6 +284,12 @@ def _receive_one(
             stored_now = _stored_authors(session, [(uuid, kind)])
             if uuid in stored_now:
                 stored[uuid] = stored_now[uuid]
+            elif attempt == 2:
+                # Not a concurrent send: the record names something the database refuses
+                # (a row removed meanwhile). Held, so it is never retried for ever.
+                logger.info("a %s record broke a constraint twice", kind.name)
+                errors = _stored_errors({"__all__": _l("It names something that is gone.")})
+                break
             if attempt == 2:
                 logger.warning("a %s record did not settle after a concurrent send", kind.name)
                 return Received(Outcome.busy)
