@@ -38,6 +38,8 @@ EDITABLE_STATES = {ReviewState.submitted, ReviewState.returned, ReviewState.corr
 QUEUE_STATES = (ReviewState.submitted.value, ReviewState.corrected.value)
 # A phone's clock may be off; a contact "tomorrow" is still refused.
 FUTURE_TOLERANCE = timedelta(minutes=10)
+# A follow-up further ahead is a slip of the date picker (9999-12-31), not a plan.
+FOLLOW_UP_HORIZON = timedelta(days=366)
 
 
 class ContactInput(BaseModel):
@@ -94,6 +96,8 @@ def _validate_references(
     errors: dict[str, Any] = {}
     if data.occurred_at > now + FUTURE_TOLERANCE:
         errors["occurred_at"] = _l("The time is in the future.")
+    if data.follow_up_on is not None and data.follow_up_on > now.date() + FOLLOW_UP_HORIZON:
+        errors["follow_up_on"] = _l("A follow-up is at most a year ahead.")
     if session.get(Area, data.area_id) is None:
         errors["area_id"] = _l("Choose an area from the list.")
     if data.place_id is not None:
