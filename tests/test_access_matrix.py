@@ -142,6 +142,7 @@ BRIEFING_ROWS = {
 
 EXPECTED: dict[str, dict[str, str]] = {
     "main.home": EVERYONE,
+    "main.more": EVERYONE,
     "main.health": PUBLIC_ROW,
     # What makes the app installable and usable offline: the same for everyone, no records.
     "pwa.asset": PUBLIC_ROW,

@@ -558,3 +558,28 @@ def forget_devices(*, session: Session, device_session_ids: Collection[int]) -> 
     if count:
         logger.info("removed %d push subscriptions of signed-out devices", count)
     return count
+
+
+def delivery_backlog(
+    *, session: Session, now: datetime | None = None
+) -> tuple[int, datetime | None]:
+    """Notifications due and not delivered yet, and the oldest one's due time (admin's home)."""
+    now = now or utcnow()
+    count, oldest = session.exec(
+        select(func.count(), func.min(Notification.deliver_at))
+        .where(col(Notification.delivered_at).is_(None))
+        .where(_visible(now))
+    ).one()
+    return int(count), oldest
+
+
+def repeats_due(*, session: Session, now: datetime | None = None) -> int:
+    """Repeats whose time has come and that the job has not made yet (jobs waiting)."""
+    now = now or utcnow()
+    count = session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(col(Notification.repeat_at) <= now)
+        .where(col(Notification.repeated_at).is_(None))
+    ).one()
+    return int(count)
