@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import Session
@@ -17,11 +18,12 @@ from interrupters.admin import services as admin
 from interrupters.auth.principal import Principal
 from interrupters.authz import PUBLIC, SIGNED_IN, guard, may_reach
 from interrupters.briefings import services as briefings
+from interrupters.conflicts import services as conflicts
 from interrupters.contacts import services as contacts
 from interrupters.db import get_session, utcnow
-from interrupters.enums import BriefingState, ReviewState, Role
+from interrupters.enums import BriefingState, MediationOutcome, ReviewState, Role
 from interrupters.participants import services as participants
-from interrupters.places.services import district_names, place_names
+from interrupters.places.services import area_names, district_names, place_names
 from interrupters.push import services as push
 from interrupters.walks import services as walks
 
@@ -31,6 +33,7 @@ bp = Blueprint("main", __name__)
 guard(bp, {"home": SIGNED_IN, "more": SIGNED_IN, "health": PUBLIC})
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+LEVELS = (1, 2, 3, 4)
 SHOWN = 5  # items a home shows of a list; the list itself is one tap away
 
 
@@ -131,12 +134,78 @@ def interrupter(session: Session, actor: Principal, now: datetime) -> dict[str, 
     }
 
 
+WEEKS = 12  # the dashboard's trends: this week and the eleven before
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), STOCKHOLM)
+
+
+def week_starts(today: date, weeks: int = WEEKS) -> list[date]:
+    """The Mondays of this week and the `weeks - 1` before, the oldest first."""
+    monday = today - timedelta(days=today.weekday())
+    return [monday - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+
+
+def monday_of(moment: datetime) -> date:
+    day = moment.astimezone(STOCKHOLM).date()
+    return day - timedelta(days=day.weekday())
+
+
 def supervisor(session: Session, actor: Principal, now: datetime) -> dict[str, Any]:
-    """Alerts waiting first, then the review backlog."""
+    """The dashboard: alerts waiting first, then the review backlog, conflicts, follow-ups,
+    contacts per worker and week, this month's mediations and urgent walk reports."""
+    today = now.astimezone(STOCKHOLM).date()
+    weeks = week_starts(today)
     queue = contacts.review_queue(session=session, actor=actor)
+    # Conflicts: now by area and level, and at the end of each week (this week: now).
+    ends = [min(_midnight(monday + timedelta(weeks=1)), now) for monday in weeks]
+    trend = conflicts.active_over_time(session=session, actor=actor, moments=ends)
+    # Contacts per worker and week.
+    per_worker: dict[int, dict[date, int]] = {}
+    for worker_id, occurred_at in contacts.contacts_per_worker(
+        session=session, actor=actor, since=_midnight(weeks[0])
+    ):
+        cells = per_worker.setdefault(worker_id, {})
+        cells[monday_of(occurred_at)] = cells.get(monday_of(occurred_at), 0) + 1
+    workers = participants.organisation_workers(session=session, actor=actor)
+    names = {u.id: u.display_name for u in workers if u.id is not None}
+    month_start = today.replace(day=1)
+    mediations = conflicts.outcome_shares(
+        session=session, actor=actor, since=_midnight(month_start)
+    )
+    urgent = walks.urgent_reports(
+        session=session, actor=actor, since=_midnight(today - timedelta(days=7))
+    )
     return _alerts(session, actor, now) | {
+        "today": today,
         "backlog": len(queue),
         "oldest": queue[0].occurred_at if queue else None,
+        "backlog_days": (now - queue[0].occurred_at).days if queue else 0,
+        "by_area": conflicts.active_by_area_level(session=session, actor=actor),
+        "areas": area_names(session=session),
+        "levels": LEVELS,
+        "outcomes": [o.value for o in MediationOutcome],
+        "outcome_counts": [mediations.counts.get(o.value, 0) for o in MediationOutcome],
+        "weeks": weeks,
+        "week_labels": [gettext("w%(week)d", week=w.isocalendar()[1]) for w in weeks],
+        "trend": trend,
+        "overdue": participants.team_overdue(session=session, actor=actor, today=today),
+        "per_worker": per_worker,
+        "worker_names": names,
+        "week_totals": [sum(c.get(w, 0) for c in per_worker.values()) for w in weeks],
+        "month_start": month_start,
+        "month_days": (today - month_start).days + 1,
+        "mediations": mediations,
+        "urgent": urgent,
+        "urgent_acknowledged": {
+            report.id: bool(
+                push.acknowledgements(
+                    session=session, kind="walk_report_urgent", subject=f"walk-report:{report.id}"
+                )
+            )
+            for report in urgent
+        },
     }
 
 

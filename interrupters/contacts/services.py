@@ -368,3 +368,15 @@ def approve_contacts(
             now=now,
         )
     return len(contact_ids)
+
+
+def contacts_per_worker(
+    *, session: Session, actor: Principal, since: datetime
+) -> list[tuple[int, datetime]]:
+    """(worker, when) of every contact in the supervisor's organisations since `since`."""
+    rows = session.exec(
+        select(Contact.worker_id, Contact.occurred_at)
+        .where(col(Contact.organisation_id).in_(actor.organisations(Role.supervisor)))
+        .where(col(Contact.occurred_at) >= since)
+    ).all()
+    return [(worker_id, occurred_at) for worker_id, occurred_at in rows]

@@ -919,3 +919,16 @@ def district_figures(*, session: Session, since: date, until: date) -> list[Dist
         row.reports += 1
         row.atmosphere[atmosphere] += 1
     return sorted(cells.values(), key=lambda c: (c.month, c.district_id), reverse=True)
+
+
+def urgent_reports(*, session: Session, actor: Principal, since: datetime) -> list[WalkReport]:
+    """Urgent walk reports the actor may read since `since`, the latest first."""
+    query = (
+        select(WalkReport)
+        .join(Walk, col(Walk.id) == WalkReport.walk_id)
+        .where(col(WalkReport.urgent).is_(True))
+        .where(col(WalkReport.submitted_at) >= since)
+    )
+    if not reads_all(actor):
+        query = query.where(col(Walk.organisation_id).in_(actor.organisations(*ASSOCIATION)))
+    return list(session.exec(query.order_by(col(WalkReport.submitted_at).desc())))
