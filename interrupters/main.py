@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template
+from flask import Blueprint, g, render_template
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -322,7 +322,17 @@ def _navigation() -> dict[str, Any]:
         places = places_of(current_user)
         return places if all else places[:TAB_PLACES]
 
-    return {"nav_places": nav_places}
+    def must_acknowledge() -> list[Any]:
+        """Alerts waiting for this person's acknowledgement: a banner on every page."""
+        if not current_user.is_authenticated:
+            return []
+        if "must_acknowledge" not in g:
+            g.must_acknowledge = push.unacknowledged(
+                session=get_session(), recipient_id=current_user.user_id
+            )
+        return list(g.must_acknowledge)
+
+    return {"nav_places": nav_places, "must_acknowledge": must_acknowledge}
 
 
 @bp.get("/")

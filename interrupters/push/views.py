@@ -109,6 +109,10 @@ def acknowledge(notification_id: int) -> str | Response:
         response.vary.add("HX-Request")
         return response
     flash(_("Acknowledged."), "success")
+    # The banner on every page sends its page back (a path in this app only).
+    back = request.form.get("next", "")
+    if back.startswith("/") and not back.startswith("//") and "\\" not in back:
+        return redirect(back, 303)
     return redirect(url_for("push.notifications"), 303)
 
 
