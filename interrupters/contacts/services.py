@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from interrupters.audit.services import record_event
 from interrupters.auth.principal import Principal
 from interrupters.contacts.models import Contact, ContactReview
+from interrupters.contacts.signals import contact_returned
 from interrupters.db import utcnow
 from interrupters.enums import (
     AgeBand,
@@ -333,15 +334,18 @@ def review_contact(
     contact.updated_at = now
     session.add(contact)
     assert contact.id is not None
-    session.add(
-        ContactReview(
-            contact_id=contact.id,
-            reviewer_id=actor.user_id,
-            decision=decision.value,
-            comment=comment,
-            decided_at=now,
-        )
+    review = ContactReview(
+        contact_id=contact.id,
+        reviewer_id=actor.user_id,
+        decision=decision.value,
+        comment=comment,
+        decided_at=now,
     )
+    session.add(review)
+    session.flush()
+    if decision == ReviewDecision.returned:
+        # The worker must know without opening "My contacts" (issue 10); push listens.
+        contact_returned.send(session, contact=contact, review=review, now=now)
     record_event(
         session=session,
         event="contact_reviewed",

@@ -87,8 +87,10 @@ def _answer(body: dict[str, Any], status: int) -> tuple[dict[str, Any], int, dic
 
 @bp.get("/notifications")
 def notifications() -> str:
-    rows = services.list_notifications(session=get_session(), actor=current_user)
-    return render_template("push/notifications.html", rows=rows)
+    session = get_session()
+    rows = services.list_notifications(session=session, actor=current_user)
+    repeats = services.repeats_of(session=session, rows=rows)
+    return render_template("push/notifications.html", rows=rows, repeats=repeats)
 
 
 @bp.post("/notifications/read")
@@ -105,7 +107,8 @@ def acknowledge(notification_id: int) -> str | Response:
     row = services.acknowledge(session=db, actor=current_user, notification_id=notification_id)
     db.commit()
     if is_htmx():
-        response = Response(render_template("push/_notification.html", row=row))
+        repeats = services.repeats_of(session=db, rows=[row])
+        response = Response(render_template("push/_notification.html", row=row, repeats=repeats))
         response.vary.add("HX-Request")
         return response
     flash(_("Acknowledged."), "success")
