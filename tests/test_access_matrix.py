@@ -172,6 +172,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "contacts.detail": CASE_READ,
     "contacts.edit": access(LOGIN, ok={"interrupter"}, hidden={"outsider"}),
     "contacts.review_queue": SUPERVISOR_ONLY,
+    "contacts.team": SUPERVISOR_ONLY,
     # Conflicts, mediations, incidents: all in own organisation for its workers; never others.
     "conflicts.index": CASE_LISTS,
     "conflicts.levels": CASE_LISTS,

@@ -134,6 +134,13 @@ def test_the_dashboard_counts_what_the_records_hold(client, session, world, logi
         k: v for k, v in shown.items() if k.split("-")[0] in (str(first.id), str(second.id))
     } == dict(expected)
 
+    # Each number links to the list behind it: that worker's contacts of that week.
+    for key, count in expected.items():
+        link = re.search(rf'<a href="([^"]+)" data-cell="{key}">', page)
+        assert link is not None, key
+        listed = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+        assert listed.count('<li><a class="card" href="/contacts/') == count, key
+
     # Active conflicts by area and level.
     rinkeby, tensta = world.areas["Rinkeby"].id, world.areas["Tensta"].id
     by_area = _cells(page, "by-area")

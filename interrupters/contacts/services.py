@@ -384,3 +384,28 @@ def contacts_per_worker(
         .where(col(Contact.occurred_at) >= since)
     ).all()
     return [(worker_id, occurred_at) for worker_id, occurred_at in rows]
+
+
+def team_contacts(
+    *,
+    session: Session,
+    actor: Principal,
+    since: datetime,
+    until: datetime,
+    worker_id: int | None = None,
+    limit: int = 500,
+) -> list[Contact]:
+    """Contacts in the supervisor's organisations between two moments, newest first: the list
+    behind the dashboard's contacts per worker and week (every state, read only)."""
+    organisations = actor.organisations(Role.supervisor)
+    if not organisations:
+        raise NotAllowed()
+    query = (
+        select(Contact)
+        .where(col(Contact.organisation_id).in_(organisations))
+        .where(col(Contact.occurred_at) >= since)
+        .where(col(Contact.occurred_at) < until)
+    )
+    if worker_id is not None:
+        query = query.where(Contact.worker_id == worker_id)
+    return list(session.exec(query.order_by(col(Contact.occurred_at).desc()).limit(limit)))
