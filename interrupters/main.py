@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlmodel import Session
 
 from interrupters.admin import services as admin
+from interrupters.audit.services import last_event_at
 from interrupters.auth.principal import Principal
 from interrupters.authz import PUBLIC, SIGNED_IN, guard, may_reach
 from interrupters.briefings import services as briefings
@@ -233,6 +234,7 @@ def admin_health(session: Session, actor: Principal, now: datetime) -> dict[str,
         "schedules_due": briefings.overdue_schedules(session=session, now=now),
         "active_users": active,
         "all_users": total,
+        "last_backup": last_event_at(session=session, event="backup_made"),
     }
 
 

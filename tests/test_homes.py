@@ -151,3 +151,13 @@ def test_researcher_sees_the_walk_figures(client, session, world, login_as):
     login_as("researcher")
     page = _page(client)
     assert "/walks/figures" in page
+
+
+def test_admin_sees_the_last_backup(client, session, world, login_as):
+    from interrupters.audit.services import record_event
+
+    login_as("admin")
+    assert "Ingen registrerad" in _page(client)
+    record_event(session=session, event="backup_made", detail={"kind": "sqlite"})
+    session.commit()
+    assert "Ingen registrerad" not in _page(client)
