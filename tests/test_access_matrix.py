@@ -142,6 +142,7 @@ BRIEFING_ROWS = {
 
 EXPECTED: dict[str, dict[str, str]] = {
     "main.home": EVERYONE,
+    "main.more": EVERYONE,
     "main.health": PUBLIC_ROW,
     # What makes the app installable and usable offline: the same for everyone, no records.
     "pwa.asset": PUBLIC_ROW,
@@ -171,6 +172,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "contacts.detail": CASE_READ,
     "contacts.edit": access(LOGIN, ok={"interrupter"}, hidden={"outsider"}),
     "contacts.review_queue": SUPERVISOR_ONLY,
+    "contacts.team": SUPERVISOR_ONLY,
     # Conflicts, mediations, incidents: all in own organisation for its workers; never others.
     "conflicts.index": CASE_LISTS,
     "conflicts.levels": CASE_LISTS,

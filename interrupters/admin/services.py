@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from interrupters.auth.models import DeviceSession, Invitation, Membership, Organisation, User
 from interrupters.auth.principal import Principal
@@ -160,3 +160,12 @@ def get_place(*, session: Session, actor: Principal, place_id: int) -> Place:
     if place is None:
         raise NotVisible()
     return place
+
+
+def user_counts(*, session: Session) -> tuple[int, int]:
+    """(active, all) users: the admin's home."""
+    total = int(session.exec(select(func.count()).select_from(User)).one())
+    active = int(
+        session.exec(select(func.count()).select_from(User).where(col(User.active).is_(True))).one()
+    )
+    return active, total

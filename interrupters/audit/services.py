@@ -398,3 +398,10 @@ def export_events(
         now=now,
     )
     return buffer.getvalue(), len(rows)
+
+
+def last_event_at(*, session: Session, event: str) -> datetime | None:
+    """When `event` was last recorded (e.g. "backup_made" for the admin's home)."""
+    return session.exec(
+        select(AuditEvent.at).where(AuditEvent.event == event).order_by(col(AuditEvent.at).desc())
+    ).first()

@@ -16,7 +16,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Membership, Organisation, OrganisationDistrict, User
@@ -809,3 +809,58 @@ def set_attendance(
         count += attended
     session.flush()
     return count
+
+
+def receipt_counts(
+    *, session: Session, briefing_ids: Collection[int]
+) -> dict[int, tuple[int, int]]:
+    """(read, acknowledged) per briefing: the writers' home (issue 10)."""
+    if not briefing_ids:
+        return {}
+    rows = session.exec(
+        select(
+            Acknowledgement.briefing_id,
+            func.count(col(Acknowledgement.read_at)),
+            func.count(col(Acknowledgement.acknowledged_at)),
+        )
+        .where(col(Acknowledgement.briefing_id).in_(list(briefing_ids)))
+        .group_by(col(Acknowledgement.briefing_id))
+    ).all()
+    return {briefing_id: (int(read), int(acked)) for briefing_id, read, acked in rows}
+
+
+def member_receipts(
+    *, session: Session, briefing_id: int, organisation_ids: Collection[int]
+) -> list[MemberReceipt]:
+    """Which members of these organisations read and acknowledged a briefing (a lead's home)."""
+    acknowledgements = {
+        a.user_id: a
+        for a in session.exec(
+            select(Acknowledgement).where(Acknowledgement.briefing_id == briefing_id)
+        )
+    }
+    receipts_ = []
+    for _org, user in target_members(session=session, organisation_ids=organisation_ids):
+        assert user.id is not None
+        ack = acknowledgements.get(user.id)
+        receipts_.append(
+            MemberReceipt(
+                user_id=user.id,
+                name=user.display_name,
+                read_at=ack.read_at if ack else None,
+                acknowledged_at=ack.acknowledged_at if ack else None,
+                attended=ack.attended if ack else False,
+            )
+        )
+    return receipts_
+
+
+def overdue_schedules(*, session: Session, now: datetime) -> int:
+    """Scheduled briefings whose time has passed and that are not out: a job waiting."""
+    count = session.exec(
+        select(func.count())
+        .select_from(Briefing)
+        .where(Briefing.state == BriefingState.scheduled.value)
+        .where(col(Briefing.publish_at) <= now)
+    ).one()
+    return int(count)

@@ -756,3 +756,81 @@ def _announce_escalation(
         session, actor=actor, conflict=conflict, event=event, from_level=from_level, now=now
     )
     logger.info("conflict %s escalated to %s", conflict.id, to_level)
+
+
+# The supervisor's dashboard (issue 10) ---------------------------------------------------------
+
+
+def active_by_area_level(*, session: Session, actor: Principal) -> dict[int, dict[int, int]]:
+    """Active conflicts of the supervisor's organisations: area -> level -> count."""
+    rows = session.exec(
+        select(Conflict.area_id, Conflict.risk_level, func.count())
+        .where(col(Conflict.organisation_id).in_(actor.organisations(Role.supervisor)))
+        .where(col(Conflict.status).in_(ACTIVE))
+        .group_by(col(Conflict.area_id), col(Conflict.risk_level))
+    ).all()
+    table: dict[int, dict[int, int]] = {}
+    for area_id, level, count in rows:
+        table.setdefault(area_id, {})[level] = int(count)
+    return table
+
+
+@dataclass(frozen=True)
+class ActiveAt:
+    """How many conflicts were active at a moment, and how many of them at level 3 or 4."""
+
+    at: datetime
+    active: int
+    high: int
+
+
+def active_over_time(
+    *, session: Session, actor: Principal, moments: list[datetime]
+) -> list[ActiveAt]:
+    """Active conflicts (and those at level 3-4) at each moment, from their timelines.
+
+    A conflict's status and level at a moment are those of the last timeline event before it
+    (a reopened conflict counts again)."""
+    organisations = actor.organisations(Role.supervisor)
+    conflicts = session.exec(
+        select(Conflict.id, Conflict.created_at).where(
+            col(Conflict.organisation_id).in_(organisations)
+        )
+    ).all()
+    history: dict[int, list[tuple[datetime, str | None, int | None]]] = {
+        conflict_id: [] for conflict_id, _created in conflicts if conflict_id is not None
+    }
+    for conflict_id, occurred_at, to_status, to_level in session.exec(
+        select(
+            ConflictEvent.conflict_id,
+            ConflictEvent.occurred_at,
+            ConflictEvent.to_status,
+            ConflictEvent.to_level,
+        )
+        .join(Conflict, col(Conflict.id) == ConflictEvent.conflict_id)
+        .where(col(Conflict.organisation_id).in_(organisations))
+        .where(col(ConflictEvent.to_status).is_not(None) | col(ConflictEvent.to_level).is_not(None))
+        .order_by(col(ConflictEvent.occurred_at), col(ConflictEvent.id))
+    ):
+        history[conflict_id].append((occurred_at, to_status, to_level))
+    created = dict(conflicts)
+    points = []
+    for moment in moments:
+        active = high = 0
+        for conflict_id, events in history.items():
+            # From its first timeline event (the flag, dated when it happened); a conflict
+            # without one from when it was stored.
+            status: str | None = None
+            level = 0
+            if not events and created[conflict_id] <= moment:
+                status = ConflictStatus.open.value
+            for occurred_at, to_status, to_level in events:
+                if occurred_at > moment:
+                    break
+                status = to_status or status
+                level = to_level if to_level is not None else level
+            if status in ACTIVE:
+                active += 1
+                high += level >= ESCALATION_LEVEL
+        points.append(ActiveAt(at=moment, active=active, high=high))
+    return points

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from interrupters.audit.services import record_event
 from interrupters.auth.principal import Principal
 from interrupters.contacts.models import Contact, ContactReview
+from interrupters.contacts.signals import contact_returned
 from interrupters.db import utcnow
 from interrupters.enums import (
     AgeBand,
@@ -337,15 +338,18 @@ def review_contact(
     contact.updated_at = now
     session.add(contact)
     assert contact.id is not None
-    session.add(
-        ContactReview(
-            contact_id=contact.id,
-            reviewer_id=actor.user_id,
-            decision=decision.value,
-            comment=comment,
-            decided_at=now,
-        )
+    review = ContactReview(
+        contact_id=contact.id,
+        reviewer_id=actor.user_id,
+        decision=decision.value,
+        comment=comment,
+        decided_at=now,
     )
+    session.add(review)
+    session.flush()
+    if decision == ReviewDecision.returned:
+        # The worker must know without opening "My contacts" (issue 10); push listens.
+        contact_returned.send(session, contact=contact, review=review, now=now)
     record_event(
         session=session,
         event="contact_reviewed",
@@ -372,3 +376,40 @@ def approve_contacts(
             now=now,
         )
     return len(contact_ids)
+
+
+def contacts_per_worker(
+    *, session: Session, actor: Principal, since: datetime
+) -> list[tuple[int, datetime]]:
+    """(worker, when) of every contact in the supervisor's organisations since `since`."""
+    rows = session.exec(
+        select(Contact.worker_id, Contact.occurred_at)
+        .where(col(Contact.organisation_id).in_(actor.organisations(Role.supervisor)))
+        .where(col(Contact.occurred_at) >= since)
+    ).all()
+    return [(worker_id, occurred_at) for worker_id, occurred_at in rows]
+
+
+def team_contacts(
+    *,
+    session: Session,
+    actor: Principal,
+    since: datetime,
+    until: datetime,
+    worker_id: int | None = None,
+    limit: int = 500,
+) -> list[Contact]:
+    """Contacts in the supervisor's organisations between two moments, newest first: the list
+    behind the dashboard's contacts per worker and week (every state, read only)."""
+    organisations = actor.organisations(Role.supervisor)
+    if not organisations:
+        raise NotAllowed()
+    query = (
+        select(Contact)
+        .where(col(Contact.organisation_id).in_(organisations))
+        .where(col(Contact.occurred_at) >= since)
+        .where(col(Contact.occurred_at) < until)
+    )
+    if worker_id is not None:
+        query = query.where(Contact.worker_id == worker_id)
+    return list(session.exec(query.order_by(col(Contact.occurred_at).desc()).limit(limit)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -47,6 +47,7 @@ guard(
         "detail": LOG,
         "edit": LOG,
         "review_queue": {Role.supervisor},
+        "team": {Role.supervisor},
         "review": {Role.supervisor},
         "approve_many": {Role.supervisor},
     },
@@ -212,6 +213,47 @@ def edit(contact_id: int) -> Any:
 
 def _chosen(field: Any) -> int | None:
     return int(field.data) if field.data and not field.errors else None
+
+
+TEAM_WEEKS = 12  # the dashboard's span
+
+
+@bp.get("/contacts/team")
+def team() -> str:
+    """The team's contacts of a week (or the dashboard's twelve), of one worker or all."""
+    session = get_session()
+    week = request.args.get("week", default="")
+    try:
+        monday = date.fromisoformat(week) if week else None
+    except ValueError:
+        monday = None
+    today = datetime.now(STOCKHOLM).date()
+    if monday is not None:
+        monday -= timedelta(days=monday.weekday())
+        first, last = monday, monday + timedelta(weeks=1)
+    else:
+        first = today - timedelta(days=today.weekday(), weeks=TEAM_WEEKS - 1)
+        last = today + timedelta(days=1)
+    workers = participants.organisation_workers(session=session, actor=current_user)
+    names = {u.id: u.display_name for u in workers}
+    worker_id = request.args.get("worker_id", type=int)
+    rows = services.team_contacts(
+        session=session,
+        actor=current_user,
+        since=datetime.combine(first, time(), STOCKHOLM),
+        until=datetime.combine(last, time(), STOCKHOLM),
+        worker_id=worker_id if worker_id in names else None,
+    )
+    return render_template(
+        "contacts/team.html",
+        rows=rows,
+        names=names,
+        worker=names.get(worker_id) if worker_id else None,
+        first=first,
+        last=last - timedelta(days=1),
+        places=place_names(session=session),
+        areas=area_names(session=session),
+    )
 
 
 @bp.get("/review")

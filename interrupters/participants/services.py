@@ -307,3 +307,15 @@ def organisation_workers(*, session: Session, actor: Principal) -> list[User]:
             .order_by(col(User.display_name))
         ).unique()
     )
+
+
+def team_overdue(
+    *, session: Session, actor: Principal, today: date
+) -> list[tuple[CaseloadRow, str]]:
+    """The team's follow-ups that are past their day, the oldest first, with the worker's name."""
+    rows = [
+        (row, name)
+        for row, name in team_participants(session=session, actor=actor)
+        if row.next_follow_up is not None and row.next_follow_up < today
+    ]
+    return sorted(rows, key=lambda pair: (pair[0].next_follow_up or today, pair[1]))

@@ -94,6 +94,11 @@ def place_names(*, session: Session) -> dict[int, str]:
     }
 
 
+def district_names(*, session: Session) -> dict[int, str]:
+    """Every district's name by id."""
+    return {d.id: d.name for d in session.exec(select(District)) if d.id is not None}
+
+
 def area_names(*, session: Session) -> dict[int, str]:
     return {aid: name for aid, name in session.exec(select(Area.id, Area.name)) if aid is not None}
 

@@ -17,6 +17,8 @@ from interrupters.briefings.signals import briefing_published
 from interrupters.conflicts import services as conflicts
 from interrupters.conflicts.models import Conflict, ConflictEvent
 from interrupters.conflicts.signals import conflict_escalated
+from interrupters.contacts.models import Contact, ContactReview
+from interrupters.contacts.signals import contact_returned
 from interrupters.enums import Role
 from interrupters.places.models import District
 from interrupters.push.services import forget_devices, notify
@@ -114,6 +116,26 @@ def _alert_urgent_report(
         body=_l("Open the app to see it and acknowledge."),
         url=f"{walks.URL_PREFIX}/reports/{report.id}",
         requires_ack=True,
+        # Repeated like a level-4 conflict when nobody acknowledges it (issue 10).
+        repeat_after=walks.URGENT_REPEAT_AFTER,
+        repeat_to=walks.serving_supervisors(session=session, district_id=walk.district_id),
+        now=now,
+    )
+
+
+@contact_returned.connect
+def _tell_worker_returned(
+    session: Session, *, contact: Contact, review: ContactReview, now: datetime, **_: Any
+) -> None:
+    """A returned contact: its worker, at once. Generic text: a lock screen is public."""
+    notify(
+        session=session,
+        recipient_ids=[contact.worker_id],
+        kind="contact_returned",
+        subject=f"contact-review:{review.id}",
+        title=_l("A contact was returned to you"),
+        body=_l("Open the app to see what to correct."),
+        url=f"/contacts/{contact.id}",
         now=now,
     )
 

@@ -34,6 +34,7 @@ from sqlalchemy import delete, event, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from interrupters.audit.services import record_event
@@ -242,6 +243,28 @@ def _visible(now: datetime) -> Any:
     return col(Notification.deliver_at) <= now
 
 
+def base_kind(kind: str) -> str:
+    """The event's kind: a repeat ("<kind>:repeat") is the same alert again (issue 10)."""
+    return kind.removesuffix(REPEAT_SUFFIX)
+
+
+def _shadowed_repeat() -> Any:
+    """A repeat its recipient also has the original of: the same alert, listed and counted once
+    (the original stands for it; the repeat is part of its history)."""
+    original = aliased(Notification)
+    base = func.substr(
+        col(Notification.kind), 1, func.length(col(Notification.kind)) - len(REPEAT_SUFFIX)
+    )
+    has_original = (
+        select(original.id)
+        .where(original.recipient_id == Notification.recipient_id)
+        .where(original.subject == Notification.subject)
+        .where(original.kind == base)
+        .exists()
+    )
+    return col(Notification.kind).endswith(REPEAT_SUFFIX) & has_original
+
+
 def list_notifications(
     *, session: Session, actor: Principal, now: datetime | None = None, limit: int = 100
 ) -> list[Notification]:
@@ -252,6 +275,7 @@ def list_notifications(
             select(Notification)
             .where(Notification.recipient_id == actor.user_id)
             .where(_visible(now))
+            .where(~_shadowed_repeat())
             .order_by(col(Notification.deliver_at).desc(), col(Notification.id).desc())
             .limit(limit)
         )
@@ -267,6 +291,7 @@ def unread_count(*, session: Session, user_id: int, now: datetime | None = None)
         .where(Notification.recipient_id == user_id)
         .where(col(Notification.read_at).is_(None))
         .where(_visible(now))
+        .where(~_shadowed_repeat())
     ).one()
     return int(count)
 
@@ -307,11 +332,21 @@ def _acknowledge_row(
 def acknowledge(
     *, session: Session, actor: Principal, notification_id: int, now: datetime | None = None
 ) -> Notification:
-    """Acknowledge (and read) one of the actor's own notifications; again is a no-op."""
+    """Acknowledge (and read) one of the actor's own notifications; again is a no-op.
+
+    An alert and its repeat are the same alert: acknowledging either settles both."""
     row = session.get(Notification, notification_id)
     if row is None or row.recipient_id != actor.user_id:
         raise NotVisible()
-    _acknowledge_row(session=session, actor=actor, row=row, now=now or utcnow())
+    now = now or utcnow()
+    kind = base_kind(row.kind)
+    for same in session.exec(
+        select(Notification)
+        .where(Notification.recipient_id == actor.user_id)
+        .where(Notification.subject == row.subject)
+        .where(col(Notification.kind).in_([kind, kind + REPEAT_SUFFIX]))
+    ):
+        _acknowledge_row(session=session, actor=actor, row=same, now=now)
     session.flush()
     return row
 
@@ -341,22 +376,55 @@ def unacknowledged(
     subject: str | None = None,
     now: datetime | None = None,
 ) -> list[Notification]:
-    """Notifications that require acknowledgement and have none, due by `now`, newest first."""
+    """Notifications that require acknowledgement and have none, due by `now`, newest first.
+
+    A repeat its recipient has the original of is not listed again: the original stands for
+    the alert (`kind` may name either)."""
     now = now or utcnow()
     query = (
         select(Notification)
         .where(col(Notification.requires_ack).is_(True))
         .where(col(Notification.acknowledged_at).is_(None))
         .where(_visible(now))
+        .where(~_shadowed_repeat())
     )
     if recipient_id is not None:
         query = query.where(Notification.recipient_id == recipient_id)
     if kind is not None:
-        query = query.where(Notification.kind == kind)
+        query = query.where(
+            col(Notification.kind).in_([base_kind(kind), base_kind(kind) + REPEAT_SUFFIX])
+        )
     if subject is not None:
         query = query.where(Notification.subject == subject)
     order = (col(Notification.deliver_at).desc(), col(Notification.id).desc())
     return list(session.exec(query.order_by(*order)))
+
+
+def repeats_of(
+    *, session: Session, rows: Collection[Notification], now: datetime | None = None
+) -> dict[int, list[Notification]]:
+    """Each listed alert's repeats to the same recipient (its history), by the alert's id."""
+    now = now or utcnow()
+    keyed = {
+        (row.recipient_id, row.kind + REPEAT_SUFFIX, row.subject): row.id
+        for row in rows
+        if row.requires_ack and not row.kind.endswith(REPEAT_SUFFIX) and row.id is not None
+    }
+    if not keyed:
+        return {}
+    history: dict[int, list[Notification]] = {}
+    for repeat in session.exec(
+        select(Notification)
+        .where(col(Notification.recipient_id).in_({key[0] for key in keyed}))
+        .where(col(Notification.kind).in_({key[1] for key in keyed}))
+        .where(col(Notification.subject).in_({key[2] for key in keyed}))
+        .where(_visible(now))
+        .order_by(col(Notification.deliver_at))
+    ):
+        original = keyed.get((repeat.recipient_id, repeat.kind, repeat.subject))
+        if original is not None:
+            history.setdefault(original, []).append(repeat)
+    return history
 
 
 def acknowledgements(*, session: Session, kind: str, subject: str) -> list[Notification]:
@@ -558,3 +626,28 @@ def forget_devices(*, session: Session, device_session_ids: Collection[int]) -> 
     if count:
         logger.info("removed %d push subscriptions of signed-out devices", count)
     return count
+
+
+def delivery_backlog(
+    *, session: Session, now: datetime | None = None
+) -> tuple[int, datetime | None]:
+    """Notifications due and not delivered yet, and the oldest one's due time (admin's home)."""
+    now = now or utcnow()
+    count, oldest = session.exec(
+        select(func.count(), func.min(Notification.deliver_at))
+        .where(col(Notification.delivered_at).is_(None))
+        .where(_visible(now))
+    ).one()
+    return int(count), oldest
+
+
+def repeats_due(*, session: Session, now: datetime | None = None) -> int:
+    """Repeats whose time has come and that the job has not made yet (jobs waiting)."""
+    now = now or utcnow()
+    count = session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(col(Notification.repeat_at) <= now)
+        .where(col(Notification.repeated_at).is_(None))
+    ).one()
+    return int(count)

@@ -87,8 +87,10 @@ def _answer(body: dict[str, Any], status: int) -> tuple[dict[str, Any], int, dic
 
 @bp.get("/notifications")
 def notifications() -> str:
-    rows = services.list_notifications(session=get_session(), actor=current_user)
-    return render_template("push/notifications.html", rows=rows)
+    session = get_session()
+    rows = services.list_notifications(session=session, actor=current_user)
+    repeats = services.repeats_of(session=session, rows=rows)
+    return render_template("push/notifications.html", rows=rows, repeats=repeats)
 
 
 @bp.post("/notifications/read")
@@ -105,10 +107,15 @@ def acknowledge(notification_id: int) -> str | Response:
     row = services.acknowledge(session=db, actor=current_user, notification_id=notification_id)
     db.commit()
     if is_htmx():
-        response = Response(render_template("push/_notification.html", row=row))
+        repeats = services.repeats_of(session=db, rows=[row])
+        response = Response(render_template("push/_notification.html", row=row, repeats=repeats))
         response.vary.add("HX-Request")
         return response
     flash(_("Acknowledged."), "success")
+    # The banner on every page sends its page back (a path in this app only).
+    back = request.form.get("next", "")
+    if back.startswith("/") and not back.startswith("//") and "\\" not in back:
+        return redirect(back, 303)
     return redirect(url_for("push.notifications"), 303)
 
 

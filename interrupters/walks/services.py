@@ -61,6 +61,9 @@ GROUP_SIZE = 3  # three walkers a group is the associations' rule; two is the le
 # A report is filed for one of the walker's walks of the last days.
 REPORT_DAYS = 4
 SMALL_COUNT = 5
+# An urgent report nobody acknowledges is repeated to every supervisor serving the district,
+# as a level-4 conflict is (DESIGN.md, Notifications).
+URGENT_REPEAT_AFTER = timedelta(minutes=15)
 
 
 # Inputs -------------------------------------------------------------------------------------
@@ -669,6 +672,15 @@ def file_walk_report(
 
 def on_call_supervisors(*, session: Session, district_id: int, now: datetime) -> list[int]:
     """Supervisors of the programmes serving the district: those on duty there now, else all."""
+    supervisors = set(serving_supervisors(session=session, district_id=district_id))
+    if not supervisors:
+        return []
+    on_duty = duty.on_duty(session=session, user_ids=supervisors, district_id=district_id, now=now)
+    return sorted(on_duty or supervisors)
+
+
+def serving_supervisors(*, session: Session, district_id: int) -> list[int]:
+    """Every supervisor of the programmes serving the district (an urgent report's repeat)."""
     supervisors = set(
         session.exec(
             select(Membership.user_id)
@@ -682,10 +694,7 @@ def on_call_supervisors(*, session: Session, district_id: int, now: datetime) ->
             .where(Membership.role == Role.supervisor.value)
         )
     )
-    if not supervisors:
-        return []
-    on_duty = duty.on_duty(session=session, user_ids=supervisors, district_id=district_id, now=now)
-    return sorted(on_duty or supervisors)
+    return sorted(supervisors)
 
 
 def get_report(*, session: Session, actor: Principal, report_id: int) -> WalkReport:
@@ -919,3 +928,16 @@ def district_figures(*, session: Session, since: date, until: date) -> list[Dist
         row.reports += 1
         row.atmosphere[atmosphere] += 1
     return sorted(cells.values(), key=lambda c: (c.month, c.district_id), reverse=True)
+
+
+def urgent_reports(*, session: Session, actor: Principal, since: datetime) -> list[WalkReport]:
+    """Urgent walk reports the actor may read since `since`, the latest first."""
+    query = (
+        select(WalkReport)
+        .join(Walk, col(Walk.id) == WalkReport.walk_id)
+        .where(col(WalkReport.urgent).is_(True))
+        .where(col(WalkReport.submitted_at) >= since)
+    )
+    if not reads_all(actor):
+        query = query.where(col(Walk.organisation_id).in_(actor.organisations(*ASSOCIATION)))
+    return list(session.exec(query.order_by(col(WalkReport.submitted_at).desc())))

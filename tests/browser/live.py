@@ -332,3 +332,18 @@ def sign_out(page: Page) -> None:
     """Sign out with the header's button and land on the login page."""
     with page.expect_navigation(url="**/login*"):
         page.locator("form.logout button[type=submit]").click()
+
+
+def open_place(page: Page, href: str) -> None:
+    """Open one of the signed-in person's places as they would: on a phone its tab, or the
+    "more" page and the place there (issue 10); on a wide screen the top menu."""
+    tab = page.locator(f"[data-tabbar] a[href='{href}']")
+    if page.locator("[data-tabbar]").is_visible():
+        if tab.count():
+            tab.click()
+            return
+        page.locator("[data-tabbar] a[href='/more']").click()
+        page.wait_for_url("**/more")
+        page.locator(f".more-list a[href='{href}']").click()
+        return
+    page.locator(f"nav.topnav a[href='{href}']").click()

@@ -40,7 +40,7 @@ from interrupters.auth.models import DeviceSession, User
 from interrupters.contacts.models import Contact
 
 from .conftest import REPORT_CSP
-from .live import LAUNCH_ARGS, PHONE, LiveServer, sign_in
+from .live import LAUNCH_ARGS, PHONE, LiveServer, open_place, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -636,9 +636,9 @@ def test_note_typed_offline_is_nowhere_in_the_phones_storage(
     sign_in(page, live.url, WORKER)
     _ready_for_the_street(page)
     # Online pages were visited: htmx's history cache would have kept them in localStorage.
-    page.locator("nav a[href='/contacts']").click()
+    open_place(page, "/contacts")
     page.wait_for_url(re.compile(r"/contacts$"))
-    page.locator("nav a[href='/contacts/new']").click()
+    open_place(page, "/contacts/new")
     page.wait_for_url("**/contacts/new")
 
     _go_offline(page)

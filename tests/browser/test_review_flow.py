@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from interrupters.contacts.models import Contact, ContactReview
 
-from .live import PHONE, LiveServer, sign_in, sign_out
+from .live import PHONE, LiveServer, open_place, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -106,7 +106,7 @@ def test_contact_is_logged_returned_corrected_and_approved(
 
     # The interrupter logs a contact with an unregistered young person.
     sign_in(page, live.url, INTERRUPTER)
-    page.locator("nav a[href='/contacts/new']").click()
+    open_place(page, "/contacts/new")
     page.wait_for_url("**/contacts/new")
     form = page.locator("form.contact-form")
     _tap_chip(form, "subject", "person")
@@ -133,7 +133,7 @@ def test_contact_is_logged_returned_corrected_and_approved(
     expect(panel.locator("[data-outbox-heading]")).to_have_text(all_sent)
     expect(panel).to_have_attribute("data-count", "0")
     expect(form.locator("textarea[name=note]")).to_have_value("")
-    page.locator("nav a[href='/contacts']").click()
+    open_place(page, "/contacts")
     page.wait_for_url(re.compile(r"/contacts$"))
 
     contact, reviews = _contact(live, note)
@@ -163,7 +163,7 @@ def test_contact_is_logged_returned_corrected_and_approved(
 
     # The interrupter sees it returned, with the comment, and corrects it.
     sign_in(page, live.url, INTERRUPTER)
-    page.locator("nav a[href='/contacts']").click()
+    open_place(page, "/contacts")
     page.wait_for_url(re.compile(r"/contacts$"))
     card = page.locator(f"a.card[href='/contacts/{contact.id}']")
     expect(card.locator(".badge")).to_have_class(re.compile(r"\bbadge-returned\b"))
