@@ -7,6 +7,9 @@ from interrupters.auth.models import (
     Membership,
     Organisation,
     OrganisationDistrict,
+    Passkey,
+    RecoveryCode,
+    TotpFactor,
     User,
 )
 from interrupters.briefings.models import (
@@ -60,10 +63,13 @@ __all__ = [
     "Notification",
     "Organisation",
     "OrganisationDistrict",
+    "Passkey",
     "Participant",
     "Place",
     "PushSubscription",
+    "RecoveryCode",
     "RetentionPolicy",
+    "TotpFactor",
     "User",
     "Walk",
     "WalkReport",
