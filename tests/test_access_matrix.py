@@ -162,6 +162,11 @@ EXPECTED: dict[str, dict[str, str]] = {
     "auth.second_factor": EVERYONE,
     "auth.enrol_totp": EVERYONE,
     "auth.start_totp": EVERYONE,
+    # Passkeys: anyone may add one; the sign-in with one is for the person's own device.
+    "auth.passkey_options": EVERYONE,
+    "auth.passkey_verify": EVERYONE,
+    "auth.passkey_register_options": EVERYONE,
+    "auth.passkey_register": EVERYONE,
     # Participants: own caseload and own records; the team's in own organisation, read.
     "participants.caseload": CASE_LISTS,
     "participants.team": CASE_LISTS,

@@ -19,6 +19,7 @@ from interrupters.errors import InvalidInput
 from interrupters.push.models import Notification
 
 from . import factories
+from .authenticator import SoftAuthenticator
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 OFFICE = ("admin", "supervisor", "briefing_author", "researcher")
@@ -305,3 +306,97 @@ def test_only_an_admin_resets(app, login_as, session, world):
     client = app.test_client()
     login_as("supervisor", client=client)
     assert client.post(f"/admin/users/{target.id}/second-factors/reset").status_code == 403
+
+
+# Passkeys ------------------------------------------------------------------------------------
+
+JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+def _register_passkey(client, authenticator: SoftAuthenticator, next_path: str = "/profile"):
+    options = client.post("/profile/passkeys/options", headers=JSON_HEADERS)
+    assert options.status_code == 200, options.get_data(as_text=True)
+    return client.post(
+        f"/profile/passkeys?next={next_path}",
+        data=authenticator.create(options.get_json()),
+        headers=JSON_HEADERS,
+    )
+
+
+def _sign_in_with_passkey(client, authenticator: SoftAuthenticator, **kwargs):
+    options = client.post("/login/passkey/options", headers=JSON_HEADERS)
+    assert options.status_code == 200, options.get_data(as_text=True)
+    return client.post(
+        "/login/passkey?next=/profile",
+        data=authenticator.get(options.get_json(), **kwargs),
+        headers=JSON_HEADERS,
+    )
+
+
+def test_an_office_role_enrols_a_passkey_and_signs_in_with_it(app, client, session, world):
+    user = factories.create_user(session, world, "supervisor")
+    session.commit()
+    assert _path(_password(client, user)) == "/login/authenticator"
+    authenticator = SoftAuthenticator()
+    registered = _register_passkey(client, authenticator, "/profile")
+    assert registered.status_code == 200
+    assert registered.get_json() == {"status": "ok", "next": "/profile"}
+    assert client.get("/profile").status_code == 200
+    # The next sign-in offers the passkey first and takes it.
+    phone = app.test_client()
+    assert _path(_password(phone, user)) == "/login/second-factor"
+    page = phone.get("/login/second-factor").get_data(as_text=True)
+    assert 'data-passkey="sign-in"' in page
+    # A passkey alone: no code to type (recovery codes come with the authenticator app).
+    assert 'name="code"' not in page
+    answer = _sign_in_with_passkey(phone, authenticator)
+    assert answer.status_code == 200 and answer.get_json()["next"] == "/profile"
+    assert phone.get("/profile").status_code == 200
+    methods = [event.detail["method"] for event in _events(session, "second_factor_passed")]
+    assert methods == ["passkey", "passkey"]
+
+
+def test_a_passkey_answer_is_used_once_and_needs_user_verification(app, client, session, world):
+    user = factories.create_user(session, world, "researcher")
+    session.commit()
+    _password(client, user)
+    authenticator = SoftAuthenticator()
+    assert _register_passkey(client, authenticator).status_code == 200
+    phone = app.test_client()
+    _password(phone, user)
+    # Without the screen lock (user verification): refused.
+    assert _sign_in_with_passkey(phone, authenticator, verified=False).status_code == 422
+    # Another key that claims the credential id: refused.
+    impostor = SoftAuthenticator()
+    impostor.credential_id = authenticator.credential_id
+    assert _sign_in_with_passkey(phone, impostor).status_code == 422
+    assert _path(phone.get("/profile")) == "/login/second-factor"
+    # A replayed answer: the challenge is spent.
+    options = phone.post("/login/passkey/options", headers=JSON_HEADERS).get_json()
+    answer = authenticator.get(options)
+    assert phone.post("/login/passkey", data=answer, headers=JSON_HEADERS).status_code == 200
+    other = app.test_client()
+    _password(other, user)
+    assert other.post("/login/passkey", data=answer, headers=JSON_HEADERS).status_code == 422
+
+
+def test_a_field_role_adds_a_passkey_and_is_not_asked_for_it(app, client, session, world):
+    user = factories.create_user(session, world, "night_walker")
+    session.commit()
+    _password(client, user)
+    assert 'data-passkey="register"' in client.get("/profile").get_data(as_text=True)
+    assert _register_passkey(client, SoftAuthenticator()).status_code == 200
+    again = app.test_client()
+    assert _path(_password(again, user)) == "/"
+    assert again.get("/profile").status_code == 200
+
+
+def test_a_device_waiting_for_its_factor_cannot_add_a_passkey_instead(
+    app, clock, login_as, session
+):
+    user = login_as("admin")
+    other = app.test_client()
+    _password(other, user)
+    assert other.post("/profile/passkeys/options", headers=JSON_HEADERS).status_code == 422
+    assert other.post("/profile/passkeys", data="{}", headers=JSON_HEADERS).status_code == 422
+    assert _path(other.get("/profile")) == "/login/second-factor"

@@ -77,7 +77,7 @@ def _recovery_hash(secret: str, code: str) -> str:
     return hmac.new(f"recovery:{secret}".encode(), normalised.encode(), "sha256").hexdigest()
 
 
-def _bucket(user_id: int) -> str:
+def bucket(user_id: int) -> str:
     return hashlib.sha256(f"second-factor:{user_id}".encode()).hexdigest()
 
 
@@ -111,7 +111,7 @@ def has_totp(*, session: Session, user_id: int) -> bool:
     return totp is not None and totp.confirmed_at is not None
 
 
-def _pass_device(*, session: Session, actor: Principal, method: str, now: datetime) -> None:
+def pass_device(*, session: Session, actor: Principal, method: str, now: datetime) -> None:
     device = session.get(DeviceSession, actor.device_session_id)
     assert device is not None
     device.second_factor_at = now
@@ -214,7 +214,7 @@ def confirm_totp(
         detail={"method": "totp"},
         now=now,
     )
-    _pass_device(session=session, actor=actor, method="totp", now=now)
+    pass_device(session=session, actor=actor, method="totp", now=now)
     return codes
 
 
@@ -225,7 +225,7 @@ def second_factor_wait(
     *, session: Session, actor: Principal, now: datetime | None = None
 ) -> timedelta | None:
     """The time left before the actor may type another code, or None: now."""
-    return throttle.login_wait(session=session, bucket=_bucket(actor.user_id), now=now or utcnow())
+    return throttle.login_wait(session=session, bucket=bucket(actor.user_id), now=now or utcnow())
 
 
 def verify_code(
@@ -245,18 +245,23 @@ def verify_code(
     ):
         method = "recovery_code"
     if method is None:
-        failures = throttle.count_failure(session=session, bucket=_bucket(actor.user_id), now=now)
-        record_event(
-            session=session,
-            event="second_factor_failed",
-            actor_id=actor.user_id,
-            detail={"failures": failures},
-            now=now,
-        )
+        count_wrong_factor(session=session, actor=actor, now=now)
         return False
-    throttle.clear_failed_logins(session=session, bucket=_bucket(actor.user_id))
-    _pass_device(session=session, actor=actor, method=method, now=now)
+    throttle.clear_failed_logins(session=session, bucket=bucket(actor.user_id))
+    pass_device(session=session, actor=actor, method=method, now=now)
     return True
+
+
+def count_wrong_factor(*, session: Session, actor: Principal, now: datetime) -> None:
+    """Count a wrong code or passkey answer and audit it (never what was typed)."""
+    failures = throttle.count_failure(session=session, bucket=bucket(actor.user_id), now=now)
+    record_event(
+        session=session,
+        event="second_factor_failed",
+        actor_id=actor.user_id,
+        detail={"failures": failures},
+        now=now,
+    )
 
 
 def _check_totp(

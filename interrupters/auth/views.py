@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from interrupters.auth import services, throttle, twofactor
+from interrupters.auth import passkeys, services, throttle, twofactor
 from interrupters.auth.forms import (
     ChangePasswordForm,
     CodeForm,
@@ -53,6 +53,10 @@ guard(
         "second_factor": SIGNED_IN,
         "enrol_totp": SIGNED_IN,
         "start_totp": SIGNED_IN,
+        "passkey_options": SIGNED_IN,
+        "passkey_verify": SIGNED_IN,
+        "passkey_register_options": SIGNED_IN,
+        "passkey_register": SIGNED_IN,
     },
 )
 
@@ -228,6 +232,7 @@ def _profile(password_form: ChangePasswordForm) -> str:
     db = get_session()
     return render_template(
         "auth/profile.html",
+        passkeys=passkeys.passkeys_of(session=db, user_id=current_user.user_id),
         devices=services.list_devices(session=db, actor=current_user),
         language_form=LanguageForm(locale=current_user.locale),
         password_form=password_form,
@@ -331,6 +336,8 @@ def second_factor() -> Response | tuple[str, int, dict[str, str]]:
         "auth/second_factor.html",
         form=form,
         has_totp=twofactor.has_totp(session=db, user_id=current_user.user_id),
+        has_passkey=bool(passkeys.passkeys_of(session=db, user_id=current_user.user_id)),
+        next=_safe_next(request.args.get("next")),
     )
     return _no_store(page, status)
 
@@ -381,6 +388,7 @@ def enrol_totp() -> Response | tuple[str, int, dict[str, str]]:
         totp_secret=totp_secret,
         qr=qr,
         required=current_user.second_factor == twofactor.ENROL,
+        next=_safe_next(request.args.get("next")),
     )
     return _no_store(page, status)
 
@@ -400,3 +408,110 @@ def start_totp() -> Response:
             return redirect(url_for("auth.profile"))
         db.commit()
     return redirect(url_for("auth.enrol_totp", next=_safe_next(request.args.get("next"))))
+
+
+# Passkeys (issue 9, item 1): JSON for static/js/components/passkey.js --------------------------
+
+_CHALLENGE = "webauthn_challenge"
+
+
+def _rp_id() -> str:
+    """The relying party: configured, or this request's host name."""
+    return str(current_app.config.get("WEBAUTHN_RP_ID") or request.host.partition(":")[0])
+
+
+def _origin() -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def _json_answer(
+    body: dict[str, str], status: int = 200
+) -> tuple[dict[str, str], int, dict[str, str]]:
+    return body, status, {"Cache-Control": "no-store"}
+
+
+def _options(options: str, challenge: bytes) -> Response:
+    # The challenge lives in the signed session cookie, spent by the answer (one use).
+    session[_CHALLENGE] = challenge.hex()
+    return Response(options, mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+
+def _spend_challenge() -> bytes | None:
+    value = session.pop(_CHALLENGE, None)
+    try:
+        return bytes.fromhex(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+@bp.post("/login/passkey/options")
+@limiter.limit("30 per minute")
+def passkey_options() -> Response | tuple[dict[str, str], int, dict[str, str]]:
+    db = get_session()
+    if not passkeys.passkeys_of(session=db, user_id=current_user.user_id):
+        return _json_answer({"status": "none"}, 422)
+    options, challenge = passkeys.authentication_options(
+        session=db, actor=current_user, rp_id=_rp_id()
+    )
+    return _options(options, challenge)
+
+
+@bp.post("/login/passkey")
+@limiter.limit("30 per minute")
+def passkey_verify() -> tuple[dict[str, str], int, dict[str, str]]:
+    target = _safe_next(request.args.get("next"))
+    if current_user.second_factor != twofactor.VERIFY:
+        return _json_answer({"status": "ok", "next": target})
+    challenge = _spend_challenge()
+    if challenge is None:
+        return _json_answer({"status": "wrong"}, 422)
+    db = get_session()
+    passed = passkeys.verify_passkey(
+        session=db,
+        actor=current_user,
+        credential=request.get_data(as_text=True)[:20_000],
+        challenge=challenge,
+        rp_id=_rp_id(),
+        origin=_origin(),
+        now=_now(),
+    )
+    db.commit()
+    if passed:
+        return _json_answer({"status": "ok", "next": target})
+    return _json_answer({"status": "wrong"}, 422)
+
+
+@bp.post("/profile/passkeys/options")
+@limiter.limit("30 per minute")
+def passkey_register_options() -> Response | tuple[dict[str, str], int, dict[str, str]]:
+    try:
+        options, challenge = passkeys.registration_options(
+            session=get_session(), actor=current_user, rp_id=_rp_id()
+        )
+    except InvalidInput:
+        return _json_answer({"status": "second_factor"}, 422)
+    return _options(options, challenge)
+
+
+@bp.post("/profile/passkeys")
+@limiter.limit("30 per minute")
+def passkey_register() -> tuple[dict[str, str], int, dict[str, str]]:
+    challenge = _spend_challenge()
+    if challenge is None:
+        return _json_answer({"status": "wrong"}, 422)
+    db = get_session()
+    try:
+        passkeys.register_passkey(
+            session=db,
+            actor=current_user,
+            credential=request.get_data(as_text=True)[:20_000],
+            challenge=challenge,
+            rp_id=_rp_id(),
+            origin=_origin(),
+            label=_device_label(),
+            now=_now(),
+        )
+    except InvalidInput:
+        return _json_answer({"status": "wrong"}, 422)
+    db.commit()
+    return _json_answer({"status": "ok", "next": _safe_next(request.args.get("next"))})
