@@ -400,3 +400,20 @@ def test_a_device_waiting_for_its_factor_cannot_add_a_passkey_instead(
     assert other.post("/profile/passkeys/options", headers=JSON_HEADERS).status_code == 422
     assert other.post("/profile/passkeys", data="{}", headers=JSON_HEADERS).status_code == 422
     assert _path(other.get("/profile")) == "/login/second-factor"
+
+
+def test_wrong_passkey_answers_count_with_wrong_codes(app, clock, client, session, world):
+    user = factories.create_user(session, world, "briefing_author")
+    session.commit()
+    _password(client, user)
+    authenticator = SoftAuthenticator()
+    assert _register_passkey(client, authenticator).status_code == 200
+    phone = app.test_client()
+    _password(phone, user)
+    for _ in range(5):
+        assert _sign_in_with_passkey(phone, SoftAuthenticator()).status_code == 422
+    # The account waits now: even the right passkey is refused until the wait has passed.
+    assert _sign_in_with_passkey(phone, authenticator).status_code == 422
+    assert len(_events(session, "second_factor_throttled")) == 1
+    clock.now += timedelta(minutes=6)
+    assert _sign_in_with_passkey(phone, authenticator).status_code == 200

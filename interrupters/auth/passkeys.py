@@ -165,6 +165,9 @@ def verify_passkey(
     """Check the browser's passkey answer as the actor's second factor; count a failure."""
     now = now or utcnow()
     if twofactor.second_factor_wait(session=session, actor=actor, now=now) is not None:
+        record_event(
+            session=session, event="second_factor_throttled", actor_id=actor.user_id, now=now
+        )
         return False
     try:
         credential_id = str(json.loads(credential)["id"])
