@@ -233,6 +233,8 @@ def _profile(password_form: ChangePasswordForm) -> str:
     return render_template(
         "auth/profile.html",
         passkeys=passkeys.passkeys_of(session=db, user_id=current_user.user_id),
+        has_totp=twofactor.has_totp(session=db, user_id=current_user.user_id),
+        recovery_codes_left=twofactor.recovery_codes_left(session=db, user_id=current_user.user_id),
         devices=services.list_devices(session=db, actor=current_user),
         language_form=LanguageForm(locale=current_user.locale),
         password_form=password_form,
