@@ -167,6 +167,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "auth.passkey_verify": EVERYONE,
     "auth.passkey_register_options": EVERYONE,
     "auth.passkey_register": EVERYONE,
+    "auth.remove_passkey": EVERYONE,
     # Participants: own caseload and own records; the team's in own organisation, read.
     "participants.caseload": CASE_LISTS,
     "participants.team": CASE_LISTS,

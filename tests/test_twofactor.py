@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import col, select
 
 from interrupters.audit.models import AuditEvent
-from interrupters.auth import twofactor
+from interrupters.auth import passkeys, twofactor
 from interrupters.auth.models import DeviceSession, RecoveryCode, TotpFactor
 from interrupters.errors import InvalidInput
 from interrupters.push.models import Notification
@@ -417,3 +417,27 @@ def test_wrong_passkey_answers_count_with_wrong_codes(app, clock, client, sessio
     assert len(_events(session, "second_factor_throttled")) == 1
     clock.now += timedelta(minutes=6)
     assert _sign_in_with_passkey(phone, authenticator).status_code == 200
+
+
+def test_a_person_removes_a_passkey_but_an_office_role_keeps_one_factor(
+    app, client, session, world
+):
+    user = factories.create_user(session, world, "supervisor")
+    stranger = factories.create_user(session, world, "night_walker")
+    session.commit()
+    _password(client, user)
+    assert _register_passkey(client, SoftAuthenticator()).status_code == 200
+    assert _register_passkey(client, SoftAuthenticator()).status_code == 200
+    first, second = (p.id for p in passkeys.passkeys_of(session=session, user_id=user.id))
+    assert client.post("/profile/passkeys/remove", data={"passkey_id": first}).status_code == 302
+    # The last one stays: without it a stolen password could set up a new factor.
+    assert client.post("/profile/passkeys/remove", data={"passkey_id": second}).status_code == 302
+    session.expire_all()
+    assert [p.id for p in passkeys.passkeys_of(session=session, user_id=user.id)] == [second]
+    assert len(_events(session, "passkey_removed")) == 1
+    # Someone else's passkey: not found.
+    other = app.test_client()
+    _password(other, stranger)
+    response = other.post("/profile/passkeys/remove", data={"passkey_id": second})
+    assert response.status_code == 404
+    assert [p.id for p in passkeys.passkeys_of(session=session, user_id=user.id)] == [second]

@@ -201,3 +201,33 @@ def verify_passkey(
     throttle.clear_failed_logins(session=session, bucket=twofactor.bucket(actor.user_id))
     twofactor.pass_device(session=session, actor=actor, method="passkey", now=now)
     return True
+
+
+def remove_passkey(
+    *, session: Session, actor: Principal, passkey_id: int, now: datetime | None = None
+) -> None:
+    """Remove one of the actor's own passkeys (a lost or replaced phone).
+
+    An office role keeps at least one second factor: the last one goes only by an admin's
+    reset, so a stolen password alone can never set up a new one."""
+    row = session.get(Passkey, passkey_id)
+    if row is None or row.user_id != actor.user_id:
+        raise NotVisible()
+    others = [p for p in passkeys_of(session=session, user_id=actor.user_id) if p.id != row.id]
+    if (
+        twofactor.needs_second_factor(actor.roles)
+        and not others
+        and not twofactor.has_totp(session=session, user_id=actor.user_id)
+    ):
+        raise InvalidInput(
+            {"passkey": _l("This is your only second factor. Add another one first.")}
+        )
+    session.delete(row)
+    record_event(
+        session=session,
+        event="passkey_removed",
+        actor_id=actor.user_id,
+        object_type="passkey",
+        object_id=passkey_id,
+        now=now,
+    )

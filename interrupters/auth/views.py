@@ -27,6 +27,7 @@ from interrupters.auth.forms import (
     LanguageForm,
     LoginForm,
     PledgeForm,
+    RemovePasskeyForm,
     SetPasswordForm,
     StartTotpForm,
 )
@@ -57,6 +58,7 @@ guard(
         "passkey_verify": SIGNED_IN,
         "passkey_register_options": SIGNED_IN,
         "passkey_register": SIGNED_IN,
+        "remove_passkey": SIGNED_IN,
     },
 )
 
@@ -517,3 +519,20 @@ def passkey_register() -> tuple[dict[str, str], int, dict[str, str]]:
         return _json_answer({"status": "wrong"}, 422)
     db.commit()
     return _json_answer({"status": "ok", "next": _safe_next(request.args.get("next"))})
+
+
+@bp.post("/profile/passkeys/remove")
+def remove_passkey() -> Response:
+    form = RemovePasskeyForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            passkeys.remove_passkey(
+                session=db, actor=current_user, passkey_id=int(form.passkey_id.data or 0)
+            )
+        except InvalidInput as error:
+            flash(str(error.errors["passkey"]), "error")
+        else:
+            db.commit()
+            flash(_("The passkey is removed."), "success")
+    return redirect(url_for("auth.profile") + "#passkeys")
