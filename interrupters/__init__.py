@@ -89,7 +89,11 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(token: str) -> Any:
-        return principal_for_token(session=db.get_session(), token=token)
+        return principal_for_token(
+            session=db.get_session(),
+            token=token,
+            two_factor_required=bool(app.config.get("TWO_FACTOR_REQUIRED", True)),
+        )
 
 
 def _commit_session_touch(response: Response) -> Response:

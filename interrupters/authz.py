@@ -23,6 +23,19 @@ Access = str | Collection[Role]
 
 # Reachable before the confidentiality pledge is accepted.
 _BEFORE_PLEDGE = {"auth.pledge", "auth.logout", "auth.language"}
+# Reachable after the password and before the second factor (office roles, issue 9): the
+# device does not count as signed in until then.
+_BEFORE_SECOND_FACTOR = {
+    "auth.second_factor",
+    "auth.enrol_totp",
+    "auth.start_totp",
+    "auth.passkey_options",
+    "auth.passkey_verify",
+    "auth.passkey_register_options",
+    "auth.passkey_register",
+    "auth.logout",
+    "auth.language",
+}
 # Every guarded endpoint's rule ("blueprint.view" -> access), so a page can offer a person
 # only what they may reach (the offline page, issue 10).
 _RULES: dict[str, Access] = {}
@@ -35,7 +48,7 @@ def may_reach(person: Any, endpoint: str) -> bool:
         return False
     if access == PUBLIC:
         return True
-    if not person.is_authenticated:
+    if not person.is_authenticated or person.second_factor:
         return False
     if access == SIGNED_IN:
         return True
@@ -112,6 +125,17 @@ def guard(bp: Blueprint, policy: Mapping[str, Access]) -> None:
                 session.clear()
                 return response
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if current_user.second_factor and request.endpoint not in _BEFORE_SECOND_FACTOR:
+            if scripted:
+                return _json({"status": "second_factor"}, 403)
+            return redirect(
+                url_for(
+                    "auth.second_factor"
+                    if current_user.second_factor == "verify"
+                    else "auth.enrol_totp",
+                    next=request.full_path.rstrip("?"),
+                )
+            )
         if not current_user.pledge_accepted and request.endpoint not in _BEFORE_PLEDGE:
             if scripted:
                 # Never a redirect to a script: a followed redirect would look like success.

@@ -56,6 +56,8 @@ class Settings:
     secure_cookies: bool = True
     vapid_subject: str = "mailto:push@interrupters.invalid"
     push_service_hosts: tuple[str, ...] = PUSH_SERVICE_HOSTS
+    two_factor_required: bool = True
+    webauthn_rp_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -75,6 +77,8 @@ class Settings:
             secure_cookies=_bool("SECURE_COOKIES", env == "production"),
             # Push services write to this address when our pushes misbehave.
             vapid_subject=os.environ.get("VAPID_SUBJECT", cls.vapid_subject),
+            two_factor_required=_bool("TWO_FACTOR_REQUIRED", True),
+            webauthn_rp_id=os.environ.get("WEBAUTHN_RP_ID") or None,
             push_service_hosts=tuple(
                 host.strip().lower()
                 for host in os.environ.get(
@@ -116,6 +120,11 @@ class Settings:
             "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
             "LANGUAGES": ("sv", "en"),
             "INVITATION_HOURS": 72,
+            # Office roles pass a second factor after the password (issue 9, item 1). Only
+            # tests that are not about sign-in turn it off (tests/conftest.py).
+            "TWO_FACTOR_REQUIRED": self.two_factor_required,
+            # The passkeys' relying party: the site's host name; None takes the request's host.
+            "WEBAUTHN_RP_ID": self.webauthn_rp_id,
             "VAPID_SUBJECT": self.vapid_subject,
             "PUSH_SERVICE_HOSTS": self.push_service_hosts,
             # Only for a test push service on 127.0.0.1; browsers' push services are https.

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import random
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyotp
+from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from interrupters.auth.models import Organisation, OrganisationDistrict, User
@@ -39,6 +43,32 @@ from interrupters.walks.services import WalkReportInput, file_walk_report
 
 PASSWORD = "correct-horse-battery-Järva"
 rng = random.Random()
+# The authenticator secrets login_as set up, by user id (tests compute codes from them).
+TOTP_SECRETS: dict[int, str] = {}
+_SECRET_IN_PAGE = re.compile(r'<code class="secret">([A-Z2-7]+)</code>')
+RECOVERY_CODE_IN_PAGE = re.compile(r"<li><code>([a-z2-9]{6}-[a-z2-9]{6})</code></li>")
+
+
+def enrol_authenticator(client: FlaskClient, user: User) -> list[str]:
+    """Set up an authenticator app through the real pages, as a person would right after the
+    password: ask for the QR code, read the key beside it, type the app's code. Returns the
+    recovery codes shown; the secret is kept in TOTP_SECRETS."""
+    started = client.post("/login/authenticator/start")
+    assert started.status_code == 302, started.status_code
+    page = client.get("/login/authenticator").get_data(as_text=True)
+    found = _SECRET_IN_PAGE.search(page)
+    assert found is not None, page[:500]
+    secret = found.group(1)
+    clock = client.application.config.get("CLOCK")
+    when = clock() if clock else datetime.now(UTC)
+    done = client.post("/login/authenticator", data={"code": pyotp.TOTP(secret).at(when)})
+    assert done.status_code == 200, done.get_data(as_text=True)[:500]
+    assert user.id is not None
+    TOTP_SECRETS[user.id] = secret
+    return [
+        html.unescape(code) for code in RECOVERY_CODE_IN_PAGE.findall(done.get_data(as_text=True))
+    ]
+
 
 # Which organisation a role belongs to by default.
 ROLE_ORGANISATION = {

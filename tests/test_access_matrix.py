@@ -158,6 +158,17 @@ EXPECTED: dict[str, dict[str, str]] = {
     "auth.profile": EVERYONE,
     "auth.password": EVERYONE,
     "auth.revoke_device": EVERYONE,
+    # The second factor (issue 9): a device that has passed it (or needs none) is sent on; a
+    # field role may set up an authenticator of its own accord.
+    "auth.second_factor": EVERYONE,
+    "auth.enrol_totp": EVERYONE,
+    "auth.start_totp": EVERYONE,
+    # Passkeys: anyone may add one; the sign-in with one is for the person's own device.
+    "auth.passkey_options": EVERYONE,
+    "auth.passkey_verify": EVERYONE,
+    "auth.passkey_register_options": EVERYONE,
+    "auth.passkey_register": EVERYONE,
+    "auth.remove_passkey": EVERYONE,
     # Participants: own caseload and own records; the team's in own organisation, read.
     "participants.caseload": CASE_LISTS,
     "participants.team": CASE_LISTS,
@@ -218,6 +229,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin.deactivate_user": ADMIN_ONLY,
     "admin.activate_user": ADMIN_ONLY,
     "admin.new_invitation": ADMIN_ONLY,
+    "admin.reset_second_factors": ADMIN_ONLY,
     "admin.organisations": ADMIN_ONLY,
     "admin.new_organisation": ADMIN_ONLY,
     "admin.edit_organisation": ADMIN_ONLY,
@@ -633,8 +645,11 @@ def ordered(rules: list[Rule], column: str) -> Iterator[Rule]:
 @pytest.fixture
 def app_config() -> dict[str, Any]:
     """Every denial here must be one audit event, and a column makes more in a minute than the
-    flood limit (audit.services.record_denial, tested in test_audit.py): lift the limit."""
-    return {"AUDIT_DENIALS_IN_FULL": 10_000}
+    flood limit (audit.services.record_denial, tested in test_audit.py): lift the limit.
+
+    The office roles sign in with their second factor, as in production (login_as sets it up
+    through the real pages)."""
+    return {"AUDIT_DENIALS_IN_FULL": 10_000, "TWO_FACTOR_REQUIRED": True}
 
 
 def test_every_route_is_in_the_matrix(app):

@@ -24,6 +24,7 @@ from interrupters.admin.forms import (
 )
 from interrupters.auth import organisations as organisation_services
 from interrupters.auth import services as auth_services
+from interrupters.auth import twofactor
 from interrupters.auth.models import Organisation
 from interrupters.auth.principal import Principal
 from interrupters.authz import guard
@@ -50,6 +51,7 @@ guard(
         "deactivate_user": ADMIN,
         "activate_user": ADMIN,
         "new_invitation": ADMIN,
+        "reset_second_factors": ADMIN,
         "organisations": ADMIN,
         "new_organisation": ADMIN,
         "edit_organisation": ADMIN,
@@ -153,7 +155,8 @@ def _user_page(
     membership_form: MembershipForm | None = None,
     account_errors: list[str] | None = None,
 ) -> str:
-    detail = admin_services.get_user_detail(session=get_session(), actor=_actor(), user_id=user_id)
+    db = get_session()
+    detail = admin_services.get_user_detail(session=db, actor=_actor(), user_id=user_id)
     form = membership_form or MembershipForm()
     form.organisation_id.choices = _organisation_choices()
     return render_template(
@@ -163,6 +166,7 @@ def _user_page(
         role_choices=choices(Role),
         is_self=user_id == _actor().user_id,
         account_errors=account_errors or [],
+        has_second_factor=twofactor.has_second_factor(session=db, user_id=user_id),
     )
 
 
@@ -236,6 +240,21 @@ def new_invitation(user_id: int) -> str:
     return _invitation_page(
         user_id=user_id, display_name=detail.user.display_name, token=token, new_user=False
     )
+
+
+@bp.post("/users/<int:user_id>/second-factors/reset")
+def reset_second_factors(user_id: int) -> Response:
+    db = get_session()
+    twofactor.reset_second_factors(session=db, actor=_actor(), user_id=user_id)
+    db.commit()
+    flash(
+        _(
+            "The second factor is reset and the person's devices are signed out. They set up "
+            "a new one at their next sign-in."
+        ),
+        "success",
+    )
+    return _see_other("admin.user", user_id=user_id)
 
 
 # Organisations --------------------------------------------------------------------------------

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, RadioField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, RadioField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange
 
 from interrupters.forms import options
 
@@ -39,3 +39,23 @@ class LanguageForm(FlaskForm):
         choices=options([("sv", "Svenska"), ("en", "English")]),
         validators=[DataRequired()],
     )
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=40)],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "autocapitalize": "none",
+            "spellcheck": "false",
+        },
+    )
+
+
+class StartTotpForm(FlaskForm):
+    """Only the CSRF token: making a new secret is a change, so it is a POST."""
+
+
+class RemovePasskeyForm(FlaskForm):
+    passkey_id = IntegerField(validators=[DataRequired(), NumberRange(min=1, max=2**31 - 1)])

@@ -73,6 +73,9 @@ class DeviceSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_reason: str | None = Field(default=None, max_length=32)
+    # When this device passed the second factor; an office role's session counts as signed in
+    # only after it (issue 9, item 1).
+    second_factor_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class LoginThrottle(SQLModel, table=True):
@@ -85,3 +88,43 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = 0
     last_failure_at: datetime = Field(sa_type=UTCDateTime, index=True)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TotpFactor(SQLModel, table=True):
+    """A person's authenticator app: the secret encrypted, the last accepted step so a code
+    works once (issue 9, item 1)."""
+
+    __tablename__ = "totp_factor"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    secret_encrypted: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # None until the person has typed a code from the app: an unconfirmed secret signs no one in.
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_step: int | None = None
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A one-time code for when the authenticator is lost; only a keyed hash is stored."""
+
+    __tablename__ = "recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Passkey(SQLModel, table=True):
+    """A WebAuthn credential of a person (issue 9, item 1): the public key, never a secret."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    credential_id: str = Field(max_length=1400, unique=True)
+    public_key: str = Field(max_length=2000)
+    sign_count: int = 0
+    transports: str = Field(default="", max_length=200)
+    label: str = Field(default="", max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

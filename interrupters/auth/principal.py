@@ -24,6 +24,9 @@ class Principal(UserMixin):
     token: str
     memberships: tuple[tuple[int, Role], ...]
     pledge_accepted: bool
+    # What this device must still do after the password: "enrol" a second factor or "verify"
+    # one (office roles, issue 9); None once it counts as signed in.
+    second_factor: str | None = None
 
     def get_id(self) -> str:
         return self.token

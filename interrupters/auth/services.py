@@ -18,6 +18,7 @@ from interrupters.audit.services import record_event
 from interrupters.auth.models import DeviceSession, Invitation, Membership, Organisation, User
 from interrupters.auth.principal import OFFICE_ROLES, Principal
 from interrupters.auth.signals import devices_signed_out
+from interrupters.auth.twofactor import pending_step
 from interrupters.db import utcnow
 from interrupters.enums import Role
 from interrupters.errors import InvalidInput, NotAllowed, NotVisible
@@ -171,9 +172,16 @@ def start_device_session(
 
 
 def principal_for_token(
-    *, session: Session, token: str, now: datetime | None = None
+    *,
+    session: Session,
+    token: str,
+    now: datetime | None = None,
+    two_factor_required: bool = False,
 ) -> Principal | None:
-    """Return who holds this token, or None if its session is revoked, idle or expired."""
+    """Return who holds this token, or None if its session is revoked, idle or expired.
+
+    With `two_factor_required` an office role's device that has not passed its second factor
+    is marked (`Principal.second_factor`): the guard lets it reach only that step."""
     now = now or utcnow()
     device = session.exec(
         select(DeviceSession).where(DeviceSession.token_hash == _token_hash(token))
@@ -190,6 +198,11 @@ def principal_for_token(
         device.last_seen_at = now
         session.add(device)
     assert user.id is not None and device.id is not None
+    memberships = memberships_of(session=session, user_id=user.id)
+    step = None
+    if two_factor_required:
+        roles = {role for _org, role in memberships}
+        step = pending_step(session=session, device=device, roles=roles)
     return Principal(
         user_id=user.id,
         display_name=user.display_name,
@@ -197,8 +210,9 @@ def principal_for_token(
         locale=user.locale,
         device_session_id=device.id,
         token=token,
-        memberships=memberships_of(session=session, user_id=user.id),
+        memberships=memberships,
         pledge_accepted=user.pledge_accepted_at is not None,
+        second_factor=step,
     )
 
 

@@ -86,6 +86,22 @@ def _account_id(session: Session, email: str) -> int | None:
 def record_failed_login(*, session: Session, bucket: str, email: str, now: datetime) -> int:
     """Count a wrong password in the bucket (race-safe across workers) and audit it with the
     account's id, never the address or the password. Returns the failures so far."""
+    failures = count_failure(session=session, bucket=bucket, now=now)
+    account = _account_id(session, email)
+    record_event(
+        session=session,
+        event="login_failed",
+        object_type="user" if account else None,
+        object_id=account,
+        detail={"failures": failures},
+        now=now,
+    )
+    return failures
+
+
+def count_failure(*, session: Session, bucket: str, now: datetime) -> int:
+    """Count one failure in the bucket (race-safe across workers); return the failures so far.
+    The second factor's wrong codes are counted here too, in buckets of their own."""
     # Counts from a quiet day ago are forgotten: typed addresses are not kept (their hashes).
     session.execute(
         delete(LoginThrottle).where(col(LoginThrottle.last_failure_at) < now - FORGET_AFTER)
@@ -108,15 +124,6 @@ def record_failed_login(*, session: Session, bucket: str, email: str, now: datet
     wait = wait_for(row.failures)
     row.locked_until = now + wait if wait else None
     session.add(row)
-    account = _account_id(session, email)
-    record_event(
-        session=session,
-        event="login_failed",
-        object_type="user" if account else None,
-        object_id=account,
-        detail={"failures": row.failures},
-        now=now,
-    )
     return row.failures
 
 

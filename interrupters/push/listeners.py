@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from interrupters.auth.models import Membership
 from interrupters.auth.principal import Principal
-from interrupters.auth.signals import devices_signed_out
+from interrupters.auth.signals import devices_signed_out, second_factors_reset
 from interrupters.briefings import services as briefings
 from interrupters.briefings.models import Briefing
 from interrupters.briefings.signals import briefing_published
@@ -159,5 +159,22 @@ def _tell_readers(session: Session, *, briefing: Briefing, now: datetime, **_: A
         title=_l("New weekend briefing"),
         body=_l("Read it before the walk, and acknowledge it."),
         url=briefings.CURRENT_URL,
+        now=now,
+    )
+
+
+@second_factors_reset.connect
+def _tell_of_reset(
+    session: Session, *, user_id: int, event_id: int, now: datetime, **_: Any
+) -> None:
+    """The person whose second factor an admin reset is told, generically (issue 9, item 1)."""
+    notify(
+        session=session,
+        recipient_ids=[user_id],
+        kind="second_factors_reset",
+        subject=f"second-factors-reset:{event_id}",
+        title=_l("Your sign-in was reset"),
+        body=_l("An administrator reset your second factor. Set up a new one when you sign in."),
+        url="/",
         now=now,
     )
