@@ -339,7 +339,7 @@ def test_an_office_role_enrols_a_passkey_and_signs_in_with_it(app, client, sessi
     assert _path(_password(client, user)) == "/login/authenticator"
     authenticator = SoftAuthenticator()
     registered = _register_passkey(client, authenticator, "/profile")
-    assert registered.status_code == 200
+    assert registered.status_code == 200, registered.get_json()
     assert registered.get_json() == {"status": "ok", "next": "/profile"}
     assert client.get("/profile").status_code == 200
     # The next sign-in offers the passkey first and takes it.

@@ -109,7 +109,7 @@ def register_passkey(
             require_user_verification=True,
         )
     except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as error:
-        logger.info("passkey registration refused: %s: %s", type(error).__name__, error)
+        logger.warning("passkey registration refused: %s: %s", type(error).__name__, error)
         raise InvalidInput({"passkey": _l("The passkey could not be saved.")}) from None
     try:
         transports = json.loads(credential).get("response", {}).get("transports") or []

@@ -502,7 +502,8 @@ def passkey_register_options() -> Response | tuple[dict[str, str], int, dict[str
 def passkey_register() -> tuple[dict[str, str], int, dict[str, str]]:
     challenge = _spend_challenge()
     if challenge is None:
-        return _json_answer({"status": "wrong"}, 422)
+        # No challenge in this browser's session: options were never asked, or spent.
+        return _json_answer({"status": "wrong", "reason": "no_challenge"}, 422)
     db = get_session()
     try:
         passkeys.register_passkey(
