@@ -38,7 +38,9 @@ class Clock:
 
 @pytest.fixture
 def app_config() -> dict[str, Any]:
-    return {"TWO_FACTOR_REQUIRED": True}
+    # WebAuthn checks the origin: the test client speaks https, as the software passkey does,
+    # whatever INTERRUPTERS_ENV says (make test sets "test", which serves plain http).
+    return {"TWO_FACTOR_REQUIRED": True, "PREFERRED_URL_SCHEME": "https"}
 
 
 @pytest.fixture
