@@ -144,9 +144,9 @@ def test_every_case_kind_is_held_shown_corrected_and_stored_once(
     phone, _user = worker_phone
     conflict_id = make_conflict(phone, world) if kind in ("conflict_update", "mediation") else 0
     held_uuid = str(uuid.uuid4())
-    answer = phone.send(
-        case_payload(kind, world, conflict_id, local(30)), client_uuid=held_uuid, kind=kind
-    )
+    # One payload, sent again below: the same record, whatever minute the clock has moved to.
+    ahead = case_payload(kind, world, conflict_id, local(30))
+    answer = phone.send(ahead, client_uuid=held_uuid, kind=kind)
     assert answer.status_code == 200 and answer.get_json()["status"] == "needs_correction"
     assert "occurred_at" in answer.get_json()["errors"]
     held = session.exec(select(HeldRecord).where(HeldRecord.client_uuid == held_uuid)).one()
@@ -177,9 +177,7 @@ def test_every_case_kind_is_held_shown_corrected_and_stored_once(
         as_text=True
     )
     # The original again is still "needs correction", never a second record.
-    again = phone.send(
-        case_payload(kind, world, conflict_id, local(30)), client_uuid=held_uuid, kind=kind
-    )
+    again = phone.send(ahead, client_uuid=held_uuid, kind=kind)
     assert again.get_json()["status"] == "needs_correction"
     assert stored_count(session, kind, [held_uuid]) == 0
 
