@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from interrupters import create_app
@@ -22,6 +24,7 @@ from interrupters.auth.principal import OFFICE_ROLES
 from interrupters.cli import upgrade_database
 from interrupters.db import make_engine, metadata
 from interrupters.enums import Role
+from interrupters.push.jobs import join_deliveries
 
 from . import factories
 
@@ -100,8 +103,17 @@ def database_url(database: dict[str, Any], tmp_path: Path) -> str:
     url: str = database["url"]
     engine = make_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    # A background push delivery of the test before may still hold a row lock: TRUNCATE can
+    # meet it as a deadlock, which PostgreSQL resolves by failing one side. Try again.
+    for attempt in range(5):
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            break
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
     engine.dispose()
     return url
 
@@ -119,6 +131,8 @@ def app(database_url: str, app_config: dict[str, Any], tmp_path: Path) -> Iterat
     config = {"INSTANCE_PATH": str(tmp_path / "instance"), **app_config}
     app = create_app(_test_config(database_url, **config))
     yield app
+    # Deliveries started after a request finish before the next test empties the tables.
+    join_deliveries(app)
     app.extensions["db_engine"].dispose()
 
 
