@@ -524,7 +524,7 @@ class GunicornLogger(glogging.Logger):
                 if not any(isinstance(f, SafeRecords) for f in handler.filters):
                     handler.addFilter(SafeRecords())
         for handler in self.error_log.handlers:
-            setattr(handler, "_interrupters_gunicorn", True)
+            handler._interrupters_gunicorn = True
             root.addHandler(handler)
         root.setLevel(self.loglevel)
 
