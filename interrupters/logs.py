@@ -332,6 +332,10 @@ class SafeRecords(logging.Filter):
             _rewrite_werkzeug(record)
         elif record.name == "gunicorn.error":
             _rewrite_gunicorn(record)
+        elif record.name.startswith("sqlalchemy.engine") and record.msg == "Row %r":
+            # At DEBUG SQLAlchemy prints every row it reads: a note, a code, an address.
+            record.msg = "Row (values hidden)"
+            record.args = None
         _strip_exception(record)
         try:
             message = record.getMessage()
