@@ -9,3 +9,8 @@ logger_class = "interrupters.logs.GunicornLogger"
 # Access lines on standard output, error and app lines on standard error (journald, containers).
 accesslog = "-"
 errorlog = "-"
+
+
+def pre_request(worker, req):  # noqa: ARG001
+    """Nothing: gunicorn's default logs the raw path at DEBUG; the access line (written after
+    the answer) says the method and the route safely."""

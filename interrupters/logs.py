@@ -396,6 +396,11 @@ def _rewrite_gunicorn(record: logging.LogRecord) -> None:
         record.msg = "Error handling request"
         record.args = None
         return
+    args = record.args if isinstance(record.args, tuple) else ()
+    if record.msg == "%s %s" and len(args) == 2:
+        # The default pre_request hook: the method and the raw path, at DEBUG.
+        record.args = (safe_method(str(args[0])), "-")
+        return
     match = _GUNICORN_INVALID.match(record.msg)
     if match:
         # gunicorn formats the client's address and the bad request line into the message.
