@@ -11,6 +11,6 @@ accesslog = "-"
 errorlog = "-"
 
 
-def pre_request(worker, req):  # noqa: ARG001
+def pre_request(worker, req):
     """Nothing: gunicorn's default logs the raw path at DEBUG; the access line (written after
     the answer) says the method and the route safely."""

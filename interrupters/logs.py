@@ -35,6 +35,7 @@ from types import MethodType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from flask import Flask, has_request_context, request
+from flask.logging import default_handler
 from gunicorn import glogging
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
@@ -262,6 +263,13 @@ _CODE_SHAPE = re.compile(
 )
 _NUMBER_SHAPE = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+ ]?\d{4}(?!\d)")
 _METHOD_WORDS = re.compile(r"\b(?:" + "|".join(sorted(_METHODS)) + r")\b")
+# What `find_identifier` could still find in ASCII text: a P and four letters or digits with
+# any of its separators between them, or ten digits so.
+_SEPARATORS = r"[-+./\\_~|'\s]*"
+_SUSPECT = re.compile(
+    rf"(?<![A-Za-z0-9])[Pp]{_SEPARATORS}(?:[A-Za-z0-9]{_SEPARATORS}){{4}}"
+    rf"|\d(?:{_SEPARATORS}\d){{9}}"
+)
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
 
@@ -297,12 +305,19 @@ def redact(text: str) -> str:
     written with look-alike letters or invisible characters)."""
     if not text:
         return text
-    text = _EMAIL.sub("[email]", text)
+    if "@" in text:
+        text = _EMAIL.sub("[email]", text)
     text = _CODE_SHAPE.sub(_code, text)
     text = _NUMBER_SHAPE.sub(lambda m: _number(m) or m.group(0), text)
     text = _IPV4.sub(_ipv4, text)
-    text = _IPV6.sub(_ipv6, text)
-    if find_identifier(_METHOD_WORDS.sub(" ", text)) is not None:
+    if ":" in text:
+        text = _IPV6.sub(_ipv6, text)
+    # The full check normalises every character: only for text that could still hide a code
+    # or a number (plain ASCII without such a shape cannot). It runs on every line.
+    rest = _METHOD_WORDS.sub(" ", text)
+    if rest.isascii() and not _SUSPECT.search(rest):
+        return text
+    if find_identifier(rest) is not None:
         return REDACTED_MESSAGE
     return text
 
@@ -344,12 +359,23 @@ class SafeRecords(logging.Filter):
         record.msg = redact(message)
         record.args = None
         for key, value in list(record.__dict__.items()):
+            if _known_safe(key, value):
+                continue
             if key not in _STANDARD_ATTRIBUTES and isinstance(value, str):
                 setattr(record, key, redact(value))
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         setattr(record, _SAFE, True)
         return True
+
+
+def _known_safe(key: str, value: Any) -> bool:
+    """The fields this module sets itself, in their own shapes (spares the redaction's time)."""
+    if key == "request_id":
+        return isinstance(value, str) and _WELL_FORMED_ID.fullmatch(value) is not None
+    if key == "method":
+        return value in _METHODS or value in ("OTHER", "-")
+    return False
 
 
 def _strip_exception(record: logging.LogRecord) -> None:
@@ -477,6 +503,9 @@ def init_app(app: Flask) -> None:
     level = log_level(app.config.get("LOG_LEVEL"))
     if not app.testing:
         configure(fmt=fmt, level=level)
+    # Flask gives its logger a handler of its own when it finds none above it (tests, a
+    # process that configured nothing): its lines would skip the filter. They go up instead.
+    app.logger.removeHandler(default_handler)
     app.wsgi_app = RequestIdMiddleware(  # type: ignore[method-assign]
         app.wsgi_app,
         url_map=app.url_map,

@@ -125,7 +125,7 @@ class RawMessages(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a malformed call still shows its format string
+        except Exception:  # a malformed call still shows its format string
             message = str(record.msg)
         self.messages.append((record.name, message))
 

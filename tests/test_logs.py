@@ -234,7 +234,7 @@ def test_redact(text, expected):
 
 
 def test_a_disguised_code_takes_the_whole_line():
-    # Cyrillic Р and a zero-width space: found after normalisation, not by the patterns.
+    # A Cyrillic capital Er and a zero-width space: found after normalisation, not by the patterns.
     assert logs.redact("note: \u0420-7\u200bK3Q") == logs.REDACTED_MESSAGE
 
 
