@@ -124,7 +124,10 @@ class RequestIdMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         offered = environ.get("HTTP_X_REQUEST_ID") if self.trust_header else None
         request_id = accepted_request_id(offered) or uuid.uuid4().hex
-        route = safe_route(self.url_map, environ)
+        try:
+            route = safe_route(self.url_map, environ)
+        except Exception:  # a log line's detail must never fail a request (a bad Host header)
+            route = "-"
         environ[ENVIRON_REQUEST_ID] = request_id
         environ[ENVIRON_ROUTE] = route
         _request_id.set(request_id)
@@ -361,8 +364,14 @@ class SafeRecords(logging.Filter):
         for key, value in list(record.__dict__.items()):
             if _known_safe(key, value):
                 continue
-            if key not in _STANDARD_ATTRIBUTES and isinstance(value, str):
-                setattr(record, key, redact(value))
+            if (
+                key in _STANDARD_ATTRIBUTES
+                or value is None
+                or isinstance(value, bool | int | float)
+            ):
+                continue
+            # A dict or a list passed in `extra` is written out whole: as redacted text.
+            setattr(record, key, redact(value if isinstance(value, str) else repr(value)))
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         setattr(record, _SAFE, True)
@@ -393,6 +402,11 @@ def _rewrite_werkzeug(record: logging.LogRecord) -> None:
         return
     # The development server colours its lines for a terminal.
     record.msg = _ANSI.sub("", record.msg)
+    if record.msg.startswith("Error on request"):
+        # An exception that left the app, as text: "Error on request:\n<traceback>".
+        record.msg = "Error on request:\n" + safe_traceback_text(record.msg)
+        record.args = None
+        return
     if not _WERKZEUG_PREFIX.match(record.msg):
         return  # the banner ("Running on ..."), not a request
     template = _WERKZEUG_PREFIX.sub("", record.msg).rstrip()
@@ -404,10 +418,6 @@ def _rewrite_werkzeug(record: logging.LogRecord) -> None:
         record.method = _method.get() or "-"
         record.route = _route.get() or "-"
         record.status = int(status) if status.isdigit() else status
-        return
-    if template.startswith("Error on request"):
-        record.msg = "Error on request:\n" + safe_traceback_text(template)
-        record.args = None
         return
     # "code 400, message Bad request syntax ('GET /?email=...')": numbers stay, text goes.
     record.msg = template

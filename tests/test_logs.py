@@ -445,3 +445,39 @@ def test_gunicorns_access_and_error_logs_are_json_with_ids_and_nothing_planted(g
     everything = (out.read_text() + err.read_text()).lower()
     for needle in (code.lower(), "p7k3q", email, "planted.kim", note):
         assert needle not in everything, needle
+
+
+def test_the_development_servers_error_traceback_loses_its_messages():
+    """werkzeug's "Error on request" (an exception that left the app) is text, not exc_info."""
+    stream = io.StringIO()
+    handler = logs.make_handler("text", stream)
+    werkzeug = logging.getLogger("werkzeug")
+    werkzeug.addHandler(handler)
+    werkzeug.propagate = False
+    try:
+        werkzeug.error(
+            "Error on request:\nTraceback (most recent call last):\n"
+            '  File "/srv/interrupters/sync/views.py", line 9, in receive\n'
+            "    store(payload)\n"
+            "ValueError: the note said plantednote-in-werkzeug"
+        )
+    finally:
+        werkzeug.removeHandler(handler)
+        werkzeug.propagate = True
+    written = stream.getvalue()
+    assert "plantednote" not in written and "P-7K3Q" not in written
+    assert 'File "/srv/interrupters/sync/views.py", line 9, in receive' in written
+    assert "\nValueError\n" in written
+
+
+def test_a_structure_passed_as_extra_is_written_redacted():
+    stream = io.StringIO()
+    handler = logs.make_handler("json", stream)
+    logger = logging.getLogger("interrupters.test")
+    logger.addHandler(handler)
+    try:
+        logger.warning("held", extra={"payload": {"note": "P-7K3Q", "by": "kim@example.org"}})
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads(stream.getvalue())
+    assert line["payload"] == "{'note': '[code]', 'by': '[email]'}"
