@@ -160,6 +160,10 @@ def _register_error_pages(app: Flask) -> None:
             return error
         if isinstance(error, NotVisible | NotAllowed):
             _audit_denial(error.code)
+        if error.code >= 500:
+            # A failed statement leaves PostgreSQL's transaction aborted: the error page's own
+            # reads (the navigation's badges) would fail again, past every handler.
+            db.get_session().rollback()
         if request.accept_mimetypes.best == "application/json":
             return {"error": error.name}, error.code
         return render_template("errors/error.html", error=error), error.code
