@@ -393,3 +393,41 @@ def test_no_planted_value_reaches_the_logs(
         assert any("sqlalchemy.exc." in line["message"] for line in errors)
         assert all(line.get("request_id") for line in errors)
         assert all("Traceback" in line.get("exception", "") for line in errors)
+
+
+@pytest.fixture
+def limited_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """Sign-in limits on (memory storage), behind one trusted proxy."""
+    from interrupters import create_app
+
+    from .conftest import _test_config
+
+    config = _test_config(
+        database_url,
+        INSTANCE_PATH=str(tmp_path / "limited"),
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+        TRUSTED_PROXIES=1,
+    )
+    app = create_app(config)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+def test_the_rate_limiters_line_names_no_address_or_account(limited_app, captured):
+    """Flask-Limiter logs the limit's key (the client's address) when it refuses."""
+    address = f"203.0.113.{secrets.randbelow(200) + 20}"
+    planted = Planted()
+    client = limited_app.test_client()
+    headers = {"X-Forwarded-For": address}
+    statuses = [
+        client.post(
+            "/login", data={"email": planted.email, "password": planted.password}, headers=headers
+        ).status_code
+        for _ in range(32)
+    ]
+    assert 429 in statuses
+    assert any("ratelimit" in message for _name, message in captured.raw.messages)
+    written = captured.json.getvalue() + captured.text.getvalue()
+    assert address not in written and "[address]" in written
+    assert_no_planted(captured, planted)
