@@ -202,10 +202,6 @@ def gunicorn(config: ServerConfig, database_url: str, directory: Path) -> Iterat
         "warning",
         "--error-logfile",
         str(log),
-        # gunicorn.conf.py writes access lines to standard output: formatted, as in
-        # production, but not onto the bench's console.
-        "--access-logfile",
-        os.devnull,
         "--timeout",
         "60",
         "bench_wsgi:app",

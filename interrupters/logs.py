@@ -14,7 +14,7 @@ DESIGN.md (Security): logs never hold personal data. What keeps them so, in laye
 Every line written during a request carries its id (`request_id`): the proxy's X-Request-ID when
 the app trusts a proxy and the value is well-formed, else a new one; the answer carries it back
 in X-Request-ID. The same format and filter serve the development server, `flask` commands (the
-scheduler), and gunicorn through `GunicornLogger` (`gunicorn.conf.py`).
+scheduler), and gunicorn through `GunicornLogger` (`interrupters/gunicorn_conf.py`).
 
 Settings (the environment, or the app's config in tests): LOG_FORMAT `json` or `text` (default:
 json in production, text otherwise), LOG_LEVEL (default INFO).
@@ -596,3 +596,8 @@ class GunicornLogger(glogging.Logger):
         if request_id:
             extra["request_id"] = request_id
         self.access_log.info("%s %s %s %sms", method, route, status, duration_ms, extra=extra)
+
+
+def gunicorn_pre_request(worker: Any, req: Any) -> None:
+    """Nothing: gunicorn's default logs the raw path at DEBUG; the access line, written after
+    the answer, says the method and the route safely."""

@@ -352,8 +352,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def gunicorn_server(tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
-    """gunicorn as `gunicorn app:app` runs it from the project folder (gunicorn.conf.py),
-    on SQLite, production settings, JSON lines, every logger at DEBUG."""
+    """gunicorn with the app's settings (interrupters/gunicorn_conf.py), on SQLite, production
+    settings, JSON lines, every logger at DEBUG."""
     database = tmp_path / "g.db"
     upgrade_database(f"sqlite:///{database}")
     (tmp_path / "leak_wsgi.py").write_text(
@@ -372,7 +372,8 @@ def gunicorn_server(tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
         "SECURE_COOKIES": "0",
         "RATELIMIT_ALLOW_MEMORY": "1",
     }
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:interrupters.gunicorn_conf"]
+    command += ["--bind", f"127.0.0.1:{port}"]
     command += ["--workers", "1", "--log-level", "debug", "--pythonpath", str(tmp_path)]
     command += ["leak_wsgi:app"]
     with out.open("w") as stdout, err.open("w") as stderr:
