@@ -266,6 +266,7 @@ PLACES: dict[Role, tuple[tuple[str, Any], ...]] = {
         ("walks.reports", _l("Walk reports")),
         ("walks.figures", _l("Walk figures")),
         ("duty.index", _l("Duty")),
+        ("research.index", _l("Research projects")),
     ),
     Role.interrupter: (
         ("contacts.new", _l("Log contact")),
@@ -293,7 +294,10 @@ PLACES: dict[Role, tuple[tuple[str, Any], ...]] = {
         ("briefings.new", _l("New briefing")),
         ("walks.figures", _l("Walk figures")),
     ),
-    Role.researcher: (("walks.figures", _l("Walk figures")),),
+    Role.researcher: (
+        ("walks.figures", _l("Walk figures")),
+        ("research.index", _l("Research projects")),
+    ),
     Role.admin: (
         ("admin.users", _l("Users")),
         ("admin.organisations", _l("Organisations")),
