@@ -99,3 +99,23 @@ def test_demo_services_and_referral(session: Session) -> None:
     assert referral.follow_up_on == now.date() + timedelta(days=7)
     assert referral.made_by_id == participant.worker_id
     assert [u.status for u in session.exec(select(ReferralUpdate)).all()] == ["contact_made"]
+
+
+def test_demo_research_project(session: Session) -> None:
+    """DOMAIN.md: "Utvärdering av Järva fredsbyggare", approved for aggregates and events."""
+    from interrupters.demo import RESEARCH_TITLE, seed_demo_research
+    from interrupters.research.models import ResearchProject
+
+    now = datetime(2026, 11, 24, 8, 0, tzinfo=STOCKHOLM)
+    assert seed_demo(session=session, now=now)
+    session.commit()
+    (project,) = session.exec(select(ResearchProject)).all()
+    assert project.title == RESEARCH_TITLE
+    assert project.state == "approved"
+    assert project.approved_files == ["contacts", "mediations", "level_changes", "referrals"]
+    assert "Stockholms universitet" in project.institution
+    assert project.expires_on > now.date() and project.period_start <= now.date()
+    # Seeding again, or the project alone again, adds nothing.
+    assert not seed_demo(session=session, now=now)
+    seed_demo_research(session=session, now=now)
+    assert len(session.exec(select(ResearchProject)).all()) == 1

@@ -55,7 +55,8 @@ class Outcome:
 
 def _combination(row: Row, hierarchies: Sequence[Hierarchy], node: Sequence[int]) -> tuple:
     return tuple(
-        h.levels[level].generalise(row[h.column]) for h, level in zip(hierarchies, node, strict=True)
+        h.levels[level].generalise(row[h.column])
+        for h, level in zip(hierarchies, node, strict=True)
     )
 
 
@@ -106,7 +107,9 @@ def anonymise(
         chosen_suppressed = _suppressed_at(files, hierarchies, chosen, k)
 
     outcome = Outcome(
-        levels={h.column: h.levels[level].name for h, level in zip(hierarchies, chosen, strict=True)},
+        levels={
+            h.column: h.levels[level].name for h, level in zip(hierarchies, chosen, strict=True)
+        },
         suppressed_units=len(chosen_suppressed),
         units=len(units),
     )

@@ -103,8 +103,10 @@ COLUMNS: dict[str, Column] = {
     for c in (
         Column(
             "participant",
-            _l("The participant, as a pseudonym; empty for a contact with a person or group "
-               "who is not a participant."),
+            _l(
+                "The participant, as a pseudonym; empty for a contact with a person or group "
+                "who is not a participant."
+            ),
             Kind.pseudonym,
             treatment=PSEUDONYM_TREATMENT,
         ),
@@ -120,12 +122,15 @@ COLUMNS: dict[str, Column] = {
             Kind.pseudonym,
             treatment=PSEUDONYM_TREATMENT,
         ),
-        Column("week", _l("The week the event took place."), Kind.iso_week,
-               treatment=WEEK_TREATMENT),
+        Column(
+            "week", _l("The week the event took place."), Kind.iso_week, treatment=WEEK_TREATMENT
+        ),
         Column(
             "area",
-            _l("Where: the area (neighbourhood), or its district, or \"all\" for the whole "
-               "programme, as generalised for this file."),
+            _l(
+                'Where: the area (neighbourhood), or its district, or "all" for the whole '
+                "programme, as generalised for this file."
+            ),
             Kind.code,
             quasi=True,
         ),
@@ -137,8 +142,10 @@ COLUMNS: dict[str, Column] = {
         ),
         Column(
             "gender",
-            _l("The participant's gender (for a community contact, the person's); \"unknown\" "
-               "when not recorded."),
+            _l(
+                "The participant's gender (for a community contact, the person's); \"unknown\" "
+                "when not recorded."
+            ),
             Kind.code,
             quasi=True,
         ),
@@ -151,49 +158,99 @@ COLUMNS: dict[str, Column] = {
             Kind.code_list,
             enums.Referral,
         ),
-        Column("duration_minutes", _l("The contact's length in minutes."), Kind.integer,
-               values=_l("1 to 600")),
-        Column("group_size", _l("The number of people in a group contact."), Kind.integer,
-               values=_l("2 or more; empty for one person")),
-        Column("follow_up_set", _l("Whether a follow-up was planned."), Kind.flag,
-               values=_l("1, 0"), treatment=_l("The follow-up date itself is not given.")),
-        Column("review_state", _l("The supervisor's review of the contact."), Kind.code,
-               enums.ReviewState),
-        Column("conflict_type", _l("Who the conflict is between."), Kind.code,
-               enums.ConflictType),
+        Column(
+            "duration_minutes",
+            _l("The contact's length in minutes."),
+            Kind.integer,
+            values=_l("1 to 600"),
+        ),
+        Column(
+            "group_size",
+            _l("The number of people in a group contact."),
+            Kind.integer,
+            values=_l("2 or more; empty for one person"),
+        ),
+        Column(
+            "follow_up_set",
+            _l("Whether a follow-up was planned."),
+            Kind.flag,
+            values=_l("1, 0"),
+            treatment=_l("The follow-up date itself is not given."),
+        ),
+        Column(
+            "review_state",
+            _l("The supervisor's review of the contact."),
+            Kind.code,
+            enums.ReviewState,
+        ),
+        Column("conflict_type", _l("Who the conflict is between."), Kind.code, enums.ConflictType),
         Column("catalyst", _l("What set the conflict off."), Kind.code, enums.Catalyst),
-        Column("weapon", _l("What was known of weapons in the conflict (not of a person)."),
-               Kind.code, enums.Weapon),
+        Column(
+            "weapon",
+            _l("What was known of weapons in the conflict (not of a person)."),
+            Kind.code,
+            enums.Weapon,
+        ),
         Column("strategies", _l("The mediation's strategies."), Kind.code_list, enums.Strategy),
         Column("outcome", _l("The mediation's outcome."), Kind.code, enums.MediationOutcome),
-        Column("mediators", _l("The number of the programme's workers who mediated."),
-               Kind.integer, values=_l("1 or more")),
+        Column(
+            "mediators",
+            _l("The number of the programme's workers who mediated."),
+            Kind.integer,
+            values=_l("1 or more"),
+        ),
         Column(
             "event",
-            _l("\"detected\": the conflict was flagged at its first level; \"level_changed\": "
-               "its risk level changed."),
+            _l(
+                '"detected": the conflict was flagged at its first level; "level_changed": '
+                "its risk level changed."
+            ),
             Kind.code,
             values=_l("detected, level_changed"),
         ),
-        Column("from_level", _l("The risk level before (empty when detected)."), Kind.integer,
-               values=_l("1 tension, 2 threats, 3 high, 4 imminent")),
-        Column("to_level", _l("The risk level after."), Kind.integer,
-               values=_l("1 tension, 2 threats, 3 high, 4 imminent")),
+        Column(
+            "from_level",
+            _l("The risk level before (empty when detected)."),
+            Kind.integer,
+            values=_l("1 tension, 2 threats, 3 high, 4 imminent"),
+        ),
+        Column(
+            "to_level",
+            _l("The risk level after."),
+            Kind.integer,
+            values=_l("1 tension, 2 threats, 3 high, 4 imminent"),
+        ),
         Column(
             "direction",
             _l("Whether the level rose, fell or was set first."),
             Kind.code,
             values=_l("initial, escalation, de_escalation"),
         ),
-        Column("service_kind", _l("The kind of service referred to (never its name)."),
-               Kind.code, enums.ServiceKind),
-        Column("consent_given", _l("Whether the participant agreed to the referral."),
-               Kind.flag, values=_l("1, 0")),
+        Column(
+            "service_kind",
+            _l("The kind of service referred to (never its name)."),
+            Kind.code,
+            enums.ServiceKind,
+        ),
+        Column(
+            "consent_given",
+            _l("Whether the participant agreed to the referral."),
+            Kind.flag,
+            values=_l("1, 0"),
+        ),
         Column("status", _l("How far the referral has got."), Kind.code, enums.ReferralStatus),
-        Column("status_week", _l("The week the referral reached its status."), Kind.iso_week,
-               treatment=WEEK_TREATMENT),
-        Column("closed_week", _l("The week the referral closed; empty while it is open."),
-               Kind.iso_week, treatment=WEEK_TREATMENT),
+        Column(
+            "status_week",
+            _l("The week the referral reached its status."),
+            Kind.iso_week,
+            treatment=WEEK_TREATMENT,
+        ),
+        Column(
+            "closed_week",
+            _l("The week the referral closed; empty while it is open."),
+            Kind.iso_week,
+            treatment=WEEK_TREATMENT,
+        ),
     )
 }
 
@@ -204,16 +261,16 @@ WIDE_AGE = {"<15": "<18", "15-17": "<18", "18-20": "18-24", "21-24": "18-24", "2
 AGE_LEVELS = {
     "band": _l("the recorded band (<15, 15-17, 18-20, 21-24, 25+)"),
     "wide": _l("wider bands (<18, 18-24, 25+)"),
-    ANY: _l("one value, \"any\""),
+    ANY: _l('one value, "any"'),
 }
 GENDER_LEVELS = {
     "recorded": _l("as recorded (female, male, other, unknown)"),
-    ANY: _l("one value, \"any\""),
+    ANY: _l('one value, "any"'),
 }
 AREA_LEVELS = {
     "area": _l("the area (neighbourhood)"),
     "district": _l("the district (stadsdelsområde)"),
-    "programme": _l("one value for the whole programme, \"all\""),
+    "programme": _l('one value for the whole programme, "all"'),
 }
 
 
@@ -291,12 +348,25 @@ DATASETS: dict[str, Dataset] = {
             EventFile.contacts.value,
             _l("Contacts"),
             _l("One contact of the daily log."),
-            _l("Contacts of the project's period, except those returned to their author for "
-               "correction."),
+            _l(
+                "Contacts of the project's period, except those returned to their author for "
+                "correction."
+            ),
             (
-                "participant", "worker", "week", "area", "age_band", "gender", "subject",
-                "kind", "purpose", "referral_needs", "duration_minutes", "group_size",
-                "follow_up_set", "review_state",
+                "participant",
+                "worker",
+                "week",
+                "area",
+                "age_band",
+                "gender",
+                "subject",
+                "kind",
+                "purpose",
+                "referral_needs",
+                "duration_minutes",
+                "group_size",
+                "follow_up_set",
+                "review_state",
             ),
             "person",
         ),
@@ -306,8 +376,15 @@ DATASETS: dict[str, Dataset] = {
             _l("One mediation of a conflict."),
             _l("Mediations of the project's period."),
             (
-                "conflict", "week", "area", "conflict_type", "catalyst", "strategies",
-                "outcome", "mediators", "follow_up_set",
+                "conflict",
+                "week",
+                "area",
+                "conflict_type",
+                "catalyst",
+                "strategies",
+                "outcome",
+                "mediators",
+                "follow_up_set",
             ),
             "conflict",
         ),
@@ -317,8 +394,17 @@ DATASETS: dict[str, Dataset] = {
             _l("A conflict's first risk level, or a change of it."),
             _l("Conflicts flagged and risk levels changed in the project's period."),
             (
-                "conflict", "worker", "week", "area", "event", "from_level", "to_level",
-                "direction", "conflict_type", "catalyst", "weapon",
+                "conflict",
+                "worker",
+                "week",
+                "area",
+                "event",
+                "from_level",
+                "to_level",
+                "direction",
+                "conflict_type",
+                "catalyst",
+                "weapon",
             ),
             "conflict",
         ),
@@ -328,8 +414,17 @@ DATASETS: dict[str, Dataset] = {
             _l("One referral of a participant to a service."),
             _l("Referrals made in the project's period, with the status they have now."),
             (
-                "participant", "worker", "week", "area", "age_band", "gender", "service_kind",
-                "consent_given", "status", "status_week", "closed_week",
+                "participant",
+                "worker",
+                "week",
+                "area",
+                "age_band",
+                "gender",
+                "service_kind",
+                "consent_given",
+                "status",
+                "status_week",
+                "closed_week",
             ),
             "person",
         ),
@@ -542,8 +637,9 @@ class EventFiles:
 
 def _sort_key(row: Row) -> tuple[str, ...]:
     # By week and then by value: the order of the database (and of suppression) is not kept.
-    return tuple("" if v is None else f"{v:>12}" if isinstance(v, int) else str(v)
-                 for v in row.values())
+    return tuple(
+        "" if v is None else f"{v:>12}" if isinstance(v, int) else str(v) for v in row.values()
+    )
 
 
 def build_event_files(
@@ -567,9 +663,7 @@ def build_event_files(
         raw = {name: BUILDERS[name](session, project, period, pseudonym) for name in names}
         outcome = anonymise(raw, group_hierarchies)
         for name in names:
-            rows[name] = sorted(
-                outcome.files[name], key=lambda r: (r["week"], *_sort_key(r))
-            )
+            rows[name] = sorted(outcome.files[name], key=lambda r: (r["week"], *_sort_key(r)))
             outcomes[name] = outcome
     return EventFiles(rows=rows, outcomes=outcomes)
 
@@ -577,7 +671,9 @@ def build_event_files(
 # The codebook ------------------------------------------------------------------------------
 
 
-def allowed_values(column: Column, dataset: Dataset, outcome: Outcome | None, places: Places) -> str:
+def allowed_values(
+    column: Column, dataset: Dataset, outcome: Outcome | None, places: Places
+) -> str:
     """The values a column may hold, with their labels where the app has them."""
     if column.codes is not None:
         return "; ".join(
@@ -614,7 +710,7 @@ def treatment(column: Column, dataset: Dataset, outcome: Outcome | None) -> str:
         _l(
             "Quasi-identifier (k-anonymity, k=5). Generalisation steps: %(steps)s. In this "
             "file: %(chosen)s. Rows of people who would still be fewer than 5 in their "
-            "combination show \"suppressed\".",
+            'combination show "suppressed".',
             steps=steps,
             chosen=chosen,
         )

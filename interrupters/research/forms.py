@@ -27,8 +27,9 @@ class ProjectForm(FlaskForm):
     institution = StringField(
         _l("Institution"),
         validators=[DataRequired(), Length(min=2, max=200)],
-        description=_l("University and department, e.g. the Department of Criminology, "
-                       "Stockholm University."),
+        description=_l(
+            "University and department, e.g. the Department of Criminology, Stockholm University."
+        ),
     )
     ethics_reference = StringField(
         _l("Ethics approval reference"),

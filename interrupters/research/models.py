@@ -55,5 +55,6 @@ class ResearchProject(SQLModel, table=True):
     reviewed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     review_note: str = Field(default="", max_length=500)
-    # The pseudonym key, sealed (AES-GCM under the instance's research key), base64url.
-    sealed_secret: str = Field(max_length=200)
+    # The pseudonym key, sealed (AES-GCM under the instance's research key), base64url; made
+    # at the project's first download (services.project_secret), never shown.
+    sealed_secret: str = Field(default="", max_length=200)

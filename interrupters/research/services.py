@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
 from interrupters.audit.services import record_event
@@ -19,7 +20,7 @@ from interrupters.db import utcnow
 from interrupters.enums import OrganisationType, Role
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.identifying import identifying_problem
-from interrupters.research import datasets, files
+from interrupters.research import aggregates, datasets, files
 from interrupters.research.models import EventFile, ProjectState, ResearchProject
 from interrupters.research.sealing import new_sealed_secret, unseal
 
@@ -81,7 +82,7 @@ def programmes_of(*, session: Session, actor: Principal) -> list[Organisation]:
 
 
 def request_project(
-    *, session: Session, actor: Principal, data: dict[str, Any], key: bytes, now: datetime | None = None
+    *, session: Session, actor: Principal, data: dict[str, Any], now: datetime | None = None
 ) -> ResearchProject:
     """A researcher asks a programme for a project; its supervisors review it."""
     now = now or utcnow()
@@ -107,7 +108,6 @@ def request_project(
         state=ProjectState.requested.value,
         requested_by_id=actor.user_id,
         requested_at=now,
-        sealed_secret=new_sealed_secret(key),
     )
     session.add(project)
     session.flush()
@@ -129,9 +129,9 @@ def request_project(
 
 def visible_projects(*, session: Session, actor: Principal) -> list[ResearchProject]:
     """A researcher's own projects; the projects of a supervisor's programmes."""
-    conditions = []
+    conditions: list[Any] = []
     if actor.has_role(Role.researcher):
-        conditions.append(ResearchProject.requested_by_id == actor.user_id)
+        conditions.append(col(ResearchProject.requested_by_id) == actor.user_id)
     supervised = actor.organisations(Role.supervisor)
     if supervised:
         conditions.append(col(ResearchProject.organisation_id).in_(supervised))
@@ -285,6 +285,26 @@ def withdraw_project(
     return project
 
 
+# The project's secret ----------------------------------------------------------------------
+
+
+def project_secret(*, session: Session, project: ResearchProject, key: bytes) -> bytes:
+    """The project's pseudonym secret, made (random, sealed) the first time it is needed.
+
+    Two first downloads at once must not make two secrets: only the update that finds the
+    column still empty writes, and both then read what was stored."""
+    if not project.sealed_secret:
+        session.execute(
+            update(ResearchProject)
+            .where(col(ResearchProject.id) == project.id)
+            .where(col(ResearchProject.sealed_secret) == "")
+            .values(sealed_secret=new_sealed_secret(key))
+        )
+        session.flush()
+        session.refresh(project)
+    return unseal(key, project.sealed_secret)
+
+
 # Downloads ------------------------------------------------------------------------------------
 
 
@@ -331,10 +351,15 @@ def export_file(
     if name == CODEBOOK:
         book = codebook(session=session, project=project, key=key, now=now)
         body = (
-            files.csv_file(book.header, book.rows)
+            # One table in a CSV: each file's own line (column empty) before its columns.
+            files.csv_file(book.header, book.with_files())
             if fmt == "csv"
-            else files.xlsx_file({str(_l("Codebook")): (book.header, book.rows),
-                                  str(_l("Files")): (book.file_header, book.file_rows)})
+            else files.xlsx_file(
+                {
+                    str(_l("Codebook")): (book.header, book.rows),
+                    str(_l("Files")): (book.file_header, book.file_rows),
+                }
+            )
         )
         rows = len(book.rows)
     else:
@@ -342,7 +367,10 @@ def export_file(
             header, table = aggregate_table(session=session, project=project, now=now)
         else:
             built = datasets.build_event_files(
-                session=session, project=project, secret=unseal(key, project.sealed_secret), now=now
+                session=session,
+                project=project,
+                secret=project_secret(session=session, project=project, key=key),
+                now=now,
             )
             header, table = built.table(name)
         body = (
@@ -376,8 +404,6 @@ def aggregate_table(
     *, session: Session, project: ResearchProject, now: datetime
 ) -> tuple[tuple[str, ...], list[list[Any]]]:
     """The programme's area-month figures of the project's period, small counts suppressed."""
-    from interrupters.research import aggregates
-
     return aggregates.table(session=session, project=project, now=now)
 
 
@@ -391,6 +417,15 @@ class Codebook:
     file_header: tuple[str, ...]
     file_rows: list[list[Any]]
 
+    def with_files(self) -> list[list[Any]]:
+        """The column lines with a line per file first (its column empty): what one row is,
+        which records, and the disclosure control applied."""
+        out: list[list[Any]] = []
+        for name, title, row, selection, _count, disclosure in self.file_rows:
+            out.append([name, "", f"{title}. {row} {selection}", "", "", disclosure])
+            out.extend(line for line in self.rows if line[0] == name)
+        return out
+
 
 CODEBOOK_HEADER = ("file", "column", "meaning", "type", "allowed_values", "treatment")
 FILES_HEADER = ("file", "title", "row", "selection", "rows", "disclosure_control")
@@ -399,17 +434,18 @@ FILES_HEADER = ("file", "title", "row", "selection", "rows", "disclosure_control
 def codebook(*, session: Session, project: ResearchProject, key: bytes, now: datetime) -> Codebook:
     """Every column of every file the project may take, from the files' own definitions,
     with what this project's anonymisation did to each."""
-    from interrupters.research import aggregates
-
     places = datasets.Places.load(session)
     built = datasets.build_event_files(
-        session=session, project=project, secret=unseal(key, project.sealed_secret), now=now
+        session=session,
+        project=project,
+        secret=project_secret(session=session, project=project, key=key),
+        now=now,
     )
     rows: list[list[Any]] = []
     file_rows: list[list[Any]] = []
     header, table = aggregate_table(session=session, project=project, now=now)
-    for column in aggregates.columns(header):
-        rows.append([AGGREGATES, *column])
+    for line in aggregates.columns(header):
+        rows.append([AGGREGATES, *line])
     file_rows.append(
         [
             AGGREGATES,

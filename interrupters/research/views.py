@@ -70,7 +70,6 @@ def new() -> Any:
                 session=session,
                 actor=current_user,
                 data=forms.project_input(form),
-                key=_key(),
             )
         except InvalidInput as error:
             forms.show_errors(form, error.errors)
@@ -82,8 +81,9 @@ def new() -> Any:
     return render_template("research/new.html", form=form, programmes=programmes), status
 
 
-def _render_detail(project_id: int, review_form: Any = None, withdraw_form: Any = None,
-                   status: int = 200) -> Any:
+def _render_detail(
+    project_id: int, review_form: Any = None, withdraw_form: Any = None, status: int = 200
+) -> Any:
     session = get_session()
     now = utcnow()
     project = services.get_project(session=session, actor=current_user, project_id=project_id)
@@ -158,7 +158,10 @@ def withdraw(project_id: int) -> Any:
     if form.validate_on_submit():
         try:
             services.withdraw_project(
-                session=session, actor=current_user, project_id=project_id, note=form.note.data or ""
+                session=session,
+                actor=current_user,
+                project_id=project_id,
+                note=form.note.data or "",
             )
         except InvalidInput as error:
             forms.show_errors(form, error.errors)

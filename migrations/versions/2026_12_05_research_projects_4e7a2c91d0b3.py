@@ -36,7 +36,7 @@ def upgrade() -> None:
     sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
     sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('review_note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('sealed_secret', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('sealed_secret', sqlmodel.sql.sqltypes.AutoString(length=200), server_default='', nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_research_project_organisation_id_organisation')),
     sa.ForeignKeyConstraint(['requested_by_id'], ['app_user.id'], name=op.f('fk_research_project_requested_by_id_app_user')),
     sa.ForeignKeyConstraint(['reviewed_by_id'], ['app_user.id'], name=op.f('fk_research_project_reviewed_by_id_app_user')),
