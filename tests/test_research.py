@@ -682,6 +682,7 @@ def test_a_refusal_needs_a_reason_that_names_no_one(app, session, world, login_a
         ({"period_end": "2020-01-01"}, "period"),
         ({"expires_on": (date.today() - timedelta(days=1)).isoformat()}, "expires"),
         ({"ethics_reference": ""}, "ethics"),
+        ({"period_start": "2019-01-01"}, "too long"),
     ],
 )
 def test_a_request_with_wrong_dates_or_no_ethics_reference_is_refused(

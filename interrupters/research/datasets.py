@@ -447,9 +447,6 @@ class Period:
         end = datetime.combine(project.period_end + timedelta(days=1), time.min, tzinfo=STOCKHOLM)
         return cls(start=start, end=min(end, now))
 
-    def holds(self, moment: datetime) -> bool:
-        return self.start <= moment < self.end
-
 
 def _codes(values: Iterable[str]) -> str:
     return LIST_SEPARATOR.join(sorted(set(values)))

@@ -20,6 +20,7 @@ from interrupters.db import utcnow
 from interrupters.enums import OrganisationType, Role
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.identifying import identifying_problem
+from interrupters.reports.services import MAX_MONTHS
 from interrupters.research import aggregates, datasets, files
 from interrupters.research.models import EventFile, ProjectState, ResearchProject
 from interrupters.research.sealing import new_sealed_secret, unseal
@@ -63,6 +64,12 @@ class ProjectInput(BaseModel):
             raise ValueError(_l("The period ends before it starts."))
         if self.expires_on < self.period_start:
             raise ValueError(_l("Access would end before the period starts."))
+        months = (self.period_end.year - self.period_start.year) * 12 + (
+            self.period_end.month - self.period_start.month
+        )
+        if months >= MAX_MONTHS:
+            # The figures are computed for at most this many months at a time.
+            raise ValueError(_l("The period covers at most %(count)d months.", count=MAX_MONTHS))
         return self
 
 
@@ -202,6 +209,8 @@ def review_project(
     asked for) or refuses it with a reason."""
     now = now or utcnow()
     project = get_project(session=session, actor=actor, project_id=project_id)
+    # One role per organisation (auth.models.Membership): the researcher who asked is never
+    # also a supervisor of the programme, so no one approves their own project.
     if not _is_reviewer(actor, project):
         raise NotAllowed()
     if project.state != ProjectState.requested.value:
