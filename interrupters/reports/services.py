@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, case, cast, distinct, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
@@ -85,12 +86,12 @@ def next_month(day: date) -> date:
 def months_in(start: date, end: date) -> list[date]:
     """The first days of the calendar months from `start`'s to `end`'s, both included."""
     if end < start:
-        raise InvalidInput({"end": "The end is before the start."})
+        raise InvalidInput({"end": _l("The end is before the start.")})
     months = [first_of_month(start)]
     while next_month(months[-1]) <= end:
         months.append(next_month(months[-1]))
         if len(months) > MAX_MONTHS:
-            raise InvalidInput({"end": f"At most {MAX_MONTHS} months at a time."})
+            raise InvalidInput({"end": _l("At most %(months)d months at a time.", months=MAX_MONTHS)})
     return months
 
 
@@ -583,6 +584,23 @@ def _build_rows(
 # The public interface ------------------------------------------------------------------------
 
 
+def _area_cells(session: Session, programme_id: int | None, months: list[date]) -> Cells:
+    cells: Cells = {}
+    for source in (_contacts, _participants, _conflicts, _mediations, _incidents, _referrals):
+        source(session, programme_id, months, cells)
+    return cells
+
+
+def area_month_counts(
+    *, session: Session, programme_id: int | None, start: date, end: date
+) -> dict[tuple[date, int], dict[str, int]]:
+    """The counts behind `area_month_figures`, NOT suppressed: (month, area id) -> indicator
+    -> count, only where something happened. For checks inside the package and its tests;
+    nothing that leaves an organisation may show them."""
+    months = months_in(start, end)
+    return {(months[m], area): dict(v) for (m, area), v in _area_cells(session, programme_id, months).items()}
+
+
 ALL_AREAS = "all"  # FigureRow.area of the programme's total row
 
 
@@ -603,9 +621,7 @@ def area_month_figures(
     the total row included, before `area_ids` picks rows: so two requests for different areas
     can never be subtracted from one another to reveal a hidden count."""
     months = months_in(start, end)
-    cells: Cells = {}
-    for source in (_contacts, _participants, _conflicts, _mediations, _incidents, _referrals):
-        source(session, programme_id, months, cells)
+    cells = _area_cells(session, programme_id, months)
     areas = _areas(session, programme_id, {key for _m, key in cells})
     units: dict[int, tuple[str, int | None, str]] = dict(areas.items())
     # Figures of an area the query could not name (none today) would still count in the total.
