@@ -264,6 +264,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     # Walks and walk reports: the association's own; the programme reads; aggregates for the
     # briefing authors, supervisors and researchers (counts under 5 suppressed).
     **WALK_ROWS,
+    # The figures (issue 11): suppressed aggregates of own programme, for its supervisors and
+    # researchers; never for briefing authors (they read walk figures only) or field roles.
+    "reports.figures": access(LOGIN, ok={"supervisor", "researcher"}),
+    "reports.monthly": access(LOGIN, ok={"supervisor", "researcher"}),
 }
 
 # POSTs that need real data to reach the permission check that matters (empty forms stop at

@@ -31,7 +31,7 @@ from interrupters.referrals.models import Referral, ReferralUpdate
 from interrupters.reports import services
 from interrupters.reports.indicators import BY_NAME, COUNT, INDICATORS, RATE, WALK_INDICATORS
 from interrupters.reports.suppression import Relation, determined_cells, suppress
-from interrupters.walks.models import Walk, WalkReport, WalkSignup
+from interrupters.walks.models import WalkReport, WalkSignup
 
 from . import factories
 
@@ -135,7 +135,9 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
             f"contacts_kind_{kind.value}",
             f"contacts_purpose_{purpose.value}",
         )
-        expected.add(month, area, "staff_minutes", f"staff_minutes_kind_{kind.value}", by=minutes or 0)
+        expected.add(
+            month, area, "staff_minutes", f"staff_minutes_kind_{kind.value}", by=minutes or 0
+        )
         if participant is not None:
             expected.add(month, participant.area_id, "participant_contacts")
             met.add((month, participant.area_id, participant.id or 0))
@@ -143,25 +145,47 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
         expected.add(month, area, "participants_active")
     # Month boundaries are Stockholm's: 23:30 on 30 September is September, 00:30 on
     # 1 October is October, though both are 30 September in UTC.
-    for moment, month in ((local(date(2026, 9, 30), 23, 30), MONTHS[1]),
-                          (local(date(2026, 10, 1), 0, 30), MONTHS[2])):
+    for moment, month in (
+        (local(date(2026, 9, 30), 23, 30), MONTHS[1]),
+        (local(date(2026, 10, 1), 0, 30), MONTHS[2]),
+    ):
         session.add(
             Contact(
-                client_uuid=uid(), payload_hash="t", organisation_id=programme,
-                worker_id=worker.id or 0, subject="group", group_size=5, occurred_at=moment,
-                area_id=areas[0], kind="street", purpose="norm_message", duration_minutes=10,
+                client_uuid=uid(),
+                payload_hash="t",
+                organisation_id=programme,
+                worker_id=worker.id or 0,
+                subject="group",
+                group_size=5,
+                occurred_at=moment,
+                area_id=areas[0],
+                kind="street",
+                purpose="norm_message",
+                duration_minutes=10,
             )
         )
-        expected.add(month, areas[0], "contacts", "contacts_subject_group",
-                     "contacts_kind_street", "contacts_purpose_norm_message")
+        expected.add(
+            month,
+            areas[0],
+            "contacts",
+            "contacts_subject_group",
+            "contacts_kind_street",
+            "contacts_purpose_norm_message",
+        )
         expected.add(month, areas[0], "staff_minutes", "staff_minutes_kind_street", by=10)
     # Another programme's contact, and one outside the months: they count nowhere.
     for org, moment in ((other, local(MONTHS[1])), (programme, local(date(2026, 11, 2)))):
         session.add(
             Contact(
-                client_uuid=uid(), payload_hash="t", organisation_id=org,
-                worker_id=(outsider if org == other else worker).id or 0, subject="group",
-                group_size=3, occurred_at=moment, area_id=areas[0], kind="street",
+                client_uuid=uid(),
+                payload_hash="t",
+                organisation_id=org,
+                worker_id=(outsider if org == other else worker).id or 0,
+                subject="group",
+                group_size=3,
+                occurred_at=moment,
+                area_id=areas[0],
+                kind="street",
                 purpose="check_in",
             )
         )
@@ -173,45 +197,83 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
         level = rng.randint(1, 4)
         catalyst = rng.choice(list(e.Catalyst))
         conflict = Conflict(
-            client_uuid=uid(), payload_hash="t", code=f"C-T{n:03d}", organisation_id=programme,
-            area_id=area, detected_via="street", catalyst=catalyst.value, type="group_vs_group",
-            parties_count=2, risk_level=level, flagged_by_id=worker.id or 0,
+            client_uuid=uid(),
+            payload_hash="t",
+            code=f"C-T{n:03d}",
+            organisation_id=programme,
+            area_id=area,
+            detected_via="street",
+            catalyst=catalyst.value,
+            type="group_vs_group",
+            parties_count=2,
+            risk_level=level,
+            flagged_by_id=worker.id or 0,
         )
         session.add(conflict)
         session.flush()
         day = some_day(rng, month)
         events = [dict(kind="detected", occurred_at=local(day), to_level=level, to_status="open")]
-        expected.add(month, area, "conflicts_new", f"conflicts_new_level_{level}",
-                     f"conflicts_new_catalyst_{catalyst.value}")
+        expected.add(
+            month,
+            area,
+            "conflicts_new",
+            f"conflicts_new_level_{level}",
+            f"conflicts_new_catalyst_{catalyst.value}",
+        )
         new_level = rng.randint(1, 4)
         if new_level != level:
             change_month = rng.choice(MONTHS)
-            events.append(dict(kind="level_changed", occurred_at=local(some_day(rng, change_month)),
-                               from_level=level, to_level=new_level))
-            expected.add(change_month, area,
-                         "conflict_escalations" if new_level > level else "conflict_deescalations")
+            events.append(
+                dict(
+                    kind="level_changed",
+                    occurred_at=local(some_day(rng, change_month)),
+                    from_level=level,
+                    to_level=new_level,
+                )
+            )
+            expected.add(
+                change_month,
+                area,
+                "conflict_escalations" if new_level > level else "conflict_deescalations",
+            )
         if n % 4 == 0:
             status = "resolved" if n % 8 == 0 else "turned_violent"
             when = rng.choice(MONTHS)
-            events.append(dict(kind="closed" if status == "resolved" else "status_changed",
-                               occurred_at=local(some_day(rng, when)), from_status="open",
-                               to_status=status))
+            events.append(
+                dict(
+                    kind="closed" if status == "resolved" else "status_changed",
+                    occurred_at=local(some_day(rng, when)),
+                    from_status="open",
+                    to_status=status,
+                )
+            )
             expected.add(when, area, f"conflicts_{status}")
         for event in events:
-            session.add(ConflictEvent(conflict_id=conflict.id or 0, author_id=worker.id or 0, **event))
+            session.add(
+                ConflictEvent(conflict_id=conflict.id or 0, author_id=worker.id or 0, **event)
+            )
         for _ in range(rng.randint(0, 3)):
             when = rng.choice(MONTHS)
             outcome = rng.choice(list(e.MediationOutcome))
             strategies = rng.sample([s.value for s in e.Strategy], rng.randint(0, 3))
             session.add(
                 Mediation(
-                    client_uuid=uid(), payload_hash="t", conflict_id=conflict.id or 0,
-                    author_id=worker.id or 0, occurred_at=local(some_day(rng, when)),
-                    strategies=strategies, outcome=outcome.value,
+                    client_uuid=uid(),
+                    payload_hash="t",
+                    conflict_id=conflict.id or 0,
+                    author_id=worker.id or 0,
+                    occurred_at=local(some_day(rng, when)),
+                    strategies=strategies,
+                    outcome=outcome.value,
                 )
             )
-            expected.add(when, area, "mediations", f"mediations_outcome_{outcome.value}",
-                         *(f"mediations_strategy_{s}" for s in strategies))
+            expected.add(
+                when,
+                area,
+                "mediations",
+                f"mediations_outcome_{outcome.value}",
+                *(f"mediations_strategy_{s}" for s in strategies),
+            )
 
     # Incidents and community responses.
     for _ in range(30):
@@ -220,21 +282,37 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
         injured = rng.randint(0, 2)
         session.add(
             Incident(
-                client_uuid=uid(), payload_hash="t", organisation_id=programme, type=kind.value,
-                area_id=area, occurred_at=local(some_day(rng, month)), injured_count=injured,
-                response=response.value, author_id=worker.id or 0,
+                client_uuid=uid(),
+                payload_hash="t",
+                organisation_id=programme,
+                type=kind.value,
+                area_id=area,
+                occurred_at=local(some_day(rng, month)),
+                injured_count=injured,
+                response=response.value,
+                author_id=worker.id or 0,
             )
         )
-        expected.add(month, area, "incidents", f"incidents_type_{kind.value}",
-                     f"incidents_response_{response.value}")
+        expected.add(
+            month,
+            area,
+            "incidents",
+            f"incidents_type_{kind.value}",
+            f"incidents_response_{response.value}",
+        )
         expected.add(month, area, "incidents_injured", by=injured)
     for n in range(18):
         month, area = rng.choice(MONTHS), rng.choice(areas)
         kind = list(e.CommunityResponseKind)[n % len(e.CommunityResponseKind)]
         session.add(
             CommunityResponse(
-                client_uuid=uid(), payload_hash="t", organisation_id=programme, kind=kind.value,
-                area_id=area, occurred_at=local(some_day(rng, month)), author_id=worker.id or 0,
+                client_uuid=uid(),
+                payload_hash="t",
+                organisation_id=programme,
+                kind=kind.value,
+                area_id=area,
+                occurred_at=local(some_day(rng, month)),
+                author_id=worker.id or 0,
             )
         )
         expected.add(month, area, "community_responses", f"community_responses_kind_{kind.value}")
@@ -251,10 +329,16 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
         month = rng.choice(MONTHS)
         made = local(some_day(rng, month))
         referral = Referral(
-            client_uuid=uid(), payload_hash="t", organisation_id=programme,
-            participant_id=participant.id or 0, service_id=services_by_kind[kind].id or 0,
-            made_by_id=worker.id or 0, made_at=made, consent_given=True,
-            consent_scope="worker_contacts_service", status_changed_at=made,
+            client_uuid=uid(),
+            payload_hash="t",
+            organisation_id=programme,
+            participant_id=participant.id or 0,
+            service_id=services_by_kind[kind].id or 0,
+            made_by_id=worker.id or 0,
+            made_at=made,
+            consent_given=True,
+            consent_scope="worker_contacts_service",
+            status_changed_at=made,
         )
         session.add(referral)
         session.flush()
@@ -268,8 +352,11 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
             for _twice in range(rng.randint(1, 2)):  # a status sent twice counts once
                 session.add(
                     ReferralUpdate(
-                        client_uuid=uid(), payload_hash="t", referral_id=referral.id or 0,
-                        author_id=worker.id or 0, status=status,
+                        client_uuid=uid(),
+                        payload_hash="t",
+                        referral_id=referral.id or 0,
+                        author_id=worker.id or 0,
+                        status=status,
                         occurred_at=local(some_day(rng, when)),
                     )
                 )
@@ -341,7 +428,10 @@ def test_figures_are_the_counts_with_small_ones_hidden(session, scene):
             weeks = services.days_in(row.month) / 7
             assert rate == round(row.values["participant_contacts"] / active / weeks, 2)
         else:
-            assert rate is None and row.shown("contacts_per_participant_week") == "–"
+            assert (
+                rate is None
+                and row.shown("contacts_per_participant_week") == services.NOT_APPLICABLE
+            )
 
 
 def published_relations(rows: list[services.FigureRow], indicators) -> tuple[dict, list]:
@@ -445,8 +535,12 @@ def test_walk_figures_per_district_and_month(session, world):
         month = MONTHS[n % 3]
         state = "completed" if n % 5 else "cancelled"
         walk = factories.create_walk(
-            session, world, lead, district_id=district,
-            planned_start=local(some_day(rng, month), 20, 30), state=state,
+            session,
+            world,
+            lead,
+            district_id=district,
+            planned_start=local(some_day(rng, month), 20, 30),
+            state=state,
         )
         signed = rng.sample(walkers, rng.randint(2, 6))
         for walker in signed:
@@ -457,9 +551,13 @@ def test_walk_figures_per_district_and_month(session, world):
             atmosphere = rng.choice(list(e.Atmosphere)).value
             session.add(
                 WalkReport(
-                    client_uuid=uid(), payload_hash="t", walk_id=walk.id or 0,
-                    submitted_by_id=signed[0].id or 0, youths_met="1-10",
-                    atmosphere=atmosphere, submitted_at=walk.planned_start + timedelta(hours=5),
+                    client_uuid=uid(),
+                    payload_hash="t",
+                    walk_id=walk.id or 0,
+                    submitted_by_id=signed[0].id or 0,
+                    youths_met="1-10",
+                    atmosphere=atmosphere,
+                    submitted_at=walk.planned_start + timedelta(hours=5),
                 )
             )
             report_month = (walk.planned_start + timedelta(hours=5)).astimezone(STOCKHOLM).date()
@@ -472,9 +570,7 @@ def test_walk_figures_per_district_and_month(session, world):
     for row in rows:
         for indicator in WALK_INDICATORS:
             if row.is_total:
-                want = sum(
-                    expected[(row.month, d, indicator.name)] for d in (jarva, skarholmen)
-                )
+                want = sum(expected[(row.month, d, indicator.name)] for d in (jarva, skarholmen))
             else:
                 want = expected[(row.month, row.district_id, indicator.name)]
             if 0 < want < 5:
@@ -531,12 +627,8 @@ def fixed_by_null_space(relations: list[Relation], hidden: set[Any]) -> set[Any]
 
 def grid_relations(n_rows: int, n_cols: int) -> list[Relation]:
     """A table with row totals ("r", i), column totals ("c", j) and a grand total "g"."""
-    relations = [
-        Relation(tuple((i, j) for j in range(n_cols)), ("r", i)) for i in range(n_rows)
-    ]
-    relations += [
-        Relation(tuple((i, j) for i in range(n_rows)), ("c", j)) for j in range(n_cols)
-    ]
+    relations = [Relation(tuple((i, j) for j in range(n_cols)), ("r", i)) for i in range(n_rows)]
+    relations += [Relation(tuple((i, j) for i in range(n_rows)), ("c", j)) for j in range(n_cols)]
     relations.append(Relation(tuple(("r", i) for i in range(n_rows)), "g"))
     relations.append(Relation(tuple(("c", j) for j in range(n_cols)), "g"))
     return relations
@@ -625,11 +717,20 @@ def test_minutes_follow_their_counts():
         1: {name: 0 for name in BY_NAME},
         2: {name: 0 for name in BY_NAME},
     }
-    table[1] |= {"contacts": 12, "contacts_kind_street": 2, "contacts_kind_phone": 10,
-                 "staff_minutes": 200, "staff_minutes_kind_street": 20,
-                 "staff_minutes_kind_phone": 180}
-    table[2] |= {"contacts": 9, "contacts_kind_street": 9, "staff_minutes": 90,
-                 "staff_minutes_kind_street": 90}
+    table[1] |= {
+        "contacts": 12,
+        "contacts_kind_street": 2,
+        "contacts_kind_phone": 10,
+        "staff_minutes": 200,
+        "staff_minutes_kind_street": 20,
+        "staff_minutes_kind_phone": 180,
+    }
+    table[2] |= {
+        "contacts": 9,
+        "contacts_kind_street": 9,
+        "staff_minutes": 90,
+        "staff_minutes_kind_street": 90,
+    }
     whole = {name: table[1][name] + table[2][name] for name in BY_NAME}
     table[services.ALL] = whole
     hidden = services.suppress_month(table, INDICATORS)
