@@ -737,3 +737,114 @@ def test_minutes_follow_their_counts():
     assert "staff_minutes_kind_street" in hidden[1]
     # Row 1's street minutes hidden: its phone minutes (or the total) must go too.
     assert {"staff_minutes_kind_phone", "staff_minutes"} & hidden[1]
+
+
+# The pages ------------------------------------------------------------------------------------
+
+
+def test_the_researcher_reads_the_figures_with_charts_and_tables(client, session, scene, login_as):
+    researcher = login_as("researcher")
+    response = client.get("/figures/", query_string={"start": "2026-08", "end": "2026-10"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert page.count('<svg class="chart"') == 7  # one chart a section
+    assert "&lt;5" in page  # something is hidden
+    for code in ("P-T000", "C-T000"):  # no person-level code reaches the page
+        assert code not in page
+    rows = services.area_month_figures(
+        session=session, programme_id=scene["programme"], start=MONTHS[0], end=MONTHS[2]
+    )
+    october = next(r for r in rows if r.is_total and r.month == MONTHS[2])
+    assert f'data-cell="contacts-2026-10-01">{october.values["contacts"]}<' in page
+    assert researcher.display_name not in page
+    # The picker narrows to one area; the programme's totals stay.
+    one = client.get(
+        "/figures/",
+        query_string={"start": "2026-10", "end": "2026-10", "areas": scene["areas"][0]},
+    ).get_data(as_text=True)
+    assert "Rinkeby" in one and "Tensta (Järva)</caption>" not in one
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"start": "2026-13"},
+        {"start": "1999-12"},
+        {"end": "2101-01"},
+        {"start": "2026-10", "end": "2026-01"},
+        {"start": "2000-01", "end": "2026-01"},
+        {"areas": "99999"},
+        {"areas": "x"},
+        {"programme": "99999"},
+        {"start": "<script>"},
+        {"start": "a\x00b"},
+    ],
+)
+def test_hostile_pickers_are_refused_with_a_4xx(client, world, login_as, query):
+    login_as("researcher")
+    response = client.get("/figures/", query_string=query)
+    assert 400 <= response.status_code < 500
+    assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_another_programme_is_forbidden(client, world, login_as):
+    login_as("researcher")
+    other = world.organisations["other_programme"].id
+    assert client.get("/figures/", query_string={"programme": other}).status_code in (400, 403)
+    assert client.get("/figures/monthly", query_string={"programme": other}).status_code in (
+        400,
+        403,
+    )
+
+
+def test_the_monthly_report_is_printable_plain_and_audited(client, session, scene, login_as):
+    from sqlmodel import select
+
+    from interrupters.audit.models import AuditEvent
+
+    user = login_as("supervisor")
+    response = client.get("/figures/monthly", query_string={"month": "2026-10"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Månadsrapport, oktober 2026" in page
+    assert "css/report.css" in page and "data-print" in page
+    rows = services.area_month_figures(
+        session=session, programme_id=scene["programme"], start=MONTHS[1], end=MONTHS[2]
+    )
+    now, before = (next(r for r in rows if r.is_total and r.month == m) for m in MONTHS[:0:-1])
+    contacts, previous = now.values["contacts"], before.values["contacts"]
+    if contacts > previous:
+        sentence = f"Kontakter: {contacts}, {contacts - previous} fler än i september."
+    elif contacts < previous:
+        sentence = f"Kontakter: {contacts}, {previous - contacts} färre än i september."
+    else:
+        sentence = f"Kontakter: {contacts}, lika många som i september."
+    assert sentence in page
+    # The month against the five before it: May to October.
+    assert 'data-cell="contacts-2026-05-01"' in page
+    assert 'data-cell="contacts-2026-10-01"' in page
+    event = session.exec(
+        select(AuditEvent).where(AuditEvent.object_type == "monthly_report")
+    ).first()
+    assert event is not None and event.actor_id == user.id and event.event == "export"
+    english = client.get(
+        "/figures/monthly", query_string={"month": "2026-10"}, headers={"Accept-Language": "en"}
+    )
+    assert english.status_code == 200
+
+
+def test_the_walk_figures_page_uses_the_reports_package(client, session, world, login_as):
+    lead = factories.create_user(session, world, "association_lead")
+    walk = factories.create_walk(
+        session,
+        world,
+        lead,
+        planned_start=datetime.now(UTC) - timedelta(days=1),
+        state="completed",
+    )
+    session.add(WalkSignup(walk_id=walk.id or 0, user_id=lead.id or 0))
+    session.commit()
+    login_as("briefing_author")
+    page = client.get("/walks/figures").get_data(as_text=True)
+    assert 'data-cell="walks_held">&lt;5<' in page
+    assert client.get("/walks/figures", query_string={"since": "1900-01-01"}).status_code == 400

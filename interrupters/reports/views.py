@@ -123,8 +123,8 @@ def figures() -> Any:
             "section": section,
             "indicators": [i for i in INDICATORS if i.section == section.key],
             "chart": BY_NAME[section.chart],
-            "values": [_number(totals.get(m), section.chart) for m in months],
-            "texts": [shown(totals.get(m), section.chart) for m in months],
+            "chart_values": [_number(totals.get(m), section.chart) for m in months],
+            "chart_texts": [shown(totals.get(m), section.chart) for m in months],
         }
         for section in SECTIONS
     ]
