@@ -146,7 +146,9 @@ def seed_demo_history(
         insert(Participant),
         [{k: v for k, v in row.items() if not k.startswith("_")} for row in participants],
     )
-    ids = dict(session.exec(select(Participant.code, Participant.id)).all())
+    ids: dict[str, int] = {
+        code: pid for code, pid in session.exec(select(Participant.code, Participant.id)) if pid
+    }
 
     # Contacts: high-risk participants met about three times a week, and community contacts.
     contacts: list[dict[str, Any]] = []
@@ -189,7 +191,7 @@ def seed_demo_history(
                         row["worker_id"],
                         row["area_id"]
                         if rng.random() < 0.85
-                        else rng.choice(list(areas.values())).id,
+                        else rng.choice(list(areas.values())).id or 0,
                         subject="participant",
                         participant_id=ids[row["code"]],
                         kind=rng.choice(
