@@ -300,6 +300,10 @@ def seed_demo(*, session: Session, now: datetime | None = None, seed: int = 2026
     seed_demo_briefing(session=session, now=now)
     seed_demo_walks(session=session, now=now)
     seed_demo_referrals(session=session, now=now)
+    # The months before, so the figures and the monthly report have something to say.
+    from interrupters.demo_history import seed_demo_history
+
+    seed_demo_history(session=session, now=now, programme=PROGRAMME, association=ASSOCIATION)
     seed_demo_research(session=session, now=now)
     return True
 

@@ -264,6 +264,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     # Walks and walk reports: the association's own; the programme reads; aggregates for the
     # briefing authors, supervisors and researchers (counts under 5 suppressed).
     **WALK_ROWS,
+    # The figures (issue 11): suppressed aggregates of own programme, for its supervisors and
+    # researchers; never for briefing authors (they read walk figures only) or field roles.
+    "reports.figures": access(LOGIN, ok={"supervisor", "researcher"}),
+    "reports.monthly": access(LOGIN, ok={"supervisor", "researcher"}),
     # Research projects (issue 11, item 3): the researcher asks and downloads (own projects
     # only, approved and unexpired); supervisors of the programme review. Nothing person-level.
     "research.index": access(LOGIN, ok={"researcher", "supervisor"}),

@@ -16,7 +16,9 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, case, cast, distinct, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 
@@ -68,7 +70,7 @@ logger = logging.getLogger(__name__)
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MAX_MONTHS = 60  # five years: a pilot and its follow-up; bounds every query
 ALL = 0  # the key of the programme's total row (area ids start at 1)
-NOT_APPLICABLE = "–"
+NOT_APPLICABLE = "\u2013"  # an en dash: not defined (no participant met)
 
 
 # Months ---------------------------------------------------------------------------------------
@@ -85,12 +87,14 @@ def next_month(day: date) -> date:
 def months_in(start: date, end: date) -> list[date]:
     """The first days of the calendar months from `start`'s to `end`'s, both included."""
     if end < start:
-        raise InvalidInput({"end": "The end is before the start."})
+        raise InvalidInput({"end": _l("The end is before the start.")})
     months = [first_of_month(start)]
     while next_month(months[-1]) <= end:
         months.append(next_month(months[-1]))
         if len(months) > MAX_MONTHS:
-            raise InvalidInput({"end": f"At most {MAX_MONTHS} months at a time."})
+            raise InvalidInput(
+                {"end": _l("At most %(months)d months at a time.", months=MAX_MONTHS)}
+            )
     return months
 
 
@@ -140,7 +144,7 @@ class FigureRow:
         return self.district_id is None
 
     def shown(self, name: str) -> str:
-        """The figure as a reader sees it: a number, "<5" when suppressed, "–" when undefined."""
+        """The figure as a reader sees it: a number, "<5" when suppressed, a dash if undefined."""
         if name in self.suppressed:
             return HIDDEN
         value = self.values.get(name)
@@ -166,6 +170,12 @@ def _add(cells: Cells, rows: Iterable[Any], names: Sequence[str]) -> None:
             cell[name] = cell.get(name, 0) + int(value or 0)
 
 
+def _select(*columns: Any) -> Any:
+    """SQLAlchemy's select over model attributes and labels, for the GROUP BY queries below
+    (their column types are SQL expressions, which the typed overloads cannot follow)."""
+    return sa_select(*columns)
+
+
 def _one(condition: ColumnElement[bool], value: Any = 1) -> ColumnElement[int]:
     return func.sum(case((condition, value), else_=0))
 
@@ -177,13 +187,13 @@ def _tally(
     sub = inner.subquery()
     names = [name for name, _ in columns]
     expressions = [make(sub.c) for _, make in columns]
-    query = select(sub.c.m, sub.c[key], *expressions).group_by(sub.c.m, sub.c[key])
-    _add(cells, session.exec(query).all(), names)  # type: ignore[call-overload]
+    query = _select(sub.c.m, sub.c[key], *expressions).group_by(sub.c.m, sub.c[key])
+    _add(cells, session.execute(query).all(), names)
 
 
 def _programme_filter(column: Any, programme_id: int | None) -> ColumnElement[bool]:
     if programme_id is None:
-        programmes = select(Organisation.id).where(
+        programmes = _select(Organisation.id).where(
             Organisation.type == OrganisationType.cv_programme.value
         )
         return col(column).in_(programmes)
@@ -191,7 +201,7 @@ def _programme_filter(column: Any, programme_id: int | None) -> ColumnElement[bo
 
 
 def _contacts(session: Session, programme_id: int | None, months: list[date], cells: Cells) -> None:
-    inner = select(
+    inner = _select(
         month_index(Contact.occurred_at, months).label("m"),
         col(Contact.area_id).label("area"),
         Contact.subject,
@@ -223,7 +233,7 @@ def _participants(
 ) -> None:
     # Met in the month: by the participant's own area, each participant once.
     met = (
-        select(
+        _select(
             month_index(Contact.occurred_at, months).label("m"),
             col(Participant.area_id).label("area"),
             Contact.participant_id,
@@ -248,7 +258,7 @@ def _participants(
         ("participants_new", Participant.created_at),
         ("participants_exited", Participant.exited_at),
     ):
-        inner = select(
+        inner = _select(
             month_index(column, months).label("m"), col(Participant.area_id).label("area")
         ).where(
             _programme_filter(Participant.organisation_id, programme_id), in_months(column, months)
@@ -260,7 +270,7 @@ def _conflicts(
     session: Session, programme_id: int | None, months: list[date], cells: Cells
 ) -> None:
     inner = (
-        select(
+        _select(
             month_index(ConflictEvent.occurred_at, months).label("m"),
             col(Conflict.area_id).label("area"),
             ConflictEvent.conflict_id,
@@ -318,7 +328,7 @@ def _mediations(
     session: Session, programme_id: int | None, months: list[date], cells: Cells
 ) -> None:
     inner = (
-        select(
+        _select(
             month_index(Mediation.occurred_at, months).label("m"),
             col(Conflict.area_id).label("area"),
             Mediation.outcome,
@@ -349,7 +359,7 @@ def _mediations(
 def _incidents(
     session: Session, programme_id: int | None, months: list[date], cells: Cells
 ) -> None:
-    inner = select(
+    inner = _select(
         month_index(Incident.occurred_at, months).label("m"),
         col(Incident.area_id).label("area"),
         Incident.type,
@@ -373,7 +383,7 @@ def _incidents(
             )
         )
     _tally(session, inner, "area", columns, cells)
-    responses = select(
+    responses = _select(
         month_index(CommunityResponse.occurred_at, months).label("m"),
         col(CommunityResponse.area_id).label("area"),
         CommunityResponse.kind,
@@ -382,9 +392,12 @@ def _incidents(
         in_months(CommunityResponse.occurred_at, months),
     )
     columns = [("community_responses", lambda c: func.count())]
-    for kind in CommunityResponseKind:
+    for response_kind in CommunityResponseKind:
         columns.append(
-            (f"community_responses_kind_{kind.value}", lambda c, v=kind.value: _one(c.kind == v))
+            (
+                f"community_responses_kind_{response_kind.value}",
+                lambda c, v=response_kind.value: _one(c.kind == v),
+            )
         )
     _tally(session, responses, "area", columns, cells)
 
@@ -393,7 +406,7 @@ def _referrals(
     session: Session, programme_id: int | None, months: list[date], cells: Cells
 ) -> None:
     made = (
-        select(
+        _select(
             month_index(Referral.made_at, months).label("m"),
             col(Participant.area_id).label("area"),
             Service.kind,
@@ -412,7 +425,7 @@ def _referrals(
         )
     _tally(session, made, "area", columns, cells)
     updates = (
-        select(
+        _select(
             month_index(ReferralUpdate.occurred_at, months).label("m"),
             col(Participant.area_id).label("area"),
             ReferralUpdate.referral_id,
@@ -469,15 +482,17 @@ def _areas(
         .join(District, col(District.id) == Area.district_id)
         .where(or_(col(Area.district_id).in_(served), col(Area.id).in_(list(seen) or [-1])))
     )
-    return {a: (name, d, district) for a, name, d, district in session.exec(query).all()}
+    return {
+        a: (name, d, district)
+        for a, name, d, district in session.exec(query).all()
+        if a is not None and d is not None
+    }
 
 
 # Suppression of a month's table ---------------------------------------------------------------
 
 
-def _relations(
-    indicators: Sequence[Indicator], keys: Sequence[int], kind: str
-) -> list[Relation]:
+def _relations(indicators: Sequence[Indicator], keys: Sequence[int], kind: str) -> list[Relation]:
     """Parts add up to their total in every row; the rows add up to the total row."""
     relations: list[Relation] = []
     of_kind = [i for i in indicators if i.type == kind]
@@ -505,10 +520,7 @@ def suppress_month(
     }
     hidden = suppress(counts, _relations(indicators, keys, COUNT))
     minutes = {
-        (k, i.name): table[k].get(i.name, 0)
-        for k in table
-        for i in indicators
-        if i.type == MINUTES
+        (k, i.name): table[k].get(i.name, 0) for k in table for i in indicators if i.type == MINUTES
     }
     primary = {
         (k, i.name)
@@ -583,6 +595,26 @@ def _build_rows(
 # The public interface ------------------------------------------------------------------------
 
 
+def _area_cells(session: Session, programme_id: int | None, months: list[date]) -> Cells:
+    cells: Cells = {}
+    for source in (_contacts, _participants, _conflicts, _mediations, _incidents, _referrals):
+        source(session, programme_id, months, cells)
+    return cells
+
+
+def area_month_counts(
+    *, session: Session, programme_id: int | None, start: date, end: date
+) -> dict[tuple[date, int], dict[str, int]]:
+    """The counts behind `area_month_figures`, NOT suppressed: (month, area id) -> indicator
+    -> count, only where something happened. For checks inside the package and its tests;
+    nothing that leaves an organisation may show them."""
+    months = months_in(start, end)
+    return {
+        (months[m], area): dict(v)
+        for (m, area), v in _area_cells(session, programme_id, months).items()
+    }
+
+
 ALL_AREAS = "all"  # FigureRow.area of the programme's total row
 
 
@@ -603,9 +635,7 @@ def area_month_figures(
     the total row included, before `area_ids` picks rows: so two requests for different areas
     can never be subtracted from one another to reveal a hidden count."""
     months = months_in(start, end)
-    cells: Cells = {}
-    for source in (_contacts, _participants, _conflicts, _mediations, _incidents, _referrals):
-        source(session, programme_id, months, cells)
+    cells = _area_cells(session, programme_id, months)
     areas = _areas(session, programme_id, {key for _m, key in cells})
     units: dict[int, tuple[str, int | None, str]] = dict(areas.items())
     # Figures of an area the query could not name (none today) would still count in the total.
@@ -624,7 +654,7 @@ def district_month_walk_figures(
     months = months_in(start, end)
     cells: Cells = {}
     held = (
-        select(
+        _select(
             month_index(Walk.planned_start, months).label("m"),
             col(Walk.district_id).label("district"),
             Walk.id,
@@ -633,22 +663,25 @@ def district_month_walk_figures(
         .subquery()
     )
     signups = (
-        select(WalkSignup.walk_id, func.count().label("walkers"))
+        _select(WalkSignup.walk_id, func.count().label("walkers"))
         .group_by(col(WalkSignup.walk_id))
         .subquery()
     )
-    inner = select(
+    inner = _select(
         held.c.m, held.c.district, func.coalesce(signups.c.walkers, 0).label("walkers")
     ).outerjoin(signups, signups.c.walk_id == held.c.id)
     _tally(
         session,
         inner,
         "district",
-        [("walks_held", lambda c: func.count()), ("walker_evenings", lambda c: func.sum(c.walkers))],
+        [
+            ("walks_held", lambda c: func.count()),
+            ("walker_evenings", lambda c: func.sum(c.walkers)),
+        ],
         cells,
     )
     reports = (
-        select(
+        _select(
             month_index(WalkReport.submitted_at, months).label("m"),
             col(Walk.district_id).label("district"),
             WalkReport.atmosphere,
@@ -666,7 +699,7 @@ def district_month_walk_figures(
         )
     _tally(session, reports, "district", columns, cells)
     seen = {key for _m, key in cells}
-    districts = {
+    districts: dict[int, tuple[str, int | None, str]] = {
         d.id: (d.name, d.id, d.name)
         for d in session.exec(select(District).where(col(District.id).in_(list(seen) or [-1])))
         if d.id is not None
@@ -678,6 +711,77 @@ def district_month_walk_figures(
         wanted = set(district_ids)
         rows = [r for r in rows if r.district_id is None or r.district_id in wanted]
     return rows
+
+
+def programme_areas(*, session: Session, programme_id: int | None) -> list[tuple[int, str]]:
+    """The areas a programme's figures have rows for (the picker's choices), by district."""
+    areas = _areas(session, programme_id, [])
+    return [
+        (a, f"{name} ({district})")
+        for a, (name, _d, district) in sorted(areas.items(), key=lambda x: (x[1][2], x[1][0]))
+    ]
+
+
+def programme_district_ids(*, session: Session, programme_id: int) -> list[int]:
+    return list(
+        session.exec(
+            select(OrganisationDistrict.district_id).where(
+                OrganisationDistrict.organisation_id == programme_id
+            )
+        )
+    )
+
+
+@dataclass
+class MonthlyReport:
+    """The monthly report's figures: the programme's totals for the month and the months
+    before it (oldest first), the month's rows per area, and the walks in its districts."""
+
+    programme: Organisation
+    month: date
+    months: list[date]
+    totals: dict[date, FigureRow]
+    areas: list[FigureRow]
+    walks: list[FigureRow]
+
+    @property
+    def current(self) -> FigureRow:
+        return self.totals[self.month]
+
+    @property
+    def previous(self) -> FigureRow | None:
+        return self.totals.get(self.months[-2]) if len(self.months) > 1 else None
+
+
+def monthly_report(
+    *, session: Session, programme: Organisation, month: date, months: int = 6
+) -> MonthlyReport:
+    """The figures of one programme's monthly report, suppressed like every figure here."""
+    assert programme.id is not None
+    first = month
+    for _ in range(months - 1):
+        first = (
+            date(first.year - 1, 12, 1)
+            if first.month == 1
+            else date(first.year, first.month - 1, 1)
+        )
+    rows = area_month_figures(session=session, programme_id=programme.id, start=first, end=month)
+    districts = programme_district_ids(session=session, programme_id=programme.id)
+    walks = [
+        r
+        for r in district_month_walk_figures(
+            session=session, start=first, end=month, district_ids=districts
+        )
+        if not r.is_total
+    ]
+    return MonthlyReport(
+        programme=programme,
+        month=month,
+        months=months_in(first, month),
+        totals={r.month: r for r in rows if r.is_total},
+        areas=[r for r in rows if r.month == month and not r.is_total],
+        walks=walks,
+    )
 
 
 # Who reads which programme --------------------------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from math import gcd
-from typing import TypeVar
+from typing import Any, TypeVar
 
 SMALL_COUNT = 5  # counts under this are never published (DESIGN.md, "Who may see what")
 HIDDEN = "<5"
@@ -55,6 +55,7 @@ def suppress(
 ) -> set[K]:
     """The cells to hide: the small ones (and `primary`), and enough others that none of them
     can be worked out from the rest."""
+    value_of: Mapping[Any, int] = values  # cells of relations are looked up by any key
     hidden: set[Hashable] = {k for k in primary if values.get(k, 0) != 0}
     if threshold is not None:
         hidden |= {k for k, v in values.items() if small(v, threshold)}
@@ -66,11 +67,11 @@ def suppress(
 
     def candidate(relation: Relation) -> Hashable | None:
         """The smallest visible non-zero cell of a relation: parts before the total."""
-        parts = [p for p in relation.parts if p not in hidden and values.get(p, 0) > 0]
+        parts = [p for p in relation.parts if p not in hidden and value_of.get(p, 0) > 0]
         if parts:
-            return min(parts, key=lambda p: (values[p], str(p)))
+            return min(parts, key=lambda p: (value_of[p], str(p)))
         total = relation.total
-        if total not in hidden and values.get(total, 0) > 0:
+        if total not in hidden and value_of.get(total, 0) > 0:
             return total
         return None
 
@@ -170,9 +171,7 @@ def _rref(rows: list[dict[int, int]]) -> list[dict[int, int]]:
             continue
         column = min(row)
         # Clear the new pivot's column from the rows already kept (the "reduced" part).
-        pivots = [
-            (c, _combine(r, row, column) if r.get(column) else r) for c, r in pivots
-        ]
+        pivots = [(c, _combine(r, row, column) if r.get(column) else r) for c, r in pivots]
         pivots.append((column, row))
     return [r for _c, r in pivots]
 
