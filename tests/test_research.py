@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from interrupters.audit.models import AuditEvent
 from interrupters.conflicts import services as conflicts
+from interrupters.errors import InvalidState
 from interrupters.exports import BOM_BYTES
 from interrupters.research import anonymity, services
 from interrupters.research.anonymity import SUPPRESSED, UNIT, anonymise
@@ -248,6 +249,9 @@ def test_a_pseudonym_is_the_keyed_hash_of_the_id_under_the_projects_secret(app, 
     pseudonym = Pseudonymiser(secret)
     assert pseudonym("participant", 7) == pseudonym("participant", 7)
     assert pseudonym("participant", 7) != pseudonym("worker", 7)
+    # Another instance key (a restore without the instance folder): refused, not re-keyed.
+    with pytest.raises(InvalidState):
+        services.project_secret(session=session, project=project, key=b"\1" * 32)
     key_file = Path(app.instance_path) / KEY_FILE
     assert key_file.read_bytes() == key and key_file.stat().st_mode & 0o077 == 0
 

@@ -53,25 +53,40 @@ class Outcome:
     files: dict[str, list[Row]] = field(default_factory=dict)
 
 
-def _combination(row: Row, hierarchies: Sequence[Hierarchy], node: Sequence[int]) -> tuple:
+def _generalise(raw: tuple, hierarchies: Sequence[Hierarchy], node: Sequence[int]) -> tuple:
     return tuple(
-        h.levels[level].generalise(row[h.column])
-        for h, level in zip(hierarchies, node, strict=True)
+        h.levels[level].generalise(value)
+        for h, level, value in zip(hierarchies, node, raw, strict=True)
     )
 
 
+# A file as the check needs it: each person once per recorded combination (a contacts file of
+# 300,000 rows is a few thousand of these).
+Keys = dict[str, set[tuple[Hashable, tuple]]]
+
+
+def _keys(files: Mapping[str, list[Row]], hierarchies: Sequence[Hierarchy]) -> Keys:
+    return {
+        name: {(row[UNIT], tuple(row[h.column] for h in hierarchies)) for row in rows}
+        for name, rows in files.items()
+    }
+
+
 def _suppressed_at(
-    files: Mapping[str, list[Row]], hierarchies: Sequence[Hierarchy], node: Sequence[int], k: int
+    keys: Keys, hierarchies: Sequence[Hierarchy], node: Sequence[int], k: int
 ) -> set[Hashable]:
     """The units that must be suppressed under `node` so every file's combinations hold k."""
+    generalised: dict[tuple, tuple] = {}
     suppressed: set[Hashable] = set()
     while True:
         failing: set[Hashable] = set()
-        for rows in files.values():
+        for pairs in keys.values():
             groups: dict[tuple, set[Hashable]] = defaultdict(set)
-            for row in rows:
-                if row[UNIT] not in suppressed:
-                    groups[_combination(row, hierarchies, node)].add(row[UNIT])
+            for unit, raw in pairs:
+                if unit not in suppressed:
+                    if raw not in generalised:
+                        generalised[raw] = _generalise(raw, hierarchies, node)
+                    groups[generalised[raw]].add(unit)
             for units in groups.values():
                 if len(units) < k:
                     failing |= units
@@ -89,6 +104,7 @@ def anonymise(
 ) -> Outcome:
     """Generalise and suppress the quasi-identifiers of `files` (rows with a UNIT key)."""
     units = {row[UNIT] for rows in files.values() for row in rows}
+    keys = _keys(files, hierarchies)
     nodes = sorted(
         itertools.product(*(range(len(h.levels)) for h in hierarchies)),
         key=lambda node: (
@@ -99,12 +115,12 @@ def anonymise(
     chosen: tuple[int, ...] = nodes[-1]
     chosen_suppressed: set[Hashable] | None = None
     for node in nodes:
-        suppressed = _suppressed_at(files, hierarchies, node, k)
+        suppressed = _suppressed_at(keys, hierarchies, node, k)
         if len(suppressed) <= budget * len(units):
             chosen, chosen_suppressed = node, suppressed
             break
     if chosen_suppressed is None:
-        chosen_suppressed = _suppressed_at(files, hierarchies, chosen, k)
+        chosen_suppressed = _suppressed_at(keys, hierarchies, chosen, k)
 
     outcome = Outcome(
         levels={
@@ -113,6 +129,7 @@ def anonymise(
         suppressed_units=len(chosen_suppressed),
         units=len(units),
     )
+    shown: dict[tuple, tuple] = {}
     for name, rows in files.items():
         kept: list[Row] = []
         hidden: list[Row] = []
@@ -124,7 +141,10 @@ def anonymise(
                 hidden.append(out)
                 hidden_units.add(row[UNIT])
             else:
-                values = _combination(row, hierarchies, chosen)
+                raw = tuple(row[h.column] for h in hierarchies)
+                if raw not in shown:
+                    shown[raw] = _generalise(raw, hierarchies, chosen)
+                values = shown[raw]
                 out |= {h.column: v for h, v in zip(hierarchies, values, strict=True)}
                 kept.append(out)
         if len(hidden_units) >= k:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cryptography.exceptions import InvalidTag
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import update
@@ -311,7 +312,14 @@ def project_secret(*, session: Session, project: ResearchProject, key: bytes) ->
         )
         session.flush()
         session.refresh(project)
-    return unseal(key, project.sealed_secret)
+    try:
+        return unseal(key, project.sealed_secret)
+    except InvalidTag as error:
+        # The instance folder's research.key is not the one that sealed it (a restore
+        # without the instance folder): new pseudonyms would silently break the project's
+        # joins, so nothing is handed out until the key is back.
+        logger.error("research.key does not open project %s's secret", project.id)
+        raise InvalidState() from error
 
 
 # Downloads ------------------------------------------------------------------------------------
