@@ -501,6 +501,10 @@ def test_the_codebook_names_every_column_of_every_file(
     assert written == described
     for row in book:
         assert row["meaning"] and row["type"] and row["treatment"], row
+    # Every column says what it may hold (the pseudonyms as a pattern the files match).
+    assert all(row["allowed_values"] for row in book), [r for r in book if not r["allowed_values"]]
+    participant = next(r for r in book if r["file"] == "contacts" and r["column"] == "participant")
+    assert re.fullmatch(participant["allowed_values"].strip("^$"), "p" + "0" * 20)
     # The generalisation is told where it was done, with the steps.
     area = next(r for r in book if r["file"] == "contacts" and r["column"] == "area")
     assert "k=5" in area["treatment"]

@@ -677,6 +677,10 @@ def allowed_values(
             f"{member.value} ({label(member.value, column.codes.__name__)})"
             for member in column.codes
         )
+    if column.kind == Kind.pseudonym:
+        return f"^{column.name[0]}[0-9a-f]{{20}}$"
+    if column.kind == Kind.iso_week:
+        return "YYYY-Www"
     level = outcome.levels.get(column.name) if outcome else None
     if column.name == "area":
         if level == "programme":
