@@ -401,12 +401,19 @@ def _build() -> list[Indicator]:
                 code=value,
             )
         )
-    statuses = [s for s in e.ReferralStatus if s is not e.ReferralStatus.made]
-    for status in statuses:
+    reached = {
+        e.ReferralStatus.contact_made: _l("Referrals with contact made"),
+        e.ReferralStatus.started: _l("Referrals started"),
+        e.ReferralStatus.completed: _l("Referrals completed"),
+        e.ReferralStatus.declined: _l("Referrals declined"),
+        e.ReferralStatus.no_response: _l("Referrals without response"),
+        e.ReferralStatus.withdrawn: _l("Referrals withdrawn"),
+    }
+    for status, label in reached.items():
         add(
             _count(
                 f"referrals_{status.value}",
-                _l("Referrals now: %(status)s", status=LABELS[e.ReferralStatus][status.value]),
+                label,
                 _l("Referrals that reached this status in the month."),
                 REFERRALS,
                 "referrals",

@@ -34,18 +34,9 @@ from interrupters.conflicts.models import (
 from interrupters.contacts.models import Contact
 from interrupters.enums import (
     Atmosphere,
-    Catalyst,
-    CommunityResponseKind,
-    ContactKind,
-    ContactPurpose,
-    ContactSubject,
-    IncidentResponse,
-    IncidentType,
-    MediationOutcome,
     OrganisationType,
     ReferralStatus,
     Role,
-    ServiceKind,
     Strategy,
     TimelineKind,
     WalkState,
@@ -200,6 +191,24 @@ def _programme_filter(column: Any, programme_id: int | None) -> ColumnElement[bo
     return column == programme_id
 
 
+def _grouped(session: Session, inner: Any, keys: Sequence[str], measures: Sequence[Any]) -> Any:
+    """GROUP BY month, area and `keys` over the subquery `inner`: one row a combination, with
+    `measures` (functions of the subquery's columns). The value lists are short, so the rows
+    are few however many records there are; plain GROUP BYs compile and plan quickly."""
+    sub = inner.subquery()
+    groups = [sub.c.m, sub.c.area, *(sub.c[k] for k in keys)]
+    query = _select(*groups, *(measure(sub.c) for measure in measures)).group_by(*groups)
+    return session.execute(query).all()
+
+
+def _put(cells: Cells, month: Any, area: Any, values: Iterable[tuple[str, Any]]) -> None:
+    if month is None or month < 0 or area is None:
+        return
+    cell = cells.setdefault((int(month), int(area)), {})
+    for name, value in values:
+        cell[name] = cell.get(name, 0) + int(value or 0)
+
+
 def _contacts(session: Session, programme_id: int | None, months: list[date], cells: Cells) -> None:
     inner = _select(
         month_index(Contact.occurred_at, months).label("m"),
@@ -212,20 +221,26 @@ def _contacts(session: Session, programme_id: int | None, months: list[date], ce
         _programme_filter(Contact.organisation_id, programme_id),
         in_months(Contact.occurred_at, months),
     )
-    columns: list[tuple[str, Any]] = [
-        ("contacts", lambda c: func.count()),
-        ("staff_minutes", lambda c: func.sum(c.minutes)),
-    ]
-    for s in ContactSubject:
-        columns.append((f"contacts_subject_{s.value}", lambda c, v=s.value: _one(c.subject == v)))
-    for k in ContactKind:
-        columns.append((f"contacts_kind_{k.value}", lambda c, v=k.value: _one(c.kind == v)))
-        columns.append(
-            (f"staff_minutes_kind_{k.value}", lambda c, v=k.value: _one(c.kind == v, c.minutes))
+    rows = _grouped(
+        session,
+        inner,
+        ["subject", "kind", "purpose"],
+        [lambda c: func.count(), lambda c: func.sum(c.minutes)],
+    )
+    for m, area, subject, kind, purpose, count, minutes in rows:
+        _put(
+            cells,
+            m,
+            area,
+            [
+                ("contacts", count),
+                (f"contacts_subject_{subject}", count),
+                (f"contacts_kind_{kind}", count),
+                (f"contacts_purpose_{purpose}", count),
+                ("staff_minutes", minutes),
+                (f"staff_minutes_kind_{kind}", minutes),
+            ],
         )
-    for p in ContactPurpose:
-        columns.append((f"contacts_purpose_{p.value}", lambda c, v=p.value: _one(c.purpose == v)))
-    _tally(session, inner, "area", columns, cells)
 
 
 def _participants(
@@ -244,16 +259,14 @@ def _participants(
             in_months(Contact.occurred_at, months),
         )
     )
-    _tally(
+    rows = _grouped(
         session,
         met,
-        "area",
-        [
-            ("participants_active", lambda c: func.count(distinct(c.participant_id))),
-            ("participant_contacts", lambda c: func.count()),
-        ],
-        cells,
+        [],
+        [lambda c: func.count(distinct(c.participant_id)), lambda c: func.count()],
     )
+    for m, area, active, contacts in rows:
+        _put(cells, m, area, [("participants_active", active), ("participant_contacts", contacts)])
     for name, column in (
         ("participants_new", Participant.created_at),
         ("participants_exited", Participant.exited_at),
@@ -263,7 +276,8 @@ def _participants(
         ).where(
             _programme_filter(Participant.organisation_id, programme_id), in_months(column, months)
         )
-        _tally(session, inner, "area", [(name, lambda c: func.count())], cells)
+        for m, area, count in _grouped(session, inner, [], [lambda c: func.count()]):
+            _put(cells, m, area, [(name, count)])
 
 
 def _conflicts(
@@ -286,42 +300,30 @@ def _conflicts(
             in_months(ConflictEvent.occurred_at, months),
         )
     )
-    detected = TimelineKind.detected.value
-    changed = TimelineKind.level_changed.value
-    columns: list[tuple[str, Any]] = [("conflicts_new", lambda c: _one(c.kind == detected))]
-    for level in (1, 2, 3, 4):
-        columns.append(
-            (
-                f"conflicts_new_level_{level}",
-                lambda c, v=level: _one(and_(c.kind == detected, c.to_level == v)),
-            )
-        )
-    for catalyst in Catalyst:
-        columns.append(
-            (
-                f"conflicts_new_catalyst_{catalyst.value}",
-                lambda c, v=catalyst.value: _one(and_(c.kind == detected, c.catalyst == v)),
-            )
-        )
-    columns += [
-        (
-            "conflict_escalations",
-            lambda c: _one(and_(c.kind == changed, c.to_level > c.from_level)),
-        ),
-        (
-            "conflict_deescalations",
-            lambda c: _one(and_(c.kind == changed, c.to_level < c.from_level)),
-        ),
-        (
-            "conflicts_resolved",
-            lambda c: func.count(distinct(case((c.to_status == "resolved", c.conflict_id)))),
-        ),
-        (
-            "conflicts_turned_violent",
-            lambda c: func.count(distinct(case((c.to_status == "turned_violent", c.conflict_id)))),
-        ),
-    ]
-    _tally(session, inner, "area", columns, cells)
+    detected, changed = TimelineKind.detected.value, TimelineKind.level_changed.value
+    rows = _grouped(
+        session, inner, ["kind", "from_level", "to_level", "catalyst"], [lambda c: func.count()]
+    )
+    for m, area, kind, from_level, to_level, catalyst, count in rows:
+        if kind == detected:
+            values = [
+                ("conflicts_new", count),
+                (f"conflicts_new_level_{to_level}", count),
+                (f"conflicts_new_catalyst_{catalyst}", count),
+            ]
+        elif kind == changed and from_level is not None and to_level is not None:
+            up = to_level > from_level
+            values = [("conflict_escalations" if up else "conflict_deescalations", count)]
+        else:
+            continue
+        _put(cells, m, area, values)
+    # A conflict counts once a month for a status it reached, however often it was set.
+    statuses = {"resolved": "conflicts_resolved", "turned_violent": "conflicts_turned_violent"}
+    reached = inner.where(col(ConflictEvent.to_status).in_(list(statuses)))
+    for m, area, status, count in _grouped(
+        session, reached, ["to_status"], [lambda c: func.count(distinct(c.conflict_id))]
+    ):
+        _put(cells, m, area, [(statuses[status], count)])
 
 
 def _mediations(
@@ -341,19 +343,18 @@ def _mediations(
             in_months(Mediation.occurred_at, months),
         )
     )
-    columns: list[tuple[str, Any]] = [("mediations", lambda c: func.count())]
-    for outcome in MediationOutcome:
-        columns.append(
-            (f"mediations_outcome_{outcome.value}", lambda c, v=outcome.value: _one(c.outcome == v))
+    strategies = [s.value for s in Strategy]
+    measures = [lambda c: func.count()] + [
+        lambda c, v=v: _one(c.strategies.like(f'%"{v}"%')) for v in strategies
+    ]
+    for m, area, outcome, count, *used in _grouped(session, inner, ["outcome"], measures):
+        _put(
+            cells,
+            m,
+            area,
+            [("mediations", count), (f"mediations_outcome_{outcome}", count)]
+            + [(f"mediations_strategy_{v}", n) for v, n in zip(strategies, used, strict=True)],
         )
-    for strategy in Strategy:
-        columns.append(
-            (
-                f"mediations_strategy_{strategy.value}",
-                lambda c, v=strategy.value: _one(c.strategies.like(f'%"{v}"%')),
-            )
-        )
-    _tally(session, inner, "area", columns, cells)
 
 
 def _incidents(
@@ -369,20 +370,24 @@ def _incidents(
         _programme_filter(Incident.organisation_id, programme_id),
         in_months(Incident.occurred_at, months),
     )
-    columns: list[tuple[str, Any]] = [
-        ("incidents", lambda c: func.count()),
-        ("incidents_injured", lambda c: func.sum(c.injured_count)),
-    ]
-    for kind in IncidentType:
-        columns.append((f"incidents_type_{kind.value}", lambda c, v=kind.value: _one(c.type == v)))
-    for response in IncidentResponse:
-        columns.append(
-            (
-                f"incidents_response_{response.value}",
-                lambda c, v=response.value: _one(c.response == v),
-            )
+    rows = _grouped(
+        session,
+        inner,
+        ["type", "response"],
+        [lambda c: func.count(), lambda c: func.sum(c.injured_count)],
+    )
+    for m, area, kind, response, count, injured in rows:
+        _put(
+            cells,
+            m,
+            area,
+            [
+                ("incidents", count),
+                (f"incidents_type_{kind}", count),
+                (f"incidents_response_{response}", count),
+                ("incidents_injured", injured),
+            ],
         )
-    _tally(session, inner, "area", columns, cells)
     responses = _select(
         month_index(CommunityResponse.occurred_at, months).label("m"),
         col(CommunityResponse.area_id).label("area"),
@@ -391,15 +396,13 @@ def _incidents(
         _programme_filter(CommunityResponse.organisation_id, programme_id),
         in_months(CommunityResponse.occurred_at, months),
     )
-    columns = [("community_responses", lambda c: func.count())]
-    for response_kind in CommunityResponseKind:
-        columns.append(
-            (
-                f"community_responses_kind_{response_kind.value}",
-                lambda c, v=response_kind.value: _one(c.kind == v),
-            )
+    for m, area, kind, count in _grouped(session, responses, ["kind"], [lambda c: func.count()]):
+        _put(
+            cells,
+            m,
+            area,
+            [("community_responses", count), (f"community_responses_kind_{kind}", count)],
         )
-    _tally(session, responses, "area", columns, cells)
 
 
 def _referrals(
@@ -418,12 +421,8 @@ def _referrals(
             in_months(Referral.made_at, months),
         )
     )
-    columns: list[tuple[str, Any]] = [("referrals_made", lambda c: func.count())]
-    for kind in ServiceKind:
-        columns.append(
-            (f"referrals_made_kind_{kind.value}", lambda c, v=kind.value: _one(c.kind == v))
-        )
-    _tally(session, made, "area", columns, cells)
+    for m, area, kind, count in _grouped(session, made, ["kind"], [lambda c: func.count()]):
+        _put(cells, m, area, [("referrals_made", count), (f"referrals_made_kind_{kind}", count)])
     updates = (
         _select(
             month_index(ReferralUpdate.occurred_at, months).label("m"),
@@ -438,32 +437,20 @@ def _referrals(
         .where(
             _programme_filter(Referral.organisation_id, programme_id),
             in_months(ReferralUpdate.occurred_at, months),
+            ReferralUpdate.status != ReferralStatus.made.value,
         )
     )
-    # A referral counts once per status and month, however often the status was sent.
-    columns = []
-    for status in ReferralStatus:
-        if status is ReferralStatus.made:
-            continue
-        columns.append(
-            (
-                f"referrals_{status.value}",
-                lambda c, s=status.value: func.count(
-                    distinct(case((c.status == s, c.referral_id)))
-                ),
-            )
-        )
-    for status in (ReferralStatus.started, ReferralStatus.completed):
-        for kind in ServiceKind:
-            columns.append(
-                (
-                    f"referrals_{status.value}_kind_{kind.value}",
-                    lambda c, s=status.value, k=kind.value: func.count(
-                        distinct(case((and_(c.status == s, c.kind == k), c.referral_id)))
-                    ),
-                )
-            )
-    _tally(session, updates, "area", columns, cells)
+    # A referral counts once a month for a status it reached, however often it was sent; it
+    # has one service, so the counts per kind add up to the status's count.
+    by_kind = {ReferralStatus.started.value, ReferralStatus.completed.value}
+    rows = _grouped(
+        session, updates, ["status", "kind"], [lambda c: func.count(distinct(c.referral_id))]
+    )
+    for m, area, status, kind, count in rows:
+        values = [(f"referrals_{status}", count)]
+        if status in by_kind:
+            values.append((f"referrals_{status}_kind_{kind}", count))
+        _put(cells, m, area, values)
 
 
 # Areas ----------------------------------------------------------------------------------------
