@@ -130,6 +130,8 @@ def _register_blueprints(app: Flask) -> None:
     from interrupters.pwa.views import bp as pwa_bp
     from interrupters.records.views import bp as records_bp
     from interrupters.referrals.views import bp as referrals_bp
+    from interrupters.reports.views import bp as reports_bp
+    from interrupters.research.views import bp as research_bp
     from interrupters.sync.views import bp as sync_bp
     from interrupters.walks.views import bp as walks_bp
 
@@ -148,6 +150,8 @@ def _register_blueprints(app: Flask) -> None:
         sync_bp,
         records_bp,
         referrals_bp,
+        reports_bp,
+        research_bp,
         pwa_bp,
     ):
         app.register_blueprint(bp)

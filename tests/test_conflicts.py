@@ -22,6 +22,7 @@ from interrupters.duty import services as duty_services
 from interrupters.enums import ConflictStatus
 from interrupters.errors import DuplicateRecord, InvalidInput, NotAllowed, NotVisible
 from interrupters.push.models import Notification
+from interrupters.reports.services import outcome_shares
 
 from . import factories
 from .test_sync import Phone
@@ -219,7 +220,7 @@ def test_mediations_and_their_outcome_shares(session, world, team, actor_for):
     assert mediation.mediator_ids == sorted([worker.id, colleague.id])
     assert mediation.strategies == ["face_saving", "separate_parties"]
     assert conflict.status == ConflictStatus.mediating
-    shares = services.outcome_shares(session=session, actor=actor_for(supervisor))
+    shares = outcome_shares(session=session, actor=actor_for(supervisor))
     assert shares.total == 20
     assert shares.share("resolved_immediately") == pytest.approx(0.65)
     assert shares.share("temporarily_resolved") == pytest.approx(0.25)
