@@ -111,7 +111,11 @@ def _commit_session_touch(response: Response) -> Response:
     from flask import g
 
     session = g.get("db_session")
-    if session is not None and session.dirty and request.method in ("GET", "HEAD"):
+    if session is None or request.method not in ("GET", "HEAD"):
+        return response
+    # `touched`: the session row changed and a later query has already flushed it (so it is
+    # no longer dirty), as principal_for_token's lookups do.
+    if session.dirty or session.info.pop("touched", False):
         session.commit()
     return response
 

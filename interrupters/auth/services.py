@@ -201,14 +201,15 @@ def principal_for_token(
     if user is None or not user.active:
         return None
     if now - device.last_seen_at > _TOUCH_EVERY:
-        # Committed by the request's single commit (see `create_app`'s after_request).
         device.last_seen_at = now
-        session.add(device)
     assert user.id is not None and device.id is not None
     locked, unlocked_until = pin.lock_state(device=device, now=now, active=active, idle=pin_idle)
     pin.confirm_resume(device, resume_token)
     if session.is_modified(device):
+        # Committed by the request's single commit, or for a page by `create_app`'s
+        # after_request, which the flag tells (the lookups below flush the change).
         session.add(device)
+        session.info["touched"] = True
     memberships = memberships_of(session=session, user_id=user.id)
     step = None
     if two_factor_required:
