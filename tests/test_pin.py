@@ -128,7 +128,9 @@ def test_a_field_role_is_offered_a_pin_after_sign_in_and_sets_one(client, sessio
     assert client.get("/pin/new").status_code == 200  # the change form, with the current PIN
 
 
-@pytest.mark.parametrize("bad", ["123", "1234567", "abcd", "12a4", "1111", "1234", "123456", "٢٤٦٨"])
+@pytest.mark.parametrize(
+    "bad", ["123", "1234567", "abcd", "12a4", "1111", "1234", "123456", "٢٤٦٨"]
+)
 def test_guessable_or_malformed_pins_are_refused(client, login_as, bad):
     login_as("interrupter")
     response = client.post("/pin/new", data={"pin": bad, "confirm": bad})
@@ -170,7 +172,7 @@ def test_changing_the_pin_needs_the_current_one(client, login_as, session, clock
 
 
 def test_a_restart_asks_for_the_pin_not_the_password(app, client, login_as, session, world):
-    user = _with_pin(client, login_as)
+    _with_pin(client, login_as)
     old_resume = _cookie(client, "resume")
     _restart(client)
     page = client.get("/participants/")
@@ -195,9 +197,7 @@ def test_a_restart_asks_for_the_pin_not_the_password(app, client, login_as, sess
     )
     assert sent.status_code in (200, 201), sent.get_json()
     session.expire_all()
-    assert session.exec(
-        select(Contact).where(Contact.client_uuid == record["client_uuid"])
-    ).one()
+    assert session.exec(select(Contact).where(Contact.client_uuid == record["client_uuid"])).one()
     wrong = client.post("/pin?next=/participants/", data={"pin": "9753"})
     assert wrong.status_code == 422 and "4" in wrong.get_data(as_text=True)
     assert _path(client.get("/participants/")) == "/pin"
@@ -390,9 +390,7 @@ def test_a_restart_gives_every_request_the_same_new_cookies(session, world, acto
     assert pin.resume(session=session, token="made-up", secret=SECRET, now=now) is None
 
 
-def test_an_old_cookie_after_the_new_one_came_back_signs_the_device_out(
-    session, world, actor_for
-):
+def test_an_old_cookie_after_the_new_one_came_back_signs_the_device_out(session, world, actor_for):
     user, resume = _pinned_device(session, world, actor_for)
     now = datetime.now(UTC)
     resumed = pin.resume(session=session, token=resume, secret=SECRET, now=now)
@@ -422,9 +420,15 @@ def test_the_cookie_ends_with_the_session_limits(session, world, actor_for):
     late = device.last_seen_at + timedelta(hours=12, minutes=1)
     assert pin.resume(session=session, token=resume, secret=SECRET, now=late) is None
     # 7 days at most.
-    assert pin.resume(
-        session=session, token=resume, secret=SECRET, now=device.expires_at + timedelta(seconds=1)
-    ) is None
+    assert (
+        pin.resume(
+            session=session,
+            token=resume,
+            secret=SECRET,
+            now=device.expires_at + timedelta(seconds=1),
+        )
+        is None
+    )
     assert device.expires_at - device.created_at == timedelta(days=7)
 
 
