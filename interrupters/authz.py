@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping
 from typing import Any, Final, NoReturn
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, request, session, url_for
 from flask_login import current_user
@@ -116,6 +117,22 @@ def signed_out_answer() -> Response:
     return response
 
 
+def _to_the_pin() -> Response:
+    """A locked field phone (issue 9, item 5): pages go to the PIN and come back; htmx is
+    told to go there as a whole page (a swapped-in error would hide the lock screen); the
+    outbox's own requests never get here (they are allowed while locked)."""
+    if request.headers.get("HX-Request"):
+        # The page the person is on, to come back to after the PIN.
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        back = current.path + (f"?{current.query}" if current.query else "")
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = url_for("auth.unlock", next=back or "/")
+        return response
+    if request.accept_mimetypes.best == "application/json":
+        return _json({"status": "locked"}, 403)
+    return redirect(url_for("auth.unlock", next=request.full_path.rstrip("?")))
+
+
 def guard(bp: Blueprint, policy: Mapping[str, Access]) -> None:
     """Check every request to `bp` against `policy`: endpoint -> PUBLIC, SIGNED_IN or roles."""
     _RULES.update({f"{bp.name}.{name}": access for name, access in policy.items()})
@@ -154,9 +171,7 @@ def guard(bp: Blueprint, policy: Mapping[str, Access]) -> None:
                 )
             )
         if current_user.locked and request.endpoint not in _WHILE_LOCKED:
-            if scripted:
-                return _json({"status": "locked"}, 403)
-            return redirect(url_for("auth.unlock", next=request.full_path.rstrip("?")))
+            return _to_the_pin()
         if not current_user.pledge_accepted and request.endpoint not in _BEFORE_PLEDGE:
             if scripted:
                 # Never a redirect to a script: a followed redirect would look like success.

@@ -184,7 +184,13 @@ def test_a_restart_asks_for_the_pin_not_the_password(app, client, login_as, sess
     lock = client.get("/pin?next=/participants/")
     assert lock.status_code == 200 and 'name="pin"' in lock.get_data(as_text=True)
     # Locked: nothing with participant codes, to pages or to scripts.
-    assert client.get("/participants/", headers={"HX-Request": "true"}).status_code == 403
+    boosted = client.get(
+        "/participants/",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/contacts?x=1"},
+    )
+    assert boosted.status_code == 204 and not boosted.data
+    assert boosted.headers["HX-Redirect"] == "/pin?next=/contacts?x%3D1"
+    assert client.get("/participants/", headers=JSON).get_json() == {"status": "locked"}
     assert _path(client.get("/contacts")) == "/pin"
     # The outbox keeps sending while locked (its records are sealed).
     config = client.get("/sync/config", headers=JSON)

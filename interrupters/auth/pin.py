@@ -207,8 +207,8 @@ def unlock(*, session: Session, actor: Principal, pin: str, now: datetime | None
     failures = session.execute(
         update(DeviceSession)
         .where(col(DeviceSession.id) == device.id)
-        .values(pin_failures=DeviceSession.pin_failures + 1, last_active_at=now)
-        .returning(DeviceSession.pin_failures)
+        .values(pin_failures=col(DeviceSession.pin_failures) + 1, last_active_at=now)
+        .returning(col(DeviceSession.pin_failures))
     ).scalar_one()
     session.refresh(device)
     record_event(

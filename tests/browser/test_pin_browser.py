@@ -98,8 +98,15 @@ def _path(page: Page) -> str:
     return urlsplit(page.url).path
 
 
-def _restart(context: BrowserContext, playwright: Playwright, profile: Path, live: LiveServer,
-             problems: Problems, *, offline: bool = False) -> tuple[BrowserContext, Page]:
+def _restart(
+    context: BrowserContext,
+    playwright: Playwright,
+    profile: Path,
+    live: LiveServer,
+    problems: Problems,
+    *,
+    offline: bool = False,
+) -> tuple[BrowserContext, Page]:
     """Close the browser and start it again on the same profile."""
     context.close()
     context = _launch(playwright, profile, live)
