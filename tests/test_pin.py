@@ -457,3 +457,40 @@ def test_set_pin_refuses_an_office_device(session, world):
         session.flush()
         field_actor = services.principal_for_token(session=session, token=field_token)
         pin.set_pin(session=session, actor=field_actor, pin="0000")
+
+
+def test_an_unlock_whose_answer_was_lost_does_not_strand_the_phone(session, world, actor_for):
+    """The unlock replaced the cookie but its answer never arrived: the browser still holds the
+    one before, and the next restart must still bring the session back (locked)."""
+    from interrupters.auth import services
+
+    user, resume = _pinned_device(session, world, actor_for)
+    now = datetime.now(UTC)
+    resumed = pin.resume(session=session, token=resume, secret=SECRET, now=now)
+    assert resumed is not None
+    device_token, kept = resumed
+    session.commit()
+    actor = services.principal_for_token(session=session, token=device_token, now=now)
+    assert actor is not None and actor.locked
+    opened = pin.unlock(session=session, actor=actor, pin=PIN, now=now + timedelta(seconds=5))
+    assert opened.outcome == "ok" and opened.resume_token not in (None, kept)
+    session.commit()
+    # Lost on the way: the browser restarts later with `kept`.
+    later = now + timedelta(hours=2)
+    again = pin.resume(session=session, token=kept, secret=SECRET, now=later)
+    session.commit()
+    assert again is not None and again != resumed
+    assert _device(session, user).revoked_at is None and _device(session, user).locked_at
+    # The unlock's own cookie, had it arrived, is now the one before: refused, nothing more.
+    assert (
+        pin.resume(session=session, token=opened.resume_token or "", secret=SECRET, now=later)
+        is None
+    )
+
+
+def test_the_lock_screen_speaks_swedish(client, login_as):
+    _with_pin(client, login_as)
+    _restart(client)
+    page = client.get("/pin").get_data(as_text=True)
+    assert "Ange din pinkod" in page and "Glömt pinkoden?" in page
+    assert "Enter your PIN" not in page

@@ -309,48 +309,52 @@ def resume(
     device_token = _derive(secret, "device", token)
     next_token = _derive(secret, "resume", token)
     device = session.exec(select(DeviceSession).where(DeviceSession.resume_hash == hashed)).first()
-    if device is not None:
-        if not _usable(session, device, now):
+    if device is None:
+        device = session.exec(
+            select(DeviceSession).where(DeviceSession.resume_prev_hash == hashed)
+        ).first()
+        if device is None or not _usable(session, device, now):
             return None
-        device.token_hash = _hash(device_token)
-        device.resume_prev_hash = hashed
-        device.resume_hash = _hash(next_token)
-        device.resume_rotated_at = now
-        device.resume_confirmed = False
-        device.locked_at = device.locked_at or now
-        device.last_seen_at = now
-        session.add(device)
-        record_event(
-            session=session,
-            event="session_resumed",
-            actor_id=device.user_id,
-            object_type="device_session",
-            object_id=device.id,
-            now=now,
-        )
-        return device_token, next_token
-    device = session.exec(
-        select(DeviceSession).where(DeviceSession.resume_prev_hash == hashed)
-    ).first()
-    if device is None or not _usable(session, device, now):
+        same = device.token_hash == _hash(device_token) and device.resume_hash == _hash(next_token)
+        if not device.resume_confirmed:
+            # The browser never came back with the newer cookie (an answer lost on the way):
+            # this one is still its own. The same restart gets the same tokens; after an
+            # unlock whose answer was lost, it starts again from this one.
+            if same:
+                return device_token, next_token
+        elif now - (device.resume_rotated_at or now) <= RESUME_GRACE:
+            # Requests of the same restart, already on their way.
+            return (device_token, next_token) if same else None
+        else:
+            _end(session, device, REUSED, now)
+            record_event(
+                session=session,
+                event="session_resume_reused",
+                actor_id=device.user_id,
+                object_type="device_session",
+                object_id=device.id,
+                now=now,
+            )
+            return None
+    elif not _usable(session, device, now):
         return None
-    rotated = device.resume_rotated_at or now
-    if not device.resume_confirmed or now - rotated <= RESUME_GRACE:
-        # The same restart (another request, or the answer was lost): the same new tokens,
-        # if this token made the current ones (an unlock since has rotated them again).
-        if device.token_hash == _hash(device_token) and device.resume_hash == _hash(next_token):
-            return device_token, next_token
-        return None
-    _end(session, device, REUSED, now)
+    device.token_hash = _hash(device_token)
+    device.resume_prev_hash = hashed
+    device.resume_hash = _hash(next_token)
+    device.resume_rotated_at = now
+    device.resume_confirmed = False
+    device.locked_at = device.locked_at or now
+    device.last_seen_at = now
+    session.add(device)
     record_event(
         session=session,
-        event="session_resume_reused",
+        event="session_resumed",
         actor_id=device.user_id,
         object_type="device_session",
         object_id=device.id,
         now=now,
     )
-    return None
+    return device_token, next_token
 
 
 def resume_end_reason(*, session: Session, token: str) -> str | None:
