@@ -494,3 +494,46 @@ def test_the_lock_screen_speaks_swedish(client, login_as):
     page = client.get("/pin").get_data(as_text=True)
     assert "Ange din pinkod" in page and "Glömt pinkoden?" in page
     assert "Enter your PIN" not in page
+
+
+@pytest.fixture
+def csrf_app(app, database_url):
+    """The same database, served by an app that checks CSRF tokens as production does."""
+    from interrupters import create_app
+
+    from .conftest import _test_config
+    from .test_security import CsrfClient
+
+    checked = create_app(_test_config(database_url, WTF_CSRF_ENABLED=True))
+    checked.test_client_class = CsrfClient
+    yield checked
+    checked.extensions["db_engine"].dispose()
+
+
+def test_every_pin_form_needs_its_csrf_token(csrf_app, session, world):
+    from .test_security import csrf_login, token_from
+
+    user = factories.create_user(session, world, "interrupter")
+    session.commit()
+    client = csrf_app.test_client()
+    csrf_login(client, user)
+    assert client.post("/pin/new", data={"pin": PIN, "confirm": PIN}).status_code == 400
+    assert client.post("/pin/skip").status_code == 400
+    token = token_from(client.get("/pin/new"))
+    done = client.post("/pin/new", data={"pin": PIN, "confirm": PIN, "csrf_token": token})
+    assert done.status_code == 302
+    _restart(client)
+    token = token_from(client.get("/pin"))
+    # Without the token: refused before the PIN is read, and nothing is counted or ended.
+    assert client.post("/pin", data={"pin": "9753"}).status_code == 400
+    assert client.post("/pin/forgot").status_code == 400
+    device = _device(session, user)
+    assert device.pin_failures == 0 and device.revoked_at is None and device.locked_at
+    assert client.post("/pin", data={"pin": PIN, "csrf_token": token}).status_code == 302
+    assert _device(session, user).locked_at is None
+    # Passkey sign-in and new recovery codes too.
+    anonymous = csrf_app.test_client()
+    anonymous.get("/login")
+    assert anonymous.post("/login/passkey/start", headers=JSON).status_code == 400
+    assert anonymous.post("/login/passkey/finish", data="{}", headers=JSON).status_code == 400
+    assert client.post("/profile/recovery-codes", data={"password": "x"}).status_code == 400
