@@ -80,6 +80,7 @@ class BoundedInt(IntegerConverter):
 
 
 def _init_login(app: Flask) -> None:
+    from interrupters.auth import cookies
     from interrupters.auth.services import principal_for_token
 
     login_manager = extensions.login_manager
@@ -95,7 +96,16 @@ def _init_login(app: Flask) -> None:
             session=db.get_session(),
             token=token,
             two_factor_required=bool(app.config.get("TWO_FACTOR_REQUIRED", True)),
+            # The outbox sending by itself is not the person using the app (the PIN's idle).
+            active=request.endpoint not in cookies.BACKGROUND_ENDPOINTS,
+            resume_token=request.cookies.get(cookies.resume_name()),
+            pin_idle=cookies.pin_idle(),
         )
+
+    # No session in the cookie: a field phone's browser restarted (issue 9, item 5).
+    login_manager.request_loader(lambda _request: cookies.load_from_resume())
+    app.after_request(cookies.after_request)
+    app.jinja_env.globals["pin_cookie_prefix"] = cookies.prefix
 
 
 def _commit_session_touch(response: Response) -> Response:
@@ -103,7 +113,11 @@ def _commit_session_touch(response: Response) -> Response:
     from flask import g
 
     session = g.get("db_session")
-    if session is not None and session.dirty and request.method in ("GET", "HEAD"):
+    if session is None or request.method not in ("GET", "HEAD"):
+        return response
+    # `touched`: the session row changed and a later query has already flushed it (so it is
+    # no longer dirty), as principal_for_token's lookups do.
+    if session.dirty or session.info.pop("touched", False):
         session.commit()
     return response
 

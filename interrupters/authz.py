@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping
 from typing import Any, Final, NoReturn
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, g, jsonify, redirect, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -22,7 +23,7 @@ SIGNED_IN: Final = "signed_in"
 Access = str | Collection[Role]
 
 # Reachable before the confidentiality pledge is accepted.
-_BEFORE_PLEDGE = {"auth.pledge", "auth.logout", "auth.language"}
+_BEFORE_PLEDGE = {"auth.pledge", "auth.logout", "auth.language", "auth.new_pin", "auth.skip_pin"}
 # Reachable after the password and before the second factor (office roles, issue 9): the
 # device does not count as signed in until then.
 _BEFORE_SECOND_FACTOR = {
@@ -36,6 +37,16 @@ _BEFORE_SECOND_FACTOR = {
     "auth.logout",
     "auth.language",
 }
+# Reachable while a field phone is locked (issue 9, item 5): the PIN, leaving, and the outbox,
+# which keeps sending what was written before (its records are sealed).
+_WHILE_LOCKED = {
+    "auth.unlock",
+    "auth.forget_pin",
+    "auth.logout",
+    "auth.language",
+    "sync.config",
+    "sync.receive",
+}
 # Every guarded endpoint's rule ("blueprint.view" -> access), so a page can offer a person
 # only what they may reach (the offline page, issue 10).
 _RULES: dict[str, Access] = {}
@@ -48,7 +59,7 @@ def may_reach(person: Any, endpoint: str) -> bool:
         return False
     if access == PUBLIC:
         return True
-    if not person.is_authenticated or person.second_factor:
+    if not person.is_authenticated or person.restricted:
         return False
     if access == SIGNED_IN:
         return True
@@ -86,16 +97,40 @@ def _json(body: dict[str, str], status: int) -> Response:
     return response
 
 
+def _end_reason() -> str | None:
+    """Why this browser's session ended: from its session cookie, or from its resume cookie
+    (a field phone after a restart, see auth.cookies)."""
+    token = session.get("_user_id")
+    if token:
+        return session_end_reason(session=get_session(), token=token)
+    reason = g.get("resume_ended")
+    return str(reason) if reason else None
+
+
 def signed_out_answer() -> Response:
     """401 for a script: "revoked" (wipe the phone) or "login" (keep everything, sign in)."""
-    token = session.get("_user_id")
-    reason = session_end_reason(session=get_session(), token=token) if token else None
-    wipe = reason in WIPE_REASONS
+    wipe = _end_reason() in WIPE_REASONS
     response = _json({"status": "revoked" if wipe else "login"}, 401)
     if wipe:
         # A device signed out from elsewhere (lost phone) or a deactivated account.
         response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
+
+
+def _to_the_pin() -> Response:
+    """A locked field phone (issue 9, item 5): pages go to the PIN and come back; htmx is
+    told to go there as a whole page (a swapped-in error would hide the lock screen); the
+    outbox's own requests never get here (they are allowed while locked)."""
+    if request.headers.get("HX-Request"):
+        # The page the person is on, to come back to after the PIN.
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        back = current.path + (f"?{current.query}" if current.query else "")
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = url_for("auth.unlock", next=back or "/")
+        return response
+    if request.accept_mimetypes.best == "application/json":
+        return _json({"status": "locked"}, 403)
+    return redirect(url_for("auth.unlock", next=request.full_path.rstrip("?")))
 
 
 def guard(bp: Blueprint, policy: Mapping[str, Access]) -> None:
@@ -117,8 +152,7 @@ def guard(bp: Blueprint, policy: Mapping[str, Access]) -> None:
         if not current_user.is_authenticated:
             if scripted:
                 return signed_out_answer()
-            token = session.get("_user_id")
-            if token and session_end_reason(session=get_session(), token=token) in WIPE_REASONS:
+            if _end_reason() in WIPE_REASONS:
                 # This device was signed out from elsewhere: the login page wipes the phone.
                 response = redirect(url_for("auth.login", wipe=1))
                 response.headers["Clear-Site-Data"] = '"cache", "storage"'
@@ -136,6 +170,8 @@ def guard(bp: Blueprint, policy: Mapping[str, Access]) -> None:
                     next=request.full_path.rstrip("?"),
                 )
             )
+        if current_user.locked and request.endpoint not in _WHILE_LOCKED:
+            return _to_the_pin()
         if not current_user.pledge_accepted and request.endpoint not in _BEFORE_PLEDGE:
             if scripted:
                 # Never a redirect to a script: a followed redirect would look like success.

@@ -123,6 +123,8 @@ class Settings:
             # Office roles pass a second factor after the password (issue 9, item 1). Only
             # tests that are not about sign-in turn it off (tests/conftest.py).
             "TWO_FACTOR_REQUIRED": self.two_factor_required,
+            # A field phone's PIN is asked after this long without the person's requests.
+            "PIN_IDLE_MINUTES": 10,
             # The passkeys' relying party: the site's host name; None takes the request's host.
             "WEBAUTHN_RP_ID": self.webauthn_rp_id,
             "VAPID_SUBJECT": self.vapid_subject,

@@ -169,6 +169,17 @@ EXPECTED: dict[str, dict[str, str]] = {
     "auth.passkey_register_options": EVERYONE,
     "auth.passkey_register": EVERYONE,
     "auth.remove_passkey": EVERYONE,
+    # Signing in with a passkey alone works before sign-in (signed in, it answers 422); new
+    # recovery codes are anyone's own, behind the password.
+    "auth.passkey_login_options": PUBLIC_ROW,
+    "auth.passkey_login": PUBLIC_ROW,
+    "auth.recovery_codes": EVERYONE,
+    # A field phone's PIN (issue 9, item 5): anyone's own device; an office role is sent to the
+    # profile, a device without a PIN is not locked and cannot forget one.
+    "auth.new_pin": EVERYONE,
+    "auth.skip_pin": EVERYONE,
+    "auth.unlock": EVERYONE,
+    "auth.forget_pin": EVERYONE,
     # Participants: own caseload and own records; the team's in own organisation, read.
     "participants.caseload": CASE_LISTS,
     "participants.team": CASE_LISTS,

@@ -191,7 +191,8 @@ def test_login_and_logout(client, session, world):
     response = client.post(
         "/login?next=/contacts", data={"email": user.email, "password": factories.PASSWORD}
     )
-    assert response.headers["Location"] == "/contacts"
+    # A field role is offered a PIN for this phone first, then goes where it was going.
+    assert response.headers["Location"] == "/pin/new?next=/contacts"
     assert client.get("/participants/").status_code == 200
     logout = client.post("/logout")
     assert logout.status_code == 302
@@ -209,7 +210,8 @@ def test_login_never_redirects_off_site(client, session, world, target):
     response = client.post(
         f"/login?next={target}", data={"email": user.email, "password": factories.PASSWORD}
     )
-    assert response.headers["Location"] == "/"
+    # Through the offer of a PIN, which keeps the same safe target.
+    assert response.headers["Location"] == "/pin/new?next=/"
 
 
 def test_pledge_comes_first(client, session, world, login_as):

@@ -96,7 +96,8 @@ def test_field_roles_are_not_asked(client, session, world, role):
     user = factories.create_user(session, world, role)
     session.commit()
     response = _password(client, user)
-    assert response.status_code == 302 and _path(response) == "/"
+    # Asked for no second factor: offered a PIN for the phone instead (issue 9, item 5).
+    assert response.status_code == 302 and _path(response) == "/pin/new"
     assert client.get("/profile").status_code == 200
     # Nothing to pass: the second-factor page sends them on.
     assert _path(client.get("/login/second-factor")) == "/"
@@ -389,7 +390,7 @@ def test_a_field_role_adds_a_passkey_and_is_not_asked_for_it(app, client, sessio
     assert 'data-passkey="register"' in client.get("/profile").get_data(as_text=True)
     assert _register_passkey(client, SoftAuthenticator()).status_code == 200
     again = app.test_client()
-    assert _path(_password(again, user)) == "/"
+    assert _path(_password(again, user)) == "/pin/new"
     assert again.get("/profile").status_code == 200
 
 

@@ -59,3 +59,39 @@ class StartTotpForm(FlaskForm):
 
 class RemovePasskeyForm(FlaskForm):
     passkey_id = IntegerField(validators=[DataRequired(), NumberRange(min=1, max=2**31 - 1)])
+
+
+_PIN_FIELD = {
+    "inputmode": "numeric",
+    "pattern": "[0-9]*",
+    "autocomplete": "off",
+    "maxlength": 6,
+    "autocapitalize": "none",
+}
+
+
+class PinForm(FlaskForm):
+    pin = PasswordField(_l("PIN"), validators=[DataRequired(), Length(max=6)], render_kw=_PIN_FIELD)
+
+
+class NewPinForm(FlaskForm):
+    # Only when changing: the PIN this device has now.
+    current = PasswordField(_l("Current PIN"), validators=[Length(max=6)], render_kw=_PIN_FIELD)
+    pin = PasswordField(
+        _l("New PIN (4 to 6 digits)"),
+        validators=[DataRequired(), Length(min=4, max=6)],
+        render_kw=_PIN_FIELD,
+    )
+    confirm = PasswordField(
+        _l("Repeat the PIN"),
+        validators=[DataRequired(), EqualTo("pin", message=_l("The PINs differ."))],
+        render_kw=_PIN_FIELD,
+    )
+
+
+class ActionForm(FlaskForm):
+    """Only the CSRF token: a POST that changes something and needs nothing typed."""
+
+
+class RenewCodesForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=200)])

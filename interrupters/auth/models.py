@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 from interrupters.db import UTCDateTime, utcnow
@@ -76,6 +76,25 @@ class DeviceSession(SQLModel, table=True):
     # When this device passed the second factor; an office role's session counts as signed in
     # only after it (issue 9, item 1).
     second_factor_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A field phone's app PIN (issue 9, item 5): argon2, like passwords; the device stays signed
+    # in through a browser restart (the resume cookie) and is locked after a restart or idle.
+    pin_hash: str | None = Field(default=None, max_length=255)
+    pin_set_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Wrong PINs since the last right one; the fifth ends the session and wipes the phone.
+    pin_failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The person chose to sign in with the password each time on this device (a shared one).
+    pin_declined_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set when the app must ask for the PIN (a restart, idle); cleared by the right PIN.
+    locked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The person's last request (not the outbox's): the PIN's idle time counts from here.
+    last_active_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The persistent cookie that restores the session after a restart: only hashes, rotated
+    # on every use; the previous one is kept to tell a lost answer from a copied cookie.
+    resume_hash: str | None = Field(default=None, max_length=64, unique=True)
+    resume_prev_hash: str | None = Field(default=None, max_length=64, index=True)
+    resume_rotated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Whether the browser has come back with the newest resume cookie.
+    resume_confirmed: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class LoginThrottle(SQLModel, table=True):

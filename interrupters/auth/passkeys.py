@@ -33,7 +33,7 @@ from webauthn.helpers.structs import (
 
 from interrupters.audit.services import record_event
 from interrupters.auth import throttle, twofactor
-from interrupters.auth.models import Passkey
+from interrupters.auth.models import Passkey, User
 from interrupters.auth.principal import Principal
 from interrupters.db import utcnow
 from interrupters.errors import InvalidInput, NotVisible
@@ -232,3 +232,80 @@ def remove_passkey(
         object_id=passkey_id,
         now=now,
     )
+
+
+# Signing in with a passkey alone (issue 9): a discoverable credential names its person; the
+# authenticator checks its own screen lock (user verification, required), so the passkey counts
+# as both factors: something the person has and something they know or are.
+
+
+def sign_in_options(*, rp_id: str) -> tuple[str, bytes]:
+    """Options for `navigator.credentials.get` with no account named: the browser offers the
+    passkeys it holds for this site. Nothing here tells whether an address has an account."""
+    options = generate_authentication_options(
+        rp_id=rp_id, user_verification=UserVerificationRequirement.REQUIRED
+    )
+    return options_to_json(options), options.challenge
+
+
+def _user_handle(credential: dict[str, object]) -> int | None:
+    response = credential.get("response")
+    handle = response.get("userHandle") if isinstance(response, dict) else None
+    if not isinstance(handle, str) or not handle:
+        return None
+    try:
+        text = base64url_to_bytes(handle).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    prefix, _sep, number = text.partition(":")
+    return int(number) if prefix == "user" and number.isdigit() else None
+
+
+def sign_in_with_passkey(
+    *,
+    session: Session,
+    credential: str,
+    challenge: bytes,
+    rp_id: str,
+    origin: str,
+    now: datetime | None = None,
+) -> User | None:
+    """The active person whose passkey answered the challenge (with user verification), or
+    None. A refused answer is audited with the account it named, if any."""
+    now = now or utcnow()
+    try:
+        parsed = json.loads(credential)
+        credential_id = str(parsed["id"])
+    except (ValueError, KeyError, TypeError):
+        parsed, credential_id = {}, ""
+    row = session.exec(select(Passkey).where(Passkey.credential_id == credential_id)).first()
+    user = session.get(User, row.user_id) if row is not None else None
+    handle = _user_handle(parsed) if isinstance(parsed, dict) else None
+    verified = None
+    if row is not None and user is not None and user.active and handle in (None, row.user_id):
+        try:
+            verified = verify_authentication_response(
+                credential=credential,
+                expected_challenge=challenge,
+                expected_rp_id=rp_id,
+                expected_origin=origin,
+                credential_public_key=base64url_to_bytes(row.public_key),
+                credential_current_sign_count=row.sign_count,
+                require_user_verification=True,
+            )
+        except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as error:
+            logger.info("passkey sign-in refused: %s: %s", type(error).__name__, error)
+    if row is None or user is None or verified is None:
+        record_event(
+            session=session,
+            event="login_failed",
+            object_type="user" if row is not None else None,
+            object_id=row.user_id if row is not None else None,
+            detail={"method": "passkey"},
+            now=now,
+        )
+        return None
+    row.sign_count = verified.new_sign_count
+    row.last_used_at = now
+    session.add(row)
+    return user

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_login import UserMixin
 
@@ -27,6 +28,19 @@ class Principal(UserMixin):
     # What this device must still do after the password: "enrol" a second factor or "verify"
     # one (office roles, issue 9); None once it counts as signed in.
     second_factor: str | None = None
+    # A field phone's PIN (issue 9, item 5): whether this device has one, whether it is locked
+    # now (after a restart or idle), until when it stays open without activity, and whether
+    # the person should still be offered one (a field device with neither PIN nor refusal).
+    pin: bool = False
+    field: bool = False
+    locked: bool = False
+    unlocked_until: datetime | None = None
+    offer_pin: bool = False
+
+    @property
+    def restricted(self) -> bool:
+        """Signed in with the password but not yet let in: a second factor or the PIN waits."""
+        return bool(self.second_factor) or self.locked
 
     def get_id(self) -> str:
         return self.token

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from zxcvbn import zxcvbn
 
 from interrupters.audit.services import record_event
+from interrupters.auth import pin
 from interrupters.auth.models import DeviceSession, Invitation, Membership, Organisation, User
 from interrupters.auth.principal import OFFICE_ROLES, Principal
 from interrupters.auth.signals import devices_signed_out
@@ -177,11 +178,17 @@ def principal_for_token(
     token: str,
     now: datetime | None = None,
     two_factor_required: bool = False,
+    active: bool = True,
+    resume_token: str | None = None,
+    pin_idle: timedelta = pin.PIN_IDLE,
 ) -> Principal | None:
     """Return who holds this token, or None if its session is revoked, idle or expired.
 
     With `two_factor_required` an office role's device that has not passed its second factor
-    is marked (`Principal.second_factor`): the guard lets it reach only that step."""
+    is marked (`Principal.second_factor`): the guard lets it reach only that step. A field
+    device with a PIN is marked `locked` after a restart or `pin_idle` without the person's
+    requests (`active` is False for the outbox's); `resume_token` is the browser's resume
+    cookie, to learn that it has the newest one."""
     now = now or utcnow()
     device = session.exec(
         select(DeviceSession).where(DeviceSession.token_hash == _token_hash(token))
@@ -194,10 +201,15 @@ def principal_for_token(
     if user is None or not user.active:
         return None
     if now - device.last_seen_at > _TOUCH_EVERY:
-        # Committed by the request's single commit (see `create_app`'s after_request).
         device.last_seen_at = now
-        session.add(device)
     assert user.id is not None and device.id is not None
+    locked, unlocked_until = pin.lock_state(device=device, now=now, active=active, idle=pin_idle)
+    pin.confirm_resume(device, resume_token)
+    if session.is_modified(device):
+        # Committed by the request's single commit, or for a page by `create_app`'s
+        # after_request, which the flag tells (the lookups below flush the change).
+        session.add(device)
+        session.info["touched"] = True
     memberships = memberships_of(session=session, user_id=user.id)
     step = None
     if two_factor_required:
@@ -213,12 +225,21 @@ def principal_for_token(
         memberships=memberships,
         pledge_accepted=user.pledge_accepted_at is not None,
         second_factor=step,
+        pin=device.pin_hash is not None,
+        field=pin.is_field_device(device),
+        locked=locked,
+        unlocked_until=unlocked_until,
+        offer_pin=(
+            device.pin_hash is None
+            and device.pin_declined_at is None
+            and pin.is_field_device(device)
+        ),
     )
 
 
 # Sessions ended for these reasons wipe the phone when it next calls; an idle or expired
 # session (or a role change) only asks for a new sign-in and keeps the outbox.
-WIPE_REASONS = frozenset({"logout", "revoked", "deactivated"})
+WIPE_REASONS = frozenset({"logout", "revoked", "deactivated", pin.LOCKOUT, pin.REUSED})
 
 
 def session_end_reason(*, session: Session, token: str) -> str | None:

@@ -27,6 +27,8 @@ from datetime import datetime, timedelta
 
 import pyotp
 import segno
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, update
@@ -49,6 +51,8 @@ RECOVERY_CODES = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 _RECOVERY_LENGTH = 12
 ENROL = "enrol"
+# Checks the password before new recovery codes (the same argon2 parameters as services.py).
+_password_hasher = PasswordHasher()
 VERIFY = "verify"
 
 
@@ -295,6 +299,39 @@ def _spend_recovery_code(
         .values(used_at=now)
     )
     return spent.rowcount == 1  # type: ignore[attr-defined]
+
+
+def renew_recovery_codes(
+    *,
+    session: Session,
+    actor: Principal,
+    password: str,
+    secret: str,
+    now: datetime | None = None,
+) -> list[str]:
+    """Make ten new recovery codes (shown once); the old ones stop working at once.
+
+    Asks for the password again: an unlocked, unattended computer must not hand out codes
+    that pass the second factor later. Audited, never the codes."""
+    now = now or utcnow()
+    user = session.get(User, actor.user_id)
+    assert user is not None
+    try:
+        _password_hasher.verify(user.password_hash or "", password)
+    except (VerificationError, InvalidHashError):
+        raise InvalidInput({"password": _l("The password is wrong.")}) from None
+    if actor.second_factor or not has_second_factor(session=session, user_id=actor.user_id):
+        raise InvalidInput({"password": _l("Set up a second factor first.")})
+    codes = _new_recovery_codes(session=session, user_id=actor.user_id, secret=secret, now=now)
+    record_event(
+        session=session,
+        event="recovery_codes_renewed",
+        actor_id=actor.user_id,
+        object_type="user",
+        object_id=actor.user_id,
+        now=now,
+    )
+    return codes
 
 
 def recovery_codes_left(*, session: Session, user_id: int) -> int:

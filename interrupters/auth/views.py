@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -17,20 +18,27 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from interrupters.auth import passkeys, services, throttle, twofactor
+from interrupters.auth import cookies, passkeys, pin, services, throttle, twofactor
 from interrupters.auth.forms import (
+    ActionForm,
     ChangePasswordForm,
     CodeForm,
     LanguageForm,
     LoginForm,
+    NewPinForm,
+    PinForm,
     PledgeForm,
     RemovePasskeyForm,
+    RenewCodesForm,
     SetPasswordForm,
     StartTotpForm,
 )
+from interrupters.auth.models import DeviceSession
+from interrupters.auth.principal import Principal
 from interrupters.authz import PUBLIC, SIGNED_IN, guard
 from interrupters.db import get_session, utcnow
 from interrupters.errors import InvalidInput
@@ -59,6 +67,16 @@ guard(
         "passkey_register_options": SIGNED_IN,
         "passkey_register": SIGNED_IN,
         "remove_passkey": SIGNED_IN,
+        # Signing in with a passkey alone, which counts as both factors (issue 9).
+        "passkey_login_options": PUBLIC,
+        "passkey_login": PUBLIC,
+        "recovery_codes": SIGNED_IN,
+        # A field phone's PIN (issue 9, item 5): set after sign-in, asked after a restart or
+        # idle; forgetting it ends the session (the outbox stays) for a password sign-in.
+        "new_pin": SIGNED_IN,
+        "skip_pin": SIGNED_IN,
+        "unlock": SIGNED_IN,
+        "forget_pin": SIGNED_IN,
     },
 )
 
@@ -154,10 +172,7 @@ def login() -> str | Response | tuple[str, int, dict[str, str]]:
                 )
                 assert principal is not None
                 login_user(principal)
-                response = redirect(
-                    _second_factor_step(principal.second_factor, request.args.get("next"))
-                    or _safe_next(request.args.get("next"))
-                )
+                response = redirect(_after_sign_in(principal, request.args.get("next")))
                 _remember_device(response, throttle.known_device_token(secret=secret, email=email))
                 return response
     page = render_template(
@@ -165,8 +180,32 @@ def login() -> str | Response | tuple[str, int, dict[str, str]]:
         form=form,
         language_form=LanguageForm(),
         wipe_phone=bool(request.args.get("signed_out") or request.args.get("wipe")),
+        wipe_pages=bool(request.args.get("pin_forgotten")),
+        next=_safe_next(request.args.get("next")),
     )
     return page, status, headers
+
+
+def _after_sign_in(principal: Principal, target: str | None) -> str:
+    """Where a new session goes first: its second factor, the offer of a PIN on a field
+    phone (issue 9, item 5), or where the person was going."""
+    step = _second_factor_step(principal.second_factor, target)
+    if step:
+        return step
+    if principal.offer_pin:
+        return url_for("auth.new_pin", next=_safe_next(target))
+    return _safe_next(target)
+
+
+def _signed_out(response: Response, *, wipe: bool = True) -> Response:
+    """End this browser's session in the answer: its cookies, and (wipe) what it kept of
+    the app; the login page wipes too (data-wipe), for browsers that ignore the header."""
+    logout_user()
+    session.clear()
+    cookies.clear(response)
+    g.pin_cookies_done = True
+    response.headers["Clear-Site-Data"] = '"cache", "storage"' if wipe else '"cache"'
+    return response
 
 
 @bp.post("/logout")
@@ -174,13 +213,7 @@ def logout() -> Response:
     db = get_session()
     services.end_device_session(session=db, actor=current_user._get_current_object())
     db.commit()
-    logout_user()
-    session.clear()
-    response = redirect(url_for("auth.login", signed_out=1))
-    # Wipe what this browser kept of the app; the login page wipes too (data-wipe), for
-    # browsers that ignore the header.
-    response.headers["Clear-Site-Data"] = '"cache", "storage"'
-    return response
+    return _signed_out(redirect(url_for("auth.login", signed_out=1)))
 
 
 @bp.route("/pledge", methods=["GET", "POST"])
@@ -230,10 +263,12 @@ def language() -> Response:
     return redirect(_safe_next(request.form.get("next")))
 
 
-def _profile(password_form: ChangePasswordForm) -> str:
+def _profile(password_form: ChangePasswordForm, codes_form: RenewCodesForm | None = None) -> str:
     db = get_session()
     return render_template(
         "auth/profile.html",
+        codes_form=codes_form or RenewCodesForm(),
+        pin_idle_minutes=int(cookies.pin_idle().total_seconds() // 60),
         passkeys=passkeys.passkeys_of(session=db, user_id=current_user.user_id),
         has_totp=twofactor.has_totp(session=db, user_id=current_user.user_id),
         recovery_codes_left=twofactor.recovery_codes_left(session=db, user_id=current_user.user_id),
@@ -277,11 +312,7 @@ def revoke_device(device_id: int) -> Response:
     services.revoke_device(session=db, actor=current_user, device_session_id=device_id)
     db.commit()
     if device_id == current_user.device_session_id:
-        logout_user()
-        session.clear()
-        response = redirect(url_for("auth.login", signed_out=1))
-        response.headers["Clear-Site-Data"] = '"cache", "storage"'
-        return response
+        return _signed_out(redirect(url_for("auth.login", signed_out=1)))
     flash(_("The device is signed out."), "success")
     return redirect(url_for("auth.profile"))
 
@@ -537,3 +568,218 @@ def remove_passkey() -> Response:
             db.commit()
             flash(_("The passkey is removed."), "success")
     return redirect(url_for("auth.profile") + "#passkeys")
+
+
+@bp.post("/login/passkey/start")
+@limiter.limit("30 per minute")
+def passkey_login_options() -> Response | tuple[dict[str, str], int, dict[str, str]]:
+    if current_user.is_authenticated:
+        return _json_answer({"status": "signed_in", "next": url_for("main.home")}, 422)
+    options, challenge = passkeys.sign_in_options(rp_id=_rp_id())
+    return _options(options, challenge)
+
+
+@bp.post("/login/passkey/finish")
+@limiter.limit("30 per minute")
+def passkey_login() -> tuple[dict[str, str], int, dict[str, str]]:
+    """Sign in with a passkey alone: the passkey (with its screen lock) is both factors."""
+    if current_user.is_authenticated:
+        return _json_answer({"status": "signed_in", "next": url_for("main.home")}, 422)
+    challenge = _spend_challenge()
+    if challenge is None:
+        return _json_answer({"status": "wrong", "reason": "no_challenge"}, 422)
+    db = get_session()
+    now = _now()
+    user = passkeys.sign_in_with_passkey(
+        session=db,
+        credential=request.get_data(as_text=True)[:20_000],
+        challenge=challenge,
+        rp_id=_rp_id(),
+        origin=_origin(),
+        now=now,
+    )
+    if user is None:
+        db.commit()
+        return _json_answer({"status": "wrong"}, 422)
+    token = services.start_device_session(
+        session=db, user=user, device_label=_device_label(), now=now
+    )
+    db.flush()
+    principal = services.principal_for_token(session=db, token=token, now=now)
+    assert principal is not None
+    twofactor.pass_device(session=db, actor=principal, method="passkey_sign_in", now=now)
+    db.commit()
+    session.clear()
+    principal = services.principal_for_token(
+        session=db,
+        token=token,
+        two_factor_required=bool(current_app.config["TWO_FACTOR_REQUIRED"]),
+    )
+    assert principal is not None
+    login_user(principal)
+    return _json_answer(
+        {"status": "ok", "next": _after_sign_in(principal, request.args.get("next"))}
+    )
+
+
+@bp.post("/profile/recovery-codes")
+@limiter.limit("10 per minute")
+def recovery_codes() -> Response | tuple[str, int, dict[str, str]]:
+    """Ten new recovery codes, shown once; the old ones stop working."""
+    form = RenewCodesForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            codes = twofactor.renew_recovery_codes(
+                session=db,
+                actor=current_user,
+                password=form.password.data or "",
+                secret=current_app.config["SECRET_KEY"],
+                now=_now(),
+            )
+        except InvalidInput as error:
+            form.password.errors = [str(error.errors["password"])]
+        else:
+            db.commit()
+            page = render_template(
+                "auth/recovery_codes.html", codes=codes, next=url_for("auth.profile")
+            )
+            return _no_store(page)
+    return _no_store(_profile(ChangePasswordForm(), form), 422)
+
+
+# A field phone's PIN (issue 9, item 5; the rules are in pin.py) --------------------------------
+
+
+def _with_pin_cookies(response: Response, token: str | None) -> Response:
+    """The answer that opens the app: the rotated resume cookie and the unlocked time."""
+    db = get_session()
+    device = db.get(DeviceSession, current_user.device_session_id)
+    assert device is not None
+    if token:
+        cookies.set_resume(response, token, device.expires_at)
+    cookies.set_until(response, _now() + cookies.pin_idle())
+    g.pin_cookies_done = True
+    return response
+
+
+@bp.route("/pin/new", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def new_pin() -> Response | tuple[str, int, dict[str, str]]:
+    """Choose (or change) this phone's PIN: the session then outlives a browser restart."""
+    target = _safe_next(request.args.get("next"))
+    if not current_user.field:
+        flash(_("A PIN is for the phones of interrupters and night walkers."), "info")
+        return redirect(url_for("auth.profile"))
+    form = NewPinForm()
+    status = 200
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            token = pin.set_pin(
+                session=db,
+                actor=current_user,
+                pin=form.pin.data or "",
+                current=form.current.data if current_user.pin else None,
+                now=_now(),
+            )
+        except InvalidInput as error:
+            for name, message in error.errors.items():
+                getattr(form, name).errors = [str(message)]
+            # A wrong current PIN counts like one on the lock screen.
+            if "current" in error.errors:
+                result = pin.unlock(
+                    session=db, actor=current_user, pin=form.current.data or "", now=_now()
+                )
+                db.commit()
+                if result.outcome == "locked_out":
+                    return _locked_out()
+            status = 422
+        else:
+            db.commit()
+            flash(_("Your PIN is set. This phone stays signed in."), "success")
+            return _with_pin_cookies(redirect(target), token)
+    elif request.method == "POST":
+        status = 422
+    page = render_template(
+        "auth/new_pin.html",
+        form=form,
+        skip_form=ActionForm(),
+        changing=current_user.pin,
+        next=target,
+        idle_minutes=int(cookies.pin_idle().total_seconds() // 60),
+    )
+    return _no_store(page, status)
+
+
+@bp.post("/pin/skip")
+def skip_pin() -> Response:
+    """No PIN on this device (a shared computer): the session ends with the browser."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        db = get_session()
+        pin.decline_pin(session=db, actor=current_user, now=_now())
+        db.commit()
+    return redirect(_safe_next(request.args.get("next")))
+
+
+def _locked_out() -> Response:
+    """Five wrong PINs: the session is over and the phone is wiped."""
+    response = _signed_out(redirect(url_for("auth.login", wipe=1)))
+    flash(
+        _(
+            "Five wrong PINs: this phone is signed out and what the app kept on it is "
+            "removed. Sign in with your password."
+        ),
+        "error",
+    )
+    return response
+
+
+@bp.route("/pin", methods=["GET", "POST"])
+# Per address; per device the wrong PINs are counted in the database (pin.unlock).
+@limiter.limit("20 per minute", methods=["POST"])
+def unlock() -> Response | tuple[str, int, dict[str, str]]:
+    target = _safe_next(request.args.get("next"))
+    if not current_user.locked:
+        return redirect(target)
+    form = PinForm()
+    status = 200
+    if form.validate_on_submit():
+        db = get_session()
+        result = pin.unlock(session=db, actor=current_user, pin=form.pin.data or "", now=_now())
+        db.commit()
+        if result.outcome == "ok":
+            return _with_pin_cookies(redirect(target), result.resume_token)
+        if result.outcome == "locked_out":
+            return _locked_out()
+        if result.outcome == "wait" and result.wait is not None:
+            seconds = max(1, math.ceil(result.wait.total_seconds()))
+            form.pin.errors = [_("Wait %(seconds)d seconds before the next try.", seconds=seconds)]
+            status = 429
+        else:
+            form.pin.errors = [
+                ngettext(
+                    "Wrong PIN. %(num)d try left, then this phone is signed out and wiped.",
+                    "Wrong PIN. %(num)d tries left, then this phone is signed out and wiped.",
+                    result.tries_left,
+                )
+            ]
+            status = 422
+    elif request.method == "POST":
+        status = 422
+    page = render_template("auth/unlock.html", form=form, forget_form=ActionForm(), next=target)
+    return _no_store(page, status)
+
+
+@bp.post("/pin/forgot")
+def forget_pin() -> Response:
+    """Forgot the PIN: sign in with the password again. What waits in the outbox stays (it is
+    sealed); the pages the phone kept are removed."""
+    form = ActionForm()
+    if not current_user.pin or not form.validate_on_submit():
+        return redirect(url_for("auth.profile"))
+    db = get_session()
+    pin.forget_pin(session=db, actor=current_user, now=_now())
+    db.commit()
+    return _signed_out(redirect(url_for("auth.login", pin_forgotten=1)), wipe=False)

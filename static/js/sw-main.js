@@ -96,9 +96,12 @@ async function refreshPages(pages) {
   const cache = await caches.open(PAGES);
   for (const path of pages) {
     try {
-      const response = await fetch(path, { credentials: "same-origin", redirect: "manual" });
-      if (response.ok) await cache.put(path, response);
-      else if (response.type === "opaqueredirect" || response.status === 401) await cache.delete(path);
+      const response = await fetch(path, { credentials: "same-origin" });
+      const landed = new URL(response.url).pathname;
+      if (response.ok && !response.redirected) await cache.put(path, response);
+      // Signed out: the copy goes. Locked (a field phone's PIN, issue 9): the copy stays, for
+      // the street after a restart, with its codes hidden by pin-gate.js.
+      else if (response.status === 401 || landed === "/login") await cache.delete(path);
     } catch { /* offline: keep the old copy */ }
   }
 }

@@ -317,8 +317,12 @@ def live_server(directory: Path, **overrides: Any) -> Iterator[LiveServer]:
         engine.dispose()
 
 
-def sign_in(page: Page, base_url: str, email: str) -> None:
-    """Sign in through the login form as a demo account (selectors by name, not by text)."""
+def sign_in(page: Page, base_url: str, email: str, *, pin: str | None = None) -> None:
+    """Sign in through the login form as a demo account (selectors by name, not by text).
+
+    A field role is then offered a PIN for the phone (issue 9, item 5): with `pin` it is set
+    (the session then outlives a browser restart), without it the offer is declined, so the
+    session ends with the browser."""
     page.goto(f"{base_url}/login")
     page.locator("input[name=email]").fill(email)
     page.locator("input[name=password]").fill(PASSWORDS[email])
@@ -326,6 +330,17 @@ def sign_in(page: Page, base_url: str, email: str) -> None:
         page.locator("form:has(input[name=password]) button[type=submit]").click()
     if "/login" in page.url:
         raise RuntimeError(f"sign-in as {email} failed: still on {page.url}")
+    if "/pin/new" in page.url:
+        if pin is None:
+            with page.expect_navigation():
+                page.locator("form[action*='/pin/skip'] button[type=submit]").click()
+        else:
+            page.locator("input[name=pin]").fill(pin)
+            page.locator("input[name=confirm]").fill(pin)
+            with page.expect_navigation():
+                page.locator("form:has(input[name=confirm]) button[type=submit]").click()
+        if "/pin" in page.url:
+            raise RuntimeError(f"the PIN offer after signing in as {email}: still on {page.url}")
 
 
 def sign_out(page: Page) -> None:

@@ -40,4 +40,6 @@ export function bindLogoutGuards(root) {
 /** On the page after sign-out or revocation: wipe what is left (not every browser honours Clear-Site-Data). */
 export function wipeIfAsked() {
   if (document.body.dataset.wipe !== undefined) wipe().catch(() => null);
+  // A forgotten PIN: the kept pages go, the outbox (sealed) stays for the next sign-in.
+  else if (document.body.dataset.wipePages !== undefined) self.caches?.delete("pages").catch(() => null);
 }
