@@ -1,7 +1,7 @@
 """A field phone's app PIN and the resume cookie that outlives a browser restart (issue 9, item 5).
 
 Revision ID: c4f1a2b3d5e6
-Revises: 09b9264c79fa
+Revises: 4e7a2c91d0b3
 Create Date: 2026-12-05 11:30:00.000000
 """
 from collections.abc import Sequence
