@@ -64,19 +64,34 @@ async function networkFirst(request, url, pages, offline, staticCache) {
   const keep = pages.includes(url.pathname) && !url.search;
   try {
     const response = await fetch(request);
-    // Only the pages a worker needs offline, only as the signed-in person got them.
-    if (keep && response.ok && !response.redirected) await (await caches.open(PAGES)).put(url.pathname, response.clone());
+    // Only the pages a worker needs offline, only as the signed-in person got them, and only
+    // those the server lets this person keep (a supervisor's start page is never kept).
+    if (keep && response.ok && !response.redirected) await keepOrDrop(await caches.open(PAGES), url.pathname, response);
     return response;
   } catch (error) {
     if (pages.includes(url.pathname)) {
       const cache = await caches.open(PAGES);
       const copy = await cache.match(url.pathname);
       if (copy && expired(copy)) await cache.delete(url.pathname);
-      else if (copy) return copy;
+      else if (copy) return asKeptCopy(copy);
     }
     const fallback = await (await caches.open(staticCache)).match(offline);
     return fallback || Response.error();
   }
+}
+
+/** Keep the page if its answer says it may be kept (X-Keep-Offline: 1), else drop any old copy. */
+async function keepOrDrop(cache, path, response) {
+  if (response.headers.get("X-Keep-Offline") === "1") await cache.put(path, response.clone());
+  else await cache.delete(path);
+}
+
+/** A kept page as shown offline: its "offline, as of" note unhidden (templates/base.html). */
+async function asKeptCopy(copy) {
+  const text = (await copy.text()).replace("data-offline-note hidden", "data-offline-note");
+  const headers = new Headers(copy.headers);
+  headers.delete("Content-Length");
+  return new Response(text, { status: copy.status, statusText: copy.statusText, headers });
 }
 
 /** A kept page past its X-Expires-At (an expired briefing) must be gone from the phone. */
@@ -97,8 +112,8 @@ async function refreshPages(pages) {
   for (const path of pages) {
     try {
       const response = await fetch(path, { credentials: "same-origin", redirect: "manual" });
-      if (response.ok) await cache.put(path, response);
-      else if (response.type === "opaqueredirect" || response.status === 401) await cache.delete(path);
+      if (response.ok) await keepOrDrop(cache, path, response);
+      else if (response.type === "opaqueredirect" || response.status === 401 || response.status === 403) await cache.delete(path);
     } catch { /* offline: keep the old copy */ }
   }
 }
