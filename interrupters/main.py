@@ -9,11 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, g, render_template
-from werkzeug.wrappers import Response
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import Session
+from werkzeug.wrappers import Response
 
 from interrupters.admin import services as admin
 from interrupters.audit.services import last_event_at

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, send_from_directory, url_for
@@ -58,6 +57,8 @@ def home_kept(person: Any) -> bool:
     """Whether `person`'s start page may be kept on their phone for reading offline."""
     roles = frozenset(person.roles) if person.is_authenticated else frozenset()
     return bool(roles) and roles <= HOME_KEPT_FOR
+
+
 # What the offline page offers, each to those who may use it (a night walker is never offered
 # "Log contact"): the kept pages, the most used first.
 OFFLINE_ACTIONS = (

@@ -160,20 +160,24 @@ function sameOriginPath(url) {
   return url;
 }
 
-/** Focus a window of the app already at `target`, or take one there, or open one. */
+/**
+ * Focus a window of the app already at `target`, or take one there, or open one. The server
+ * answers an ended session with the login page, which keeps `target` as its `next` and
+ * lands there after sign-in (and the second factor).
+ */
 async function focusOrOpen(target) {
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
   const same = windows.find((client) => client.url === target.href);
   if (same) return same.focus();
   const app = windows.find((client) => new URL(client.url).origin === target.origin);
   if (app) {
-    const focused = await app.focus();
-    // navigate() works only for a window this worker controls.
+    // Focus when the browser allows it; the window goes to the item either way.
+    await app.focus().catch(() => null);
     try {
-      return await focused.navigate(target.href);
-    } catch {
-      return self.clients.openWindow(target.href);
-    }
+      // navigate() works only for a window this worker controls.
+      const moved = await app.navigate(target.href);
+      if (moved) return moved;
+    } catch { /* not this worker's window: open one */ }
   }
   return self.clients.openWindow(target.href);
 }

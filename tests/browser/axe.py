@@ -12,7 +12,9 @@ from typing import Any
 import axe_playwright_python
 from playwright.sync_api import Page
 
-AXE_SCRIPT = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+AXE_SCRIPT = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(
+    encoding="utf-8"
+)
 # The rules of WCAG 2.1 A and AA and axe's best practices (landmarks, headings, region).
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 FAILING = ("serious", "critical")

@@ -172,7 +172,9 @@ def test_the_dashboard_is_never_kept(phone: Page, live: LiveServer) -> None:
     assert "/" not in kept
     # The supervisor's own follow-ups are kept as any worker's are: their own codes only.
     every_code, own_codes, _nicknames = _codes(live, "supervisor@example.org")
-    found = _codes_in({p: b for p, b in kept.items() if p == "/participants/follow-ups"}, every_code)
+    found = _codes_in(
+        {p: b for p, b in kept.items() if p == "/participants/follow-ups"}, every_code
+    )
     assert {code for _path, code in found} <= own_codes, sorted(found)
     phone.context.set_offline(True)
     phone.wait_for_function("!navigator.onLine")
