@@ -86,9 +86,15 @@ async function keepOrDrop(cache, path, response) {
   else await cache.delete(path);
 }
 
-/** A kept page as shown offline: its "offline, as of" note unhidden (templates/base.html). */
+/**
+ * A kept page as shown offline (templates/base.html): marked as a copy, so what needs the
+ * network is hidden ([data-needs-network], app.css), and what only a copy shows (the
+ * "offline, as of" note, "signing up needs the network") unhidden.
+ */
 async function asKeptCopy(copy) {
-  const text = (await copy.text()).replace("data-offline-note hidden", "data-offline-note");
+  const text = (await copy.text())
+    .replace('<div id="page"', '<div id="page" data-kept-copy')
+    .replaceAll("data-offline-only hidden", "data-offline-only");
   const headers = new Headers(copy.headers);
   headers.delete("Content-Length");
   return new Response(text, { status: copy.status, statusText: copy.statusText, headers });

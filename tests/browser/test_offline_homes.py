@@ -106,6 +106,11 @@ def _online_visit(page: Page, live: LiveServer, email: str) -> dict[str, str]:
     page.reload()
     assert page.evaluate("Boolean(navigator.serviceWorker.controller)")
     expect(page.locator("[data-offline-note]")).to_be_hidden()
+    # Online, the buttons that need the network are there and their offline lines are not.
+    for needs_network in page.locator("main [data-needs-network]").all():
+        expect(needs_network).to_be_visible()
+    for offline_only in page.locator("main [data-offline-only]").all():
+        expect(offline_only).to_be_hidden()
     return dict(page.evaluate(KEPT))
 
 
@@ -157,6 +162,12 @@ def test_a_street_roles_home_reads_offline(phone: Page, live: LiveServer, email:
     note = phone.locator("[data-offline-note]")
     expect(note).to_be_visible()
     expect(note).to_contain_text(re.compile(r"Offline.*\d\d:\d\d"))
+    # What needs the network is not offered on the copy; a line says why.
+    for needs_network in phone.locator("main [data-needs-network]").all():
+        expect(needs_network).to_be_hidden()
+    if email == "walker@example.org":
+        assert phone.locator("main [data-needs-network]").count() >= 1
+        expect(main.get_by_text("Anmälan och avanmälan kräver nät.").first).to_be_visible()
 
     # Elsewhere and back by the Start tab: the kept home again.
     phone.goto("/more")
