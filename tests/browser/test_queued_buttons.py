@@ -91,9 +91,7 @@ def test_the_acknowledgement_shows_its_state_and_is_queued_once(
     # Network: sent, and the page says so.
     _back_online(page)
     expect(form).to_have_attribute("data-record-state", "sent")
-    expect(form.locator("[data-record-state]")).to_have_text(
-        "Skickad: servern har din kvittering."
-    )
+    expect(form.locator("[data-record-state]")).to_have_text("Skickad: servern har din kvittering.")
     _eventually(
         lambda: len(_receipts(live, walker, ReceiptKind.acknowledged)),
         lambda n: n == 1,
