@@ -172,6 +172,8 @@ def test_a_street_roles_home_reads_offline(phone: Page, live: LiveServer, email:
     # Elsewhere and back by the Start tab: the kept home again.
     phone.goto("/more")
     expect(phone.locator("main h1")).to_have_text("Inget nät")
+    # The offline page offers the start page these roles keep.
+    expect(phone.locator(".offline-actions a[href='/']")).to_have_count(1)
     phone.locator("[data-tabbar] a[href='/']").click()
     phone.wait_for_url(f"{live.url}/")
     expect(phone.locator("main")).to_contain_text(shown)
