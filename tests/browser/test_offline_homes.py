@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from interrupters.auth.models import User
 from interrupters.participants.models import Participant
 
+from .axe import assert_accessible
 from .live import PHONE, LiveServer, sign_in
 
 pytestmark = pytest.mark.browser
@@ -165,6 +166,7 @@ def test_a_street_roles_home_reads_offline(phone: Page, live: LiveServer, email:
     # What needs the network is not offered on the copy; a line says why.
     for needs_network in phone.locator("main [data-needs-network]").all():
         expect(needs_network).to_be_hidden()
+    assert_accessible(phone, f"the kept start page of {email}, offline")
     if email == "walker@example.org":
         assert phone.locator("main [data-needs-network]").count() >= 1
         expect(main.get_by_text("Anmälan och avanmälan kräver nät.").first).to_be_visible()

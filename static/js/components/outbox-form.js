@@ -1,36 +1,7 @@
 // A form with data-outbox="<kind>" is saved to the phone's outbox instead of being posted:
 // it works with no network, and the outbox sends it when it can. Without JavaScript the
 // same form posts to the server as usual.
-import { enqueue, events, list, newUuid, sendNow } from "../lib/outbox.js";
-
-// A one-time act (data-outbox-once="briefing_ack:12") is queued once; its button gives way to
-// the record's state. The localStorage mark (no person; wiped at logout) outlives kept pages.
-const onceMark = (key) => `outbox-once:${key}`;
-
-/** Show a one-time form's state; returns whether its record is queued or sent. */
-async function showOnce(form) {
-  const key = form.dataset.outboxOnce;
-  const state = form.querySelector("[data-record-state]");
-  const waiting = (await list()).some((record) => record.summary?.once === key);
-  const sent = !waiting && localStorage.getItem(onceMark(key)) === "1";
-  const done = waiting || sent;
-  form.querySelector("button[type=submit]")?.toggleAttribute("hidden", done);
-  form.dataset.recordState = waiting ? "pending" : sent ? "sent" : "";
-  if (state) {
-    state.textContent = waiting ? state.dataset.textPending : sent ? state.dataset.textSent : "";
-    state.hidden = !done;
-  }
-  return done;
-}
-
-let watching = false;
-function watchOnceForms() {
-  if (watching) return;
-  watching = true;
-  events.addEventListener("change", () => {
-    for (const form of document.querySelectorAll("form[data-outbox-once]")) showOnce(form).catch(() => null);
-  });
-}
+import { enqueue, newUuid, sendNow } from "../lib/outbox.js";
 
 /** The form's fields as the server's form reads them; lists for repeated names. */
 function payloadOf(form) {
@@ -95,32 +66,22 @@ export function bindOutboxForms(root) {
     if (!form.querySelector("input[name=held_id]")?.value) setNow(form);
     const uuidInput = form.querySelector("input[name=client_uuid]");
     const button = form.querySelector("button[type=submit]");
-    const once = form.dataset.outboxOnce;
-    if (once) {
-      watchOnceForms();
-      showOnce(form).catch(() => null);
-    }
     let saving = false;
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      if (saving || !checkRules(form)) return;
+      // A one-time act queued or sent (briefing-read.js) is not queued again.
+      if (saving || form.dataset.recordState || !checkRules(form)) return;
       saving = true;
       button?.setAttribute("aria-busy", "true");
       try {
-        if (once && (await showOnce(form))) return;
         if (uuidInput && !uuidInput.value) uuidInput.value = newUuid();
         await enqueue({
           kind: form.dataset.outbox,
           clientUuid: uuidInput ? uuidInput.value : newUuid(),
           payload: payloadOf(form),
-          summary: once ? { ...summaryOf(form), once } : summaryOf(form),
+          summary: { ...summaryOf(form), once: form.dataset.outboxOnce },
         });
-        if (once) {
-          localStorage.setItem(onceMark(once), "1");
-          await showOnce(form);
-          sendNow("saved");
-          return;
-        }
+        if (form.dataset.outboxOnce) form.dataset.recordState = "pending";
         // Saved: a fresh form for the next contact, with a new UUID at its submit.
         const keep = form.querySelector("select[data-summary-area]")?.value;
         form.reset();

@@ -339,9 +339,9 @@ export async function resendAsNew(clientUuid) {
 export async function discard(clientUuids) {
   const store = (await db()).transaction("outbox", "readwrite").store;
   for (const id of clientUuids) {
-    // A discarded one-time act (components/outbox-form.js) may be done again.
+    // A discarded one-time act may be done again (briefing-read.js).
     const once = (await store.get(id))?.summary?.once;
-    if (once && typeof localStorage !== "undefined") localStorage.removeItem(`outbox-once:${once}`);
+    if (once) localStorage.removeItem(`outbox-once:${once}`);
     await store.delete(id);
   }
   announce({ type: "changed" });
