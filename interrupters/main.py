@@ -13,6 +13,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import Session
+from werkzeug.wrappers import Response
 
 from interrupters.admin import services as admin
 from interrupters.audit.services import last_event_at
@@ -26,6 +27,7 @@ from interrupters.enums import BriefingState, MediationOutcome, ReviewState, Rol
 from interrupters.participants import services as participants
 from interrupters.places.services import area_names, district_names, place_names
 from interrupters.push import services as push
+from interrupters.pwa.views import KEEP_HEADER, home_kept
 from interrupters.reports import services as figures
 from interrupters.walks import services as walks
 
@@ -350,14 +352,25 @@ def _navigation() -> dict[str, Any]:
 
 
 @bp.get("/")
-def home() -> str:
+def home() -> Response:
     session = get_session()
     now = utcnow()
     sections = []
     for role, template, build in SECTIONS:
         if current_user.has_role(role):
             sections.append((template, build(session, current_user, now)))
-    return render_template("home.html", sections=sections, now=now, timedelta=timedelta)
+    response = Response(
+        render_template("home.html", sections=sections, now=now, timedelta=timedelta),
+        mimetype="text/html",
+    )
+    # Kept on the phone only for the street's roles (pwa.HOME_KEPT_FOR); the service worker
+    # drops a kept copy once the briefing it shows has expired, as it does the briefing's page.
+    kept = home_kept(current_user)
+    response.headers[KEEP_HEADER] = "1" if kept else "0"
+    shown = [d["briefing"] for _t, d in sections if d.get("briefing") is not None]
+    if kept and shown:
+        response.headers["X-Expires-At"] = min(b.valid_to for b in shown).astimezone().isoformat()
+    return response
 
 
 @bp.get("/more")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, url_for
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
@@ -28,6 +30,24 @@ CSP = "; ".join(
     ]
 )
 STATIC_MAX_AGE = 365 * 24 * 3600
+# Characters a browser drops or reads as "/" in a URL: "/\\evil.example" and "/\t/evil.example"
+# both become "//evil.example", another site.
+_UNSAFE_IN_PATH = re.compile(r"[\\\x00-\x20\x7f]")
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` if it is a path on this site (with its query), else None: a `next` after the
+    login or a page to go back to must never lead to another site."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if _UNSAFE_IN_PATH.search(target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
 # Endpoints that serve static files: no cookies, no Vary on them.
 STATIC_ENDPOINTS = frozenset({"static", "pwa.asset"})
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -22,6 +21,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from interrupters import security
 from interrupters.auth import cookies, passkeys, pin, services, throttle, twofactor
 from interrupters.auth.forms import (
     ActionForm,
@@ -83,16 +83,7 @@ guard(
 
 def _safe_next(target: str | None) -> str:
     """Follow `next` only to a path on this site."""
-    if target:
-        parts = urlsplit(target)
-        if (
-            not parts.scheme
-            and not parts.netloc
-            and target.startswith("/")
-            and not target.startswith("//")
-        ):
-            return target
-    return url_for("main.home")
+    return security.local_path(target) or url_for("main.home")
 
 
 def _device_label() -> str:

@@ -25,6 +25,7 @@ from interrupters.errors import InvalidInput
 from interrupters.htmx import is_htmx
 from interrupters.push import jobs, services
 from interrupters.push.webpush import application_server_key
+from interrupters.security import local_path
 
 logger = logging.getLogger(__name__)
 
@@ -113,8 +114,8 @@ def acknowledge(notification_id: int) -> str | Response:
         return response
     flash(_("Acknowledged."), "success")
     # The banner on every page sends its page back (a path in this app only).
-    back = request.form.get("next", "")
-    if back.startswith("/") and not back.startswith("//") and "\\" not in back:
+    back = local_path(request.form.get("next"))
+    if back is not None:
         return redirect(back, 303)
     return redirect(url_for("push.notifications"), 303)
 

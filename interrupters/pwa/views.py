@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, current_app, render_template, send_from_directory, url_for
+from flask import Blueprint, current_app, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,6 +14,8 @@ from werkzeug.wrappers import Response
 
 from interrupters import security
 from interrupters.authz import PUBLIC, guard, may_reach
+from interrupters.db import utcnow
+from interrupters.enums import Role
 
 bp = Blueprint("pwa", __name__)
 guard(bp, {"asset": PUBLIC, "service_worker": PUBLIC, "manifest": PUBLIC, "offline": PUBLIC})
@@ -31,10 +34,35 @@ OFFLINE_PAGES = (
     "walks.new_report",
     # The weekend briefing, until it expires (sw-main.js drops it after X-Expires-At).
     "briefings.current",
+    # The start page, only for the roles of HOME_KEPT_FOR (the view says so per answer).
+    "main.home",
 )
+# The service worker keeps a copy of a page only when its answer carries this header with
+# "1": the server decides per answer, so a page that is kept for one role (the start page of
+# a night walker) is never kept for another (a supervisor's dashboard).
+KEEP_HEADER = "X-Keep-Offline"
+# Whose start page the phone may keep: the roles that work in the street, and only when every
+# role the person has is one of them. Their start pages show what DESIGN.md's guarantee 7
+# allows: the briefing's summary and place statuses, walks with sign-up counts, generic alert
+# titles; an interrupter's own follow-ups due (codes and dates only), returned contacts (a
+# date, no content) and the caseload's size; an association lead's own members' names with
+# whether they read the briefing (volunteers of the lead's association, never participants).
+# Never kept: the supervisor's dashboard (the team's overdue participants, each worker's
+# figures), the briefing author's, the researcher's and the admin's start pages (office roles,
+# no need on the street).
+HOME_KEPT_FOR = frozenset({Role.night_walker, Role.association_lead, Role.interrupter})
+
+
+def home_kept(person: Any) -> bool:
+    """Whether `person`'s start page may be kept on their phone for reading offline."""
+    roles = frozenset(person.roles) if person.is_authenticated else frozenset()
+    return bool(roles) and roles <= HOME_KEPT_FOR
+
+
 # What the offline page offers, each to those who may use it (a night walker is never offered
 # "Log contact"): the kept pages, the most used first.
 OFFLINE_ACTIONS = (
+    ("main.home", _l("Start")),
     ("walks.new_report", _l("File a walk report")),
     ("briefings.current", _l("Weekend briefing")),
     ("contacts.new", _l("Log contact")),
@@ -45,6 +73,26 @@ OFFLINE_ACTIONS = (
     ("referrals.new", _l("Start a referral")),
     ("referrals.directory", _l("Directory of services")),
 )
+
+
+@bp.after_app_request
+def _mark_kept(response: Response) -> Response:
+    """Say which answers the service worker may keep: a page of OFFLINE_PAGES, answered in
+    full, unless its view said otherwise (the start page of an office role)."""
+    if (
+        request.method == "GET"
+        and request.endpoint in OFFLINE_PAGES
+        and response.status_code == 200
+        and KEEP_HEADER not in response.headers
+    ):
+        response.headers[KEEP_HEADER] = "1"
+    return response
+
+
+@bp.app_context_processor
+def _kept_copy() -> dict[str, Any]:
+    # When the page was made: a copy the phone shows offline says how old it is.
+    return {"rendered_at": utcnow()}
 
 
 @bp.get("/static/v/<version>/<path:filename>")
@@ -135,5 +183,6 @@ def offline() -> str:
         (url_for(endpoint), label)
         for endpoint, label in OFFLINE_ACTIONS
         if may_reach(current_user, endpoint)
+        and (endpoint != "main.home" or home_kept(current_user))
     ]
     return render_template("pwa/offline.html", actions=actions)

@@ -15,7 +15,7 @@ function bindAll(root) {
   // does not download it (the phone's JavaScript budget).
   if (root.querySelector?.("[data-push-optin]")) pushModule().then((push) => push.bindPushOptIns(root)).catch(() => null);
   // Only the briefing pages load their scripts.
-  if (root.querySelector?.("[data-briefing-read]")) import("./components/briefing-read.js").then((m) => m.bindBriefingReads(root)).catch(() => null);
+  if (root.querySelector?.("[data-briefing-read], [data-outbox-once]")) import("./components/briefing-read.js").then((m) => m.bindBriefingReads(root)).catch(() => null);
   if (root.querySelector?.("[data-passkey]")) import("./components/passkey.js").then((m) => m.bindPasskeys(root)).catch(() => null);
   if (root.querySelector?.("[data-presentation]")) import("./components/presentation.js").then((m) => m.bindPresentation(root)).catch(() => null);
   if (root.querySelector?.("[data-print]")) import("./components/print.js").then((m) => m.bindPrint(root)).catch(() => null);

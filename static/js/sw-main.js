@@ -64,19 +64,40 @@ async function networkFirst(request, url, pages, offline, staticCache) {
   const keep = pages.includes(url.pathname) && !url.search;
   try {
     const response = await fetch(request);
-    // Only the pages a worker needs offline, only as the signed-in person got them.
-    if (keep && response.ok && !response.redirected) await (await caches.open(PAGES)).put(url.pathname, response.clone());
+    // Only the pages a worker needs offline, only as the signed-in person got them, and only
+    // those the server lets this person keep (a supervisor's start page is never kept).
+    if (keep && response.ok && !response.redirected) await keepOrDrop(await caches.open(PAGES), url.pathname, response);
     return response;
   } catch (error) {
     if (pages.includes(url.pathname)) {
       const cache = await caches.open(PAGES);
       const copy = await cache.match(url.pathname);
       if (copy && expired(copy)) await cache.delete(url.pathname);
-      else if (copy) return copy;
+      else if (copy) return asKeptCopy(copy);
     }
     const fallback = await (await caches.open(staticCache)).match(offline);
     return fallback || Response.error();
   }
+}
+
+/** Keep the page if its answer says it may be kept (X-Keep-Offline: 1), else drop any old copy. */
+async function keepOrDrop(cache, path, response) {
+  if (response.headers.get("X-Keep-Offline") === "1") await cache.put(path, response.clone());
+  else await cache.delete(path);
+}
+
+/**
+ * A kept page as shown offline (templates/base.html): marked as a copy, so what needs the
+ * network is hidden ([data-needs-network], app.css), and what only a copy shows (the
+ * "offline, as of" note, "signing up needs the network") unhidden.
+ */
+async function asKeptCopy(copy) {
+  const text = (await copy.text())
+    .replace('<div id="page"', '<div id="page" data-kept-copy')
+    .replaceAll("data-offline-only hidden", "data-offline-only");
+  const headers = new Headers(copy.headers);
+  headers.delete("Content-Length");
+  return new Response(text, { status: copy.status, statusText: copy.statusText, headers });
 }
 
 /** A kept page past its X-Expires-At (an expired briefing) must be gone from the phone. */
@@ -98,10 +119,10 @@ async function refreshPages(pages) {
     try {
       const response = await fetch(path, { credentials: "same-origin" });
       const landed = new URL(response.url).pathname;
-      if (response.ok && !response.redirected) await cache.put(path, response);
-      // Signed out: the copy goes. Locked (a field phone's PIN, issue 9): the copy stays, for
-      // the street after a restart, with its codes hidden by pin-gate.js.
-      else if (response.status === 401 || landed === "/login") await cache.delete(path);
+      if (response.ok && !response.redirected) await keepOrDrop(cache, path, response);
+      // Signed out or refused: the copy goes. Locked (a field phone's PIN, issue 9): the copy
+      // stays, for the street after a restart, with its codes hidden by pin-gate.js.
+      else if (response.status === 401 || response.status === 403 || landed === "/login") await cache.delete(path);
     } catch { /* offline: keep the old copy */ }
   }
 }
@@ -148,20 +169,24 @@ function sameOriginPath(url) {
   return url;
 }
 
-/** Focus a window of the app already at `target`, or take one there, or open one. */
+/**
+ * Focus a window of the app already at `target`, or take one there, or open one. The server
+ * answers an ended session with the login page, which keeps `target` as its `next` and
+ * lands there after sign-in (and the second factor).
+ */
 async function focusOrOpen(target) {
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
   const same = windows.find((client) => client.url === target.href);
   if (same) return same.focus();
   const app = windows.find((client) => new URL(client.url).origin === target.origin);
   if (app) {
-    const focused = await app.focus();
-    // navigate() works only for a window this worker controls.
+    // Focus when the browser allows it; the window goes to the item either way.
+    await app.focus().catch(() => null);
     try {
-      return await focused.navigate(target.href);
-    } catch {
-      return self.clients.openWindow(target.href);
-    }
+      // navigate() works only for a window this worker controls.
+      const moved = await app.navigate(target.href);
+      if (moved) return moved;
+    } catch { /* not this worker's window: open one */ }
   }
   return self.clients.openWindow(target.href);
 }

@@ -26,7 +26,7 @@ HOMES = {
     "author@example.org": "Utkast",
     "interrupter@example.org": "Registrera kontakt",
     "supervisor@example.org": "Granskningskö",
-    "researcher@example.org": "Vandringssiffror",
+    "researcher@example.org": "Siffror",
     "admin@example.org": "Systemets hälsa",
 }
 

@@ -1,6 +1,24 @@
 // A read receipt: the first time this phone shows a briefing, one "briefing_read" record goes
-// through the outbox (so it arrives even if the briefing was opened offline).
-import { enqueue, newUuid, sendNow } from "../lib/outbox.js";
+// through the outbox (so it arrives even if the briefing was opened offline). A one-time act
+// (data-outbox-once: the acknowledgement) shows its state for its button; the mark (no person,
+// wiped at logout) outlives a kept copy of the page.
+import { enqueue, events, list, newUuid, sendNow } from "../lib/outbox.js";
+
+async function showOnce() {
+  const queued = new Set((await list()).map((record) => record.summary?.once));
+  for (const form of document.querySelectorAll("form[data-outbox-once]")) {
+    const key = form.dataset.outboxOnce;
+    const mark = `outbox-once:${key}`;
+    if (queued.has(key)) localStorage.setItem(mark, "1");
+    const state = queued.has(key) ? "pending" : localStorage.getItem(mark) ? "sent" : "";
+    form.dataset.recordState = state;
+    form.querySelector("button")?.toggleAttribute("hidden", Boolean(state));
+    const line = form.querySelector("[data-record-state]");
+    line.textContent = state && line.dataset[state];
+    line.hidden = !state;
+  }
+}
+let watching = false;
 
 function localNow() {
   const now = new Date();
@@ -9,6 +27,9 @@ function localNow() {
 
 /** @param {ParentNode} root */
 export function bindBriefingReads(root) {
+  if (!watching) events.addEventListener("change", () => showOnce().catch(() => null));
+  watching = true;
+  showOnce().catch(() => null);
   for (const element of root.querySelectorAll("[data-briefing-read]")) {
     const id = element.getAttribute("data-briefing-read");
     const key = `briefing-read:${id}`;

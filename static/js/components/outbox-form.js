@@ -69,7 +69,8 @@ export function bindOutboxForms(root) {
     let saving = false;
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      if (saving || !checkRules(form)) return;
+      // A one-time act queued or sent (briefing-read.js) is not queued again.
+      if (saving || form.dataset.recordState || !checkRules(form)) return;
       saving = true;
       button?.setAttribute("aria-busy", "true");
       try {
@@ -78,8 +79,9 @@ export function bindOutboxForms(root) {
           kind: form.dataset.outbox,
           clientUuid: uuidInput ? uuidInput.value : newUuid(),
           payload: payloadOf(form),
-          summary: summaryOf(form),
+          summary: { ...summaryOf(form), once: form.dataset.outboxOnce },
         });
+        if (form.dataset.outboxOnce) form.dataset.recordState = "pending";
         // Saved: a fresh form for the next contact, with a new UUID at its submit.
         const keep = form.querySelector("select[data-summary-area]")?.value;
         form.reset();

@@ -338,7 +338,12 @@ export async function resendAsNew(clientUuid) {
 /** Forget records the user chose to discard; the caller tells the server (it is audited). */
 export async function discard(clientUuids) {
   const store = (await db()).transaction("outbox", "readwrite").store;
-  for (const id of clientUuids) await store.delete(id);
+  for (const id of clientUuids) {
+    // A discarded one-time act may be done again (briefing-read.js).
+    const once = (await store.get(id))?.summary?.once;
+    if (once) localStorage.removeItem(`outbox-once:${once}`);
+    await store.delete(id);
+  }
   announce({ type: "changed" });
 }
 

@@ -10,6 +10,7 @@ const DB_VERSION = 1;
  * @property {string} kind     "contact" (later "conflict", "mediation", "walk_report", ...)
  * @property {number} created_at ms since the epoch, device clock
  * @property {string} [area]   the area's name, e.g. "Rinkeby"
+ * @property {string} [once]   a one-time act's key, e.g. "briefing_ack:12" (queued once)
  *
  * @typedef {Object} OutboxRecord
  * @property {string} client_uuid  made when the form was submitted
