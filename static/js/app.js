@@ -1,13 +1,12 @@
 // Small behaviours bound by data- attributes; everything but offline works without them.
-import { bindCounters } from "./components/counter.js";
-import { bindConfirms } from "./components/confirm.js";
 import { bindOutboxForms } from "./components/outbox-form.js";
 import { bindOutboxStatus, startOutbox } from "./components/outbox-status.js";
 import { bindLogoutGuards, wipeIfAsked } from "./components/logout-guard.js";
 
 function bindAll(root) {
-  bindCounters(root);
-  bindConfirms(root);
+  // A page without a counted text or a button to confirm does not download their code.
+  if (root.querySelector?.("textarea[data-counter]")) import("./components/counter.js").then((m) => m.bindCounters(root)).catch(() => null);
+  if (root.querySelector?.("button[data-confirm]")) import("./components/confirm.js").then((m) => m.bindConfirms(root)).catch(() => null);
   bindOutboxForms(root);
   bindOutboxStatus(root);
   bindLogoutGuards(root);
