@@ -503,6 +503,8 @@ def _relations(indicators: Sequence[Indicator], keys: Sequence[int], kind: str) 
             relations.append(Relation(tuple((key, p) for p in parts), (key, total)))
     for indicator in of_kind:
         relations.append(Relation(tuple((k, indicator.name) for k in keys), (ALL, indicator.name)))
+        if indicator.same_total_as is not None:
+            relations.append(Relation(((ALL, indicator.name),), (ALL, indicator.same_total_as)))
     return relations
 
 
