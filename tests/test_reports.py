@@ -384,6 +384,16 @@ def test_every_indicator_counts_what_the_records_say(session, scene):
                 assert got.get(name, 0) == want[name], (month, area, name)
                 checked[name] += want[name]
     assert set(counts) <= {(m, a) for m in MONTHS for a in scene["areas"]}
+    # Two indicators count the same contacts by different areas: their totals agree.
+    for month in MONTHS:
+        by_place = sum(
+            counts.get((month, a), {}).get("contacts_subject_participant", 0)
+            for a in scene["areas"]
+        )
+        by_home = sum(
+            counts.get((month, a), {}).get("participant_contacts", 0) for a in scene["areas"]
+        )
+        assert by_place == by_home
     # Every indicator was exercised by some record (a test of nothing proves nothing).
     assert [n for n in names if not checked[n]] == []
     assert max(checked.values()) > 5
@@ -471,6 +481,15 @@ def published_relations(rows: list[services.FigureRow], indicators) -> tuple[dic
                         ((month, 0), indicator.name),
                     )
                 )
+        # Contacts with participants, by the participant's area and by where they took place:
+        # the same programme total (a relation the reader can use, so the check must too).
+        if indicators is INDICATORS:
+            relations.append(
+                Relation(
+                    (((month, 0), "participant_contacts"),),
+                    ((month, 0), "contacts_subject_participant"),
+                )
+            )
     return {"values": values, "hidden": hidden}, relations
 
 

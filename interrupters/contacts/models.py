@@ -4,13 +4,29 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from interrupters.db import UTCDateTime, utcnow
 
 
 class Contact(SQLModel, table=True):
+    # The figures (reports.services) read these columns for a programme and a range of months:
+    # the index alone answers them (migration c4f1a8e2d7b3).
+    __table_args__ = (
+        Index(
+            "ix_contact_figures",
+            "organisation_id",
+            "occurred_at",
+            "area_id",
+            "participant_id",
+            "subject",
+            "kind",
+            "purpose",
+            "duration_minutes",
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     # Made on the device when the form is submitted; the key for exactly-once sync.
     client_uuid: str = Field(max_length=36, unique=True)

@@ -43,6 +43,10 @@ class Indicator:
     basis: tuple[str, ...] = ()
     # The stored code this indicator counts (for a codebook's allowed values), if any.
     code: str | None = None
+    # Another indicator with the same programme total, counted by another area (contacts with
+    # participants by the participant's area, and by where they took place): suppression must
+    # know, or one total would give the other away.
+    same_total_as: str | None = None
 
     @property
     def additive(self) -> bool:
@@ -92,8 +96,11 @@ def _count(
     *,
     total: str | None = None,
     code: str | None = None,
+    same_total_as: str | None = None,
 ) -> Indicator:
-    return Indicator(name, label, meaning, COUNT, unit, True, section, total, (), code)
+    return Indicator(
+        name, label, meaning, COUNT, unit, True, section, total, (), code, same_total_as
+    )
 
 
 def _build() -> list[Indicator]:
@@ -180,6 +187,7 @@ def _build() -> list[Indicator]:
             _l("Contacts with a participant in the month, by the participant's area."),
             CONTACTS,
             "participants",
+            same_total_as="contacts_subject_participant",
         )
     )
     add(

@@ -246,27 +246,38 @@ def _contacts(session: Session, programme_id: int | None, months: list[date], ce
 def _participants(
     session: Session, programme_id: int | None, months: list[date], cells: Cells
 ) -> None:
-    # Met in the month: by the participant's own area, each participant once.
-    met = (
+    # Met in the month: by the participant's own area, each participant once. The contacts
+    # are counted per participant and month first (the contact index answers that alone),
+    # and only those few rows meet the participant table.
+    contacts = (
         _select(
             month_index(Contact.occurred_at, months).label("m"),
-            col(Participant.area_id).label("area"),
-            Contact.participant_id,
+            col(Contact.participant_id).label("participant_id"),
         )
-        .join(Participant, col(Participant.id) == Contact.participant_id)
         .where(
             _programme_filter(Contact.organisation_id, programme_id),
             in_months(Contact.occurred_at, months),
+            col(Contact.participant_id).is_not(None),
         )
+        .subquery()
     )
-    rows = _grouped(
-        session,
-        met,
-        [],
-        [lambda c: func.count(distinct(c.participant_id)), lambda c: func.count()],
+    per_participant = (
+        _select(contacts.c.m, contacts.c.participant_id, func.count().label("n"))
+        .group_by(contacts.c.m, contacts.c.participant_id)
+        .subquery()
     )
-    for m, area, active, contacts in rows:
-        _put(cells, m, area, [("participants_active", active), ("participant_contacts", contacts)])
+    met = (
+        _select(
+            per_participant.c.m,
+            col(Participant.area_id).label("area"),
+            func.count(),
+            func.sum(per_participant.c.n),
+        )
+        .join(Participant, col(Participant.id) == per_participant.c.participant_id)
+        .group_by(per_participant.c.m, col(Participant.area_id))
+    )
+    for m, area, active, total in session.execute(met).all():
+        _put(cells, m, area, [("participants_active", active), ("participant_contacts", total)])
     for name, column in (
         ("participants_new", Participant.created_at),
         ("participants_exited", Participant.exited_at),
@@ -492,6 +503,8 @@ def _relations(indicators: Sequence[Indicator], keys: Sequence[int], kind: str) 
             relations.append(Relation(tuple((key, p) for p in parts), (key, total)))
     for indicator in of_kind:
         relations.append(Relation(tuple((k, indicator.name) for k in keys), (ALL, indicator.name)))
+        if indicator.same_total_as is not None:
+            relations.append(Relation(((ALL, indicator.name),), (ALL, indicator.same_total_as)))
     return relations
 
 
