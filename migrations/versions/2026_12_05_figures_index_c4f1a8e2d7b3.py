@@ -8,7 +8,7 @@ this 2-core machine under a load average of 9: SQLite 26.5 s without it, 1.9 s w
 PostgreSQL 4.8 s without it, 2.7 s with it).
 
 Revision ID: c4f1a8e2d7b3
-Revises: 09b9264c79fa
+Revises: c4f1a2b3d5e6
 Create Date: 2026-12-05 12:06:00
 """
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 
 
 revision: str = 'c4f1a8e2d7b3'
-down_revision: str | None = '09b9264c79fa'
+down_revision: str | None = 'c4f1a2b3d5e6'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
