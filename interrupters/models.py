@@ -30,6 +30,14 @@ from interrupters.conflicts.models import (
 from interrupters.contacts.models import Contact, ContactReview
 from interrupters.duty.models import Duty
 from interrupters.participants.models import Participant
+from interrupters.picture.models import (
+    PeriodPlace,
+    PictureAction,
+    PictureDistrict,
+    PicturePeriod,
+    PlaceObservation,
+    SignalSharing,
+)
 from interrupters.places.models import Area, District, Place
 from interrupters.push.models import Notification, PushSubscription
 from interrupters.records.models import CodeCounter, HeldRecord
@@ -66,13 +74,19 @@ __all__ = [
     "OrganisationDistrict",
     "Participant",
     "Passkey",
+    "PeriodPlace",
+    "PictureAction",
+    "PictureDistrict",
+    "PicturePeriod",
     "Place",
+    "PlaceObservation",
     "PushSubscription",
     "RecoveryCode",
     "Referral",
     "ReferralUpdate",
     "RetentionPolicy",
     "Service",
+    "SignalSharing",
     "TotpFactor",
     "User",
     "Walk",

@@ -140,6 +140,24 @@ BRIEFING_ROWS = {
     "briefings.attendance": BRIEFING_FOLLOW,
 }
 
+PICTURE_READ = access(LOGIN, ok=BRIEFING_READERS | {"briefing_author"}, hidden={"outsider"})
+PICTURE_COORDINATE = access(LOGIN, ok={"briefing_author"})
+PICTURE_ROWS = {
+    "picture.index": access(LOGIN, ok=BRIEFING_ROLES),
+    "picture.district": PICTURE_READ,
+    "picture.map_svg": PICTURE_READ,
+    "picture.period": PICTURE_READ,
+    "picture.add_action": PICTURE_COORDINATE,
+    "picture.follow_up": PICTURE_COORDINATE,
+    "picture.close": PICTURE_COORDINATE,
+    "picture.settings": PICTURE_COORDINATE,
+    "picture.new_observation": PICTURE_COORDINATE,
+    "picture.signal": CASE_LISTS,
+    "picture.sharing": SUPERVISOR_ONLY,
+    "picture.export": access(LOGIN, ok={"briefing_author", "researcher"}),
+    "picture.outlines": ADMIN_ONLY,
+}
+
 EXPECTED: dict[str, dict[str, str]] = {
     "main.home": EVERYONE,
     "main.more": EVERYONE,
@@ -261,6 +279,11 @@ EXPECTED: dict[str, dict[str, str]] = {
     # Briefings: writers (supervisors, briefing authors) of its organisation change it; writers
     # serving its districts follow it; readers there read and acknowledge it; never others.
     **BRIEFING_ROWS,
+    # The situational picture: every partner serving the district reads it (another programme
+    # does not learn of it); briefing authors observe and run the cycle; the programme
+    # signals; its supervisor decides on sharing; the lägesbild export for partners and
+    # researchers; the admin imports the map's outlines.
+    **PICTURE_ROWS,
     # Walks and walk reports: the association's own; the programme reads; aggregates for the
     # briefing authors, supervisors and researchers (counts under 5 suppressed).
     **WALK_ROWS,
@@ -293,6 +316,7 @@ SERVICE_DENIALS = {
     ),
     *(("sync.receive", role) for role in ("admin", *NEVER_CASE_RECORDS)),
     ("briefings.detail", "outsider"),
+    *((f"picture.{name}", "outsider") for name in ("district", "map_svg", "period")),
     ("briefings.acknowledge", "outsider"),
     *((f"walks.{name}", "night_walker") for name in ("groups", "auto_groups", "start", "complete")),
     *(
@@ -331,6 +355,8 @@ class Records:
     held_id: int
     referral_id: int
     service_id: int
+    period_id: int
+    action_id: int
 
     def values(self) -> dict[str, Any]:
         return {
@@ -350,6 +376,8 @@ class Records:
             "held_id": self.held_id,
             "referral_id": self.referral_id,
             "service_id": self.service_id,
+            "period_id": self.period_id,
+            "action_id": self.action_id,
         }
 
 
@@ -453,6 +481,8 @@ def make_records(
     # The participant's referral, to a service of the directory.
     service = factories.create_service(session, world)
     referral = factories.create_referral(session, worker, participant, service)
+    # The situational picture of Järva: a closed period whose action is still open.
+    period, action = factories.create_picture_period(session, world, briefing_author)
     session.commit()
     assert participant.id and contact.id and target.id and device_id
     return Records(
@@ -478,6 +508,8 @@ def make_records(
         held_id=held.id or 0,
         referral_id=referral.id or 0,
         service_id=service.id or 0,
+        period_id=period.id or 0,
+        action_id=action.id or 0,
     )
 
 

@@ -21,6 +21,7 @@ from interrupters.admin.forms import (
     RetentionForm,
     UserFilterForm,
     apply_errors,
+    coordinate,
 )
 from interrupters.auth import organisations as organisation_services
 from interrupters.auth import services as auth_services
@@ -450,6 +451,8 @@ def _save_place(form: PlaceForm, place_id: int | None) -> Response | None:
             type=PlaceType(form.type.data),
             meeting_point=bool(form.meeting_point.data),
             active=bool(form.active.data),
+            latitude=coordinate(form.latitude.data),
+            longitude=coordinate(form.longitude.data),
         )
         place_services.save_place(session=db, actor=_actor(), data=data, place_id=place_id)
     except InvalidInput as error:
