@@ -714,3 +714,38 @@ def test_a_night_walker_reads_the_picture_but_takes_no_export(session, world, cl
     assert client.get(f"/picture/district/{district_id}").status_code == 200
     assert client.get(f"/picture/district/{district_id}/lagesbild.csv").status_code == 403
     assert client.get(f"/picture/district/{district_id}/close").status_code == 403
+
+
+# The demo ---------------------------------------------------------------------------------------
+
+
+def test_the_demo_rises_at_rinkeby_torg_with_an_open_period_of_two_actions(session, app):
+    from interrupters.demo import PLACE_COORDINATES, seed_demo
+    from interrupters.places.models import District
+
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=STOCKHOLM)
+    assert seed_demo(session=session, now=now)
+    session.commit()
+    jarva = session.exec(select(District).where(District.name == "Järva")).one()
+    period = services.open_period(session=session, district_id=jarva.id, now=now)
+    assert period.id is not None and period.state == "open"
+    actions = services.period_actions(session=session, period_id=period.id)
+    assert sorted(a.what for a in actions) == ["field_assistant_presence", "lighting_repair"]
+    picture = services.build_picture(
+        session=session, district=jarva, viewer=services.Viewer.partner(), now=now
+    )
+    torg = row_of(picture, "Rinkeby torg")
+    assert torg.trend.value == "rising"
+    assert picture.by_concern()[0].name == "Rinkeby torg"
+    # Ten weeks of the field assistants' and the guards' observations, and the walk report's.
+    sources = set(session.exec(select(PlaceObservation.source)).all())
+    assert {"field_assistants", "guards", "interrupter_signal"} <= sources
+    oldest = session.exec(select(func.min(PlaceObservation.observed_at))).one()
+    assert now - oldest.astimezone(UTC) > timedelta(weeks=8)
+    assert any(i.source == "walk_report" for r in picture.rows for i in r.items) or any(
+        r.baseline for r in picture.rows
+    )
+    # The programme's signals stay in the programme by default.
+    assert torg.signals is None
+    drawn = mapping.draw(outline=[], places=picture.rows)
+    assert drawn is not None and len(drawn.points) == len(PLACE_COORDINATES)
