@@ -371,7 +371,5 @@ def create_picture_period(session: Session, world: World, coordinator: User) -> 
             }
         ),
     )
-    action = session.exec(
-        select(PictureAction).where(PictureAction.period_id == period.id)
-    ).one()
+    action = session.exec(select(PictureAction).where(PictureAction.period_id == period.id)).one()
     return period, action

@@ -41,7 +41,9 @@ def police(session, world):
     """A police partner serving Järva (the third organisation)."""
     organisation = world.organisations.get("police")
     if organisation is None:
-        organisation = Organisation(name="Polisen Järva", type=OrganisationType.police_partner.value)
+        organisation = Organisation(
+            name="Polisen Järva", type=OrganisationType.police_partner.value
+        )
         session.add(organisation)
         session.flush()
         session.add(
@@ -382,9 +384,7 @@ def test_only_a_coordinator_of_the_district_runs_the_cycle(session, world, partn
     session.add(outsider_unit)
     session.flush()
     world.organisations["skarholmen"] = outsider_unit
-    stranger = factories.create_user(
-        session, world, "briefing_author", organisation="skarholmen"
-    )
+    stranger = factories.create_user(session, world, "briefing_author", organisation="skarholmen")
     with pytest.raises(NotAllowed):
         close(session, world, stranger)
     with pytest.raises(NotVisible):
@@ -409,9 +409,7 @@ def test_the_period_setting_is_one_or_two_weeks(session, world, partners):
 # Who sees what --------------------------------------------------------------------------------
 
 
-def test_the_programmes_signals_stay_in_the_programme_unless_shared(
-    session, world, partners, app
-):
+def test_the_programmes_signals_stay_in_the_programme_unless_shared(session, world, partners, app):
     assistant, _liaison = partners
     interrupter = factories.create_user(session, world, "interrupter")
     supervisor = factories.create_user(session, world, "supervisor")
@@ -569,17 +567,13 @@ def test_coordinator_closes_the_period_through_the_page(client, login_as, sessio
     }
     refused = client.post(f"/picture/district/{district_id}/close", data=data)
     assert refused.status_code == 422  # not confirmed
-    response = client.post(
-        f"/picture/district/{district_id}/close", data=data | {"confirm": "y"}
-    )
+    response = client.post(f"/picture/district/{district_id}/close", data=data | {"confirm": "y"})
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     period = session.exec(select(PicturePeriod)).one()
     assert period.state == "closed"
     # The next weekend briefing's draft starts from the picture.
     draft = client.get(f"/briefings/new?district_ids={district_id}").get_data(as_text=True)
-    assert re.search(
-        rf'name="status-{torg.id}">.*?<option value="tense" selected>', draft, re.S
-    )
+    assert re.search(rf'name="status-{torg.id}">.*?<option value="tense" selected>', draft, re.S)
     assert "Crowds after the match" in draft
     assert "Rinkeby torg" in draft and "Fältassistenter" in draft
 
@@ -634,7 +628,10 @@ def test_bad_geojson_is_refused():
     for text in ("not json", "[]", json.dumps({"type": "Point", "coordinates": [1, 2]})):
         with pytest.raises(InvalidInput):
             mapping.parse_outlines(text)
-    swapped = {"type": "Polygon", "coordinates": [[[59.3, 917.9], [59.4, 17.9], [59.4, 18.0], [59.3, 917.9]]]}
+    swapped = {
+        "type": "Polygon",
+        "coordinates": [[[59.3, 917.9], [59.4, 17.9], [59.4, 18.0], [59.3, 917.9]]],
+    }
     with pytest.raises(InvalidInput):
         mapping.parse_outlines(json.dumps(swapped))
 
@@ -670,9 +667,10 @@ def test_a_deployments_own_tile_server_is_used_when_set(session, world, partners
     factories_login(client, assistant)
     response = client.get(f"/picture/district/{world.districts['Järva'].id}")
     assert "https://tiles.example.se/" in response.get_data(as_text=True)
-    assert "img-src 'self' data: https://tiles.example.se" in response.headers[
-        "Content-Security-Policy"
-    ]
+    assert (
+        "img-src 'self' data: https://tiles.example.se"
+        in response.headers["Content-Security-Policy"]
+    )
 
 
 # The lägesbild for the municipality -------------------------------------------------------------

@@ -22,7 +22,6 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from interrupters.enums import OrganisationType, PlaceType, Role
 from interrupters.labels import choices
 
-
 COORDINATE = r"^-?\d{1,3}([.,]\d{1,8})?$"
 
 

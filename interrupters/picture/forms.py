@@ -60,9 +60,7 @@ class ObservationForm(FlaskForm):
         validators=[DataRequired()],
     )
     source = RadioField(_l("Seen by"), validators=[DataRequired()])
-    note = StringField(
-        _l("Note"), validators=[Optional(), Length(max=140)], description=NO_PERSONS
-    )
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=140)], description=NO_PERSONS)
 
 
 class SignalForm(FlaskForm):

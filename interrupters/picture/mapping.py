@@ -65,9 +65,7 @@ class Map:
     unplaced: list[str] = field(default_factory=list)  # places without coordinates
 
 
-def draw(
-    *, outline: list[Any], places: Iterable[Any], tile_url: str | None = None
-) -> Map | None:
+def draw(*, outline: list[Any], places: Iterable[Any], tile_url: str | None = None) -> Map | None:
     """The map of a district's outline and places (PlaceRow-like objects); None when nothing
     has coordinates."""
     rings: list[Ring] = [[(p[0], p[1]) for p in ring] for polygon in outline for ring in polygon]
@@ -99,9 +97,7 @@ def draw(
         if len(ring) < 3:
             continue
         coords = [at(*mercator(lon, lat)) for lon, lat in ring]
-        drawn.outlines.append(
-            "M" + " L".join(f"{x} {y}" for x, y in coords) + " Z"
-        )
+        drawn.outlines.append("M" + " L".join(f"{x} {y}" for x, y in coords) + " Z")
     for place in located:
         x, y = at(*mercator(place.longitude, place.latitude))
         drawn.points.append(
@@ -164,7 +160,7 @@ def _ring(raw: Any) -> Ring:
         ring.append((round(lon, 5), round(lat, 5)))
     if len(ring) > MAX_RING_POINTS:
         step = math.ceil(len(ring) / MAX_RING_POINTS)
-        ring = ring[::step] + [ring[-1]]
+        ring = [*ring[::step], ring[-1]]
     return ring
 
 
@@ -206,7 +202,11 @@ def parse_outlines(text: str) -> list[tuple[str | None, list[list[Ring]]]]:
             continue
         properties = feature.get("properties") or {}
         name = next(
-            (str(properties[k]) for k in NAME_KEYS if isinstance(properties, dict) and properties.get(k)),
+            (
+                str(properties[k])
+                for k in NAME_KEYS
+                if isinstance(properties, dict) and properties.get(k)
+            ),
             None,
         )
         polygons = _polygons(feature.get("geometry"))

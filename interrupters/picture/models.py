@@ -21,7 +21,9 @@ class PlaceObservation(SQLModel, table=True):
     """
 
     __tablename__ = "place_observation"
-    __table_args__ = (Index("ix_place_observation_district_observed", "district_id", "observed_at"),)
+    __table_args__ = (
+        Index("ix_place_observation_district_observed", "district_id", "observed_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     client_uuid: str = Field(max_length=36, unique=True)

@@ -44,12 +44,14 @@ def bind_signal_form(
     form.place_id.choices = list(
         batch_memo(
             ("signal_form", actor.user_id),
-            lambda: forms.prepare_signal_form(
-                forms.SignalForm(formdata=None, meta={"csrf": False}),
-                session=session,
-                actor=actor,
-            ).place_id.choices
-            or [],
+            lambda: (
+                forms.prepare_signal_form(
+                    forms.SignalForm(formdata=None, meta={"csrf": False}),
+                    session=session,
+                    actor=actor,
+                ).place_id.choices
+                or []
+            ),
         )
     )
     return form

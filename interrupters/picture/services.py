@@ -293,13 +293,12 @@ def programme_organisations(*, session: Session, organisation_ids: Collection[in
     """Which of the organisations are violence interruption programmes."""
     if not organisation_ids:
         return set()
-    return set(
-        session.exec(
-            select(Organisation.id)
-            .where(col(Organisation.id).in_(list(organisation_ids)))
-            .where(Organisation.type == OrganisationType.cv_programme.value)
-        )
-    ) - {None}  # type: ignore[operator]
+    found = session.exec(
+        select(Organisation.id)
+        .where(col(Organisation.id).in_(list(organisation_ids)))
+        .where(Organisation.type == OrganisationType.cv_programme.value)
+    )
+    return {organisation_id for organisation_id in found if organisation_id is not None}
 
 
 def district_places(*, session: Session, district_id: int, active_only: bool = True) -> list[Place]:
@@ -611,22 +610,18 @@ def _from_walk_reports(
     Counts only: a walk report's note stays in the walk report.
     """
     rows = session.exec(
-        select(
-            Walk.organisation_id,
-            Walk.planned_start,
-            WalkReport.places_visited,
-            WalkReport.observations,
-            WalkReport.environment_faults,
-            WalkReport.fault_place_id,
-            WalkReport.atmosphere,
-        )
+        select(Walk, WalkReport)
         .join(Walk, col(Walk.id) == WalkReport.walk_id)
         .where(Walk.district_id == district_id)
         .where(Walk.planned_start >= since)
         .where(Walk.planned_start < until)
     ).all()
     seen: list[Seen] = []
-    for organisation_id, at, places, observations, faults, fault_place, atmosphere in rows:
+    for walk, report in rows:
+        organisation_id, at = walk.organisation_id, walk.planned_start
+        places, observations = report.places_visited, report.observations
+        faults, fault_place = report.environment_faults, report.fault_place_id
+        atmosphere = report.atmosphere
         kinds = [WALK_KINDS[o] for o in sorted(set(observations)) if o in WALK_KINDS]
         for place_id in places:
             for kind, severity in kinds:
@@ -634,9 +629,7 @@ def _from_walk_reports(
                     Seen(place_id, at, kind.value, severity, "walk_report", organisation_id)
                 )
             if not observations and atmosphere == "calm":
-                seen.append(
-                    Seen(place_id, at, "calm_evening", 1, "walk_report", organisation_id)
-                )
+                seen.append(Seen(place_id, at, "calm_evening", 1, "walk_report", organisation_id))
         if faults and fault_place is not None:
             seen.append(
                 Seen(fault_place, at, "environment_fault", 1, "walk_report", organisation_id)
@@ -871,10 +864,10 @@ def build_picture(
     since = period.starts_at
     baseline_since = since - timedelta(weeks=BASELINE_WEEKS)
     places = district_places(session=session, district_id=district.id, active_only=False)
-    areas = {a.id: a.name for a in session.exec(select(Area).where(Area.district_id == district.id))}
-    organisations = {
-        o.id: o.name for o in session.exec(select(Organisation)) if o.id is not None
+    areas = {
+        a.id: a.name for a in session.exec(select(Area).where(Area.district_id == district.id))
     }
+    organisations = {o.id: o.name for o in session.exec(select(Organisation)) if o.id is not None}
     rows = {
         p.id: PlaceRow(
             place_id=p.id,
@@ -1236,12 +1229,12 @@ def briefing_start(
             continue
         closed = last_closed(session=session, district_id=district_id)
         if closed is not None and closed.id is not None:
-            newest = closed if newest is None or (closed.ends_at or now) > (
-                newest.ends_at or now
-            ) else newest
-            for row in session.exec(
-                select(PeriodPlace).where(PeriodPlace.period_id == closed.id)
-            ):
+            newest = (
+                closed
+                if newest is None or (closed.ends_at or now) > (newest.ends_at or now)
+                else newest
+            )
+            for row in session.exec(select(PeriodPlace).where(PeriodPlace.period_id == closed.id)):
                 statuses[row.place_id] = (row.status, row.note)
         picture = build_picture(
             session=session, district=district, viewer=Viewer.partner(), now=now
@@ -1389,7 +1382,10 @@ def lagesbild_table(
         .where(col(PictureAction.place_id).in_([r.place_id for r in picture.rows] or [0]))
         .where(
             ((col(PictureAction.created_at) >= start) & (col(PictureAction.created_at) < end))
-            | ((col(PictureAction.due_on) >= start.date()) & (col(PictureAction.due_on) < end.date()))
+            | (
+                (col(PictureAction.due_on) >= start.date())
+                & (col(PictureAction.due_on) < end.date())
+            )
         )
         .order_by(col(PictureAction.due_on))
     ):

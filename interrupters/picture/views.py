@@ -472,9 +472,7 @@ def outlines() -> Any:
                     district_id=int(form.district_id.data) if form.district_id.data else None,
                 )
             except InvalidInput as error:
-                forms.show_errors(
-                    form, {"text": " ".join(str(m) for m in error.errors.values())}
-                )
+                forms.show_errors(form, {"text": " ".join(str(m) for m in error.errors.values())})
             else:
                 session.commit()
                 flash(
