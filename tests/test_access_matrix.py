@@ -152,7 +152,7 @@ PICTURE_ROWS = {
     "picture.close": PICTURE_COORDINATE,
     "picture.settings": PICTURE_COORDINATE,
     "picture.new_observation": PICTURE_COORDINATE,
-    "picture.signal": CASE_LISTS,
+    "picture.signal": access(LOGIN, ok={"interrupter", "colleague", "outsider"}),
     "picture.sharing": SUPERVISOR_ONLY,
     "picture.export": access(LOGIN, ok={"briefing_author", "researcher"}),
     "picture.outlines": ADMIN_ONLY,

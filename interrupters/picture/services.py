@@ -71,8 +71,9 @@ READERS = (
 # assistants, guards, the safety coordinator), as the visibility table has it.
 OBSERVERS = (Role.briefing_author,)
 COORDINATORS = (Role.briefing_author,)
-# The programme's explicit place signal: tension at a place, no persons.
-SIGNALLERS = (Role.interrupter, Role.supervisor)
+# The programme's explicit place signal: tension at a place, no persons. The interrupters'
+# own (DESIGN.md's table); the supervisor reads them in the picture and decides on sharing.
+SIGNALLERS = (Role.interrupter,)
 # The lägesbild for the municipality: partners' aggregates, and the researchers'.
 EXPORTERS = (Role.briefing_author, Role.researcher)
 
