@@ -893,7 +893,10 @@ def build_picture(
             if item.kind != ObservationKind.calm_evening.value:
                 row.baseline += 1
             continue
-        row.items.append(item)
+        # A walk report reaches other organisations only as counts (DESIGN.md: briefing
+        # authors see aggregate counts of walk reports); its association sees the items.
+        if item.source != "walk_report" or item.organisation_id in viewer.organisation_ids:
+            row.items.append(item)
         row.by_organisation[organisations.get(item.organisation_id, "")] += 1
         if item.kind == ObservationKind.calm_evening.value:
             row.calm += 1
