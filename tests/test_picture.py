@@ -777,3 +777,19 @@ def test_the_admin_gives_a_place_its_coordinates(session, world, client, login_a
     session.expire_all()
     stored = session.get(Place, place.id)
     assert (stored.latitude, stored.longitude) == (59.3949, 17.9027)
+
+
+def test_a_period_is_closed_once(session, world, partners, monkeypatch):
+    """A second close of the same period (another coordinator a moment later) is refused."""
+    from interrupters.errors import InvalidState
+
+    assistant, liaison = partners
+    district_id = world.districts["Järva"].id
+    now = datetime.now(UTC)
+    period = services.open_period(session=session, district_id=district_id, now=now, create=True)
+    closed = close(session, world, assistant, now=now)
+    assert closed.id == period.id
+    # The other coordinator's request had found the same period open a moment before.
+    monkeypatch.setattr(services, "open_period", lambda **_kw: closed)
+    with pytest.raises(InvalidState):
+        close(session, world, liaison, now=now)

@@ -40,7 +40,7 @@ from interrupters.enums import (
     Severity,
     Trend,
 )
-from interrupters.errors import InvalidInput, NotAllowed, NotVisible
+from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.identifying import identifying_problem
 from interrupters.picture.models import (
     PeriodPlace,
@@ -1086,6 +1086,13 @@ def close_period(
 
     period = open_period(session=session, district_id=district_id, now=now, create=True)
     assert period.id is not None
+    # Two coordinators closing at once: the second waits for the first, then finds it closed.
+    locked = session.exec(
+        select(PicturePeriod).where(PicturePeriod.id == period.id).with_for_update()
+    ).one()
+    session.refresh(locked)
+    if locked.state != PeriodState.open.value:
+        raise InvalidState(_l("This period was closed a moment ago."))
     period.ends_at = now
     picture = build_picture(
         session=session,

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from interrupters.authz import guard
 from interrupters.db import get_session, utcnow
 from interrupters.enums import Role
-from interrupters.errors import InvalidInput, NotAllowed
+from interrupters.errors import InvalidInput, InvalidState, NotAllowed
 from interrupters.exports import csv_response
 from interrupters.picture import forms, mapping, services
 from interrupters.picture.records import bind_observation_form, bind_signal_form
@@ -222,6 +222,10 @@ def close(district_id: int) -> Any:
                 )
             except InvalidInput as error:
                 others = forms.show_errors(form, error.errors)
+            except InvalidState as error:
+                session.rollback()
+                flash(str(error.description), "error")
+                return _to_district(district_id)
             else:
                 session.commit()
                 flash(_("The period is closed. A new one has begun."), "success")
