@@ -793,3 +793,7 @@ def test_a_period_is_closed_once(session, world, partners, monkeypatch):
     monkeypatch.setattr(services, "open_period", lambda **_kw: closed)
     with pytest.raises(InvalidState):
         close(session, world, liaison, now=now)
+
+
+def test_small_counts_are_hidden_and_a_true_zero_is_shown():
+    assert [services.suppressed(n) for n in (0, 1, 4, 5, 12)] == ["0", "<5", "<5", "5", "12"]
