@@ -128,6 +128,8 @@ def _register_blueprints(app: Flask) -> None:
     import interrupters.briefings.records
     import interrupters.conflicts.records
     import interrupters.contacts.records
+    import interrupters.picture.listeners
+    import interrupters.picture.records
     import interrupters.push.listeners
     import interrupters.referrals.records
     import interrupters.walks.records  # noqa: F401
@@ -140,6 +142,7 @@ def _register_blueprints(app: Flask) -> None:
     from interrupters.duty.views import bp as duty_bp
     from interrupters.main import bp as main_bp
     from interrupters.participants.views import bp as participants_bp
+    from interrupters.picture.views import bp as picture_bp
     from interrupters.push.views import bp as push_bp
     from interrupters.pwa.views import bp as pwa_bp
     from interrupters.records.views import bp as records_bp
@@ -166,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
         referrals_bp,
         reports_bp,
         research_bp,
+        picture_bp,
         pwa_bp,
     ):
         app.register_blueprint(bp)

@@ -58,6 +58,9 @@ class Settings:
     push_service_hosts: tuple[str, ...] = PUSH_SERVICE_HOSTS
     two_factor_required: bool = True
     webauthn_rp_id: str | None = None
+    # The situational picture's map needs no tiles; a deployment with its own tile server may
+    # name it ("https://tiles.example.se/{z}/{x}/{y}.png"). Off by default: nothing from a CDN.
+    picture_tile_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -79,6 +82,7 @@ class Settings:
             vapid_subject=os.environ.get("VAPID_SUBJECT", cls.vapid_subject),
             two_factor_required=_bool("TWO_FACTOR_REQUIRED", True),
             webauthn_rp_id=os.environ.get("WEBAUTHN_RP_ID") or None,
+            picture_tile_url=_tile_url(os.environ.get("PICTURE_TILE_URL") or None),
             push_service_hosts=tuple(
                 host.strip().lower()
                 for host in os.environ.get(
@@ -128,6 +132,7 @@ class Settings:
             # The passkeys' relying party: the site's host name; None takes the request's host.
             "WEBAUTHN_RP_ID": self.webauthn_rp_id,
             "VAPID_SUBJECT": self.vapid_subject,
+            "PICTURE_TILE_URL": self.picture_tile_url,
             "PUSH_SERVICE_HOSTS": self.push_service_hosts,
             # Only for a test push service on 127.0.0.1; browsers' push services are https.
             "PUSH_ALLOW_HTTP": False,
@@ -159,3 +164,12 @@ def check_limits(config: Mapping[str, Any]) -> None:
         "shared storage (redis://...), or state one process with WEB_CONCURRENCY=1 or "
         "RATELIMIT_ALLOW_MEMORY=1."
     )
+
+
+def _tile_url(url: str | None) -> str | None:
+    """A tile server's URL template, refused unless it is https with {z}, {x} and {y}."""
+    if url is None:
+        return None
+    if not url.startswith("https://") or not all(k in url for k in ("{z}", "{x}", "{y}")):
+        raise RuntimeError("PICTURE_TILE_URL must be https://host/.../{z}/{x}/{y}.png")
+    return url

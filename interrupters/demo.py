@@ -305,6 +305,7 @@ def seed_demo(*, session: Session, now: datetime | None = None, seed: int = 2026
 
     seed_demo_history(session=session, now=now, programme=PROGRAMME, association=ASSOCIATION)
     seed_demo_research(session=session, now=now)
+    seed_demo_picture(session=session, now=now)
     return True
 
 
@@ -710,4 +711,143 @@ def seed_demo_research(*, session: Session, now: datetime) -> None:
         },
         now=now - timedelta(days=10),
     )
+
+
+# The five places where they are (WGS84), for the situational picture's map.
+PLACE_COORDINATES = {
+    "Rinkeby torg": (59.38826, 17.92790),
+    "Tensta centrum": (59.39490, 17.90270),
+    "Tensta T-bana": (59.39440, 17.90120),
+    "Husby gård": (59.41300, 17.92600),
+    "Järvafältet": (59.41700, 17.90600),
+}
+# Observations a week at Rinkeby torg, ten weeks ago to this week: rising (DOMAIN.md).
+RINKEBY_WEEKS = [1, 1, 2, 1, 2, 2, 3, 4, 5, 7]
+PICTURE_KINDS = {
+    "Rinkeby torg": ["gathering", "tension_between_groups", "gathering", "threats", "fight"],
+    "Tensta centrum": ["environment_fault", "gathering", "vandalism"],
+    "Tensta T-bana": ["gathering", "calm_evening", "drug_dealing_visible"],
+    "Husby gård": ["calm_evening", "gathering"],
+    "Järvafältet": ["calm_evening", "fire"],
+}
+
+
+def seed_demo_picture(*, session: Session, now: datetime) -> None:
+    """Ten weeks of place observations from the field assistants and the guards (the
+    district's unit speaks for the city's guards) beside the walk report, rising at Rinkeby
+    torg; the previous period closed at last week's meeting; the open period with two actions:
+    the broken light on the Tensta centrum stairs and extra presence at Rinkeby torg on
+    Saturday. Made through the picture's services, as the partners would."""
+    from interrupters.picture import services as picture
+
+    places = {p.name: p for p in session.exec(select(Place))}
+    for name, (latitude, longitude) in PLACE_COORDINATES.items():
+        places[name].latitude, places[name].longitude = latitude, longitude
+        session.add(places[name])
+    author = _demo_principal(session, "author@example.org")
+    unit = session.exec(select(Organisation).where(Organisation.name == FIELD_ASSISTANTS)).one()
+    district = next(d for d in ensure_stockholm_districts(session=session) if d.name == "Järva")
+    rng = random.Random(12)  # noqa: S311  (demo data, not secrets)
+    today = now.astimezone(STOCKHOLM).date()
+    this_monday = today - timedelta(days=today.weekday())
+
+    def evening(day: date) -> datetime:
+        at = datetime.combine(day, time(rng.choice([18, 19, 20, 21, 22])), tzinfo=STOCKHOLM)
+        return at + timedelta(minutes=rng.choice([0, 10, 25, 40]))
+
+    def observe(name: str, at: datetime, kind: str) -> None:
+        if at >= now:
+            return
+        severity = "3" if kind in ("fight", "fire") else "2" if kind != "calm_evening" else "1"
+        picture.file_observation(
+            session=session,
+            actor=author,
+            data=picture.ObservationInput(
+                place_id=places[name].id or 0,
+                observed_at=at,
+                source=rng.choice(["field_assistants", "guards"]),
+                kind=kind,
+                severity=severity,
+                note="",
+            ),
+            client_uuid=new_uuid(),
+            now=at + timedelta(minutes=30),
+        )
+
+    for week, rinkeby in enumerate(RINKEBY_WEEKS):
+        monday = this_monday - timedelta(weeks=len(RINKEBY_WEEKS) - 1 - week)
+        for _i in range(rinkeby):
+            observe(
+                "Rinkeby torg",
+                evening(monday + timedelta(days=rng.choice([3, 4, 5, 5, 6]))),
+                rng.choice(PICTURE_KINDS["Rinkeby torg"]),
+            )
+        for name in ("Tensta centrum", "Tensta T-bana", "Husby gård", "Järvafältet"):
+            if rng.random() < 0.7:
+                observe(
+                    name,
+                    evening(monday + timedelta(days=rng.choice([4, 5]))),
+                    rng.choice(PICTURE_KINDS[name]),
+                )
+    # Last week's meeting (Tuesday morning) closed the previous period.
+    meeting = datetime.combine(this_monday - timedelta(days=6), time(9), tzinfo=STOCKHOLM)
+    if meeting >= now:
+        meeting = now - timedelta(days=7)
+    picture.close_period(
+        session=session,
+        actor=author,
+        district_id=district.id or 0,
+        data=picture.CloseInput.model_validate(
+            {
+                "summary": "Fler samlingar kvällstid vid Rinkeby torg. Trasig belysning i "
+                "trappan vid Tensta centrum.",
+                "concerns": [
+                    {
+                        "place_id": places["Rinkeby torg"].id,
+                        "status": "watch",
+                        "note": "Fler samlingar kvällstid",
+                    },
+                    {
+                        "place_id": places["Tensta centrum"].id,
+                        "status": "watch",
+                        "note": "Trasig belysning i trappan",
+                    },
+                ],
+            }
+        ),
+        now=meeting,
+    )
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7)
+    for name, what, due in (
+        ("Tensta centrum", "lighting_repair", today + timedelta(days=7)),
+        ("Rinkeby torg", "field_assistant_presence", saturday),
+    ):
+        picture.add_action(
+            session=session,
+            actor=author,
+            district_id=district.id or 0,
+            data=picture.ActionInput(
+                place_id=places[name].id or 0,
+                what=what,
+                owner_organisation_id=unit.id or 0,
+                due_on=due,
+            ),
+            now=now,
+        )
+    # The programme's own place signals at the square (kept in the programme by default).
+    interrupter = _demo_principal(session, "interrupter@example.org")
+    for hours in (30, 54):
+        at = now - timedelta(hours=hours)
+        picture.send_place_signal(
+            session=session,
+            actor=interrupter,
+            data=picture.SignalInput(
+                place_id=places["Rinkeby torg"].id or 0,
+                observed_at=at,
+                kind="tension_between_groups",
+                severity="2",
+            ),
+            client_uuid=new_uuid(),
+            now=at + timedelta(minutes=5),
+        )
     session.flush()

@@ -357,3 +357,68 @@ class ConsentScope(StrEnum):
     worker_contacts_service = "worker_contacts_service"
     service_contacts_participant = "service_contacts_participant"
     worker_accompanies = "worker_accompanies"
+
+
+# The shared situational picture (DOMAIN.md, "The shared situational picture") -----------------
+
+
+class ObservationSource(StrEnum):
+    walk_report = "walk_report"
+    interrupter_signal = "interrupter_signal"
+    field_assistants = "field_assistants"
+    guards = "guards"
+    police_liaison = "police_liaison"
+    residents_meeting = "residents_meeting"
+    other = "other"
+
+
+class ObservationKind(StrEnum):
+    gathering = "gathering"
+    tension_between_groups = "tension_between_groups"
+    fight = "fight"
+    threats = "threats"
+    weapon_seen = "weapon_seen"
+    drug_dealing_visible = "drug_dealing_visible"
+    vandalism = "vandalism"
+    fire = "fire"
+    residents_worried = "residents_worried"
+    environment_fault = "environment_fault"
+    calm_evening = "calm_evening"
+
+
+class Severity(StrEnum):
+    noted = "1"
+    concerning = "2"
+    serious = "3"
+
+
+class PeriodState(StrEnum):
+    open = "open"
+    closed = "closed"
+
+
+class ActionKind(StrEnum):
+    field_assistant_presence = "field_assistant_presence"
+    night_walk_focus = "night_walk_focus"
+    guards = "guards"
+    lighting_repair = "lighting_repair"
+    cleaning = "cleaning"
+    youth_activity = "youth_activity"
+    residents_meeting = "residents_meeting"
+    other = "other"
+
+
+class ActionStatus(StrEnum):
+    planned = "planned"
+    done = "done"
+    dropped = "dropped"
+
+
+class Trend(StrEnum):
+    """A place's observations this period against its own previous eight weeks."""
+
+    new = "new"
+    rising = "rising"
+    steady = "steady"
+    falling = "falling"
+    quiet = "quiet"

@@ -275,6 +275,8 @@ PLACES: dict[Role, tuple[tuple[str, Any], ...]] = {
         ("reports.monthly", _l("Monthly report")),
         ("duty.index", _l("Duty")),
         ("research.index", _l("Research projects")),
+        ("picture.index", _l("Situational picture")),
+        ("picture.sharing", _l("Sharing place signals")),
     ),
     Role.interrupter: (
         ("contacts.new", _l("Log contact")),
@@ -285,21 +287,27 @@ PLACES: dict[Role, tuple[tuple[str, Any], ...]] = {
         ("briefings.current", _l("Briefing")),
         ("walks.index", _l("Walks")),
         ("duty.index", _l("Duty")),
+        ("picture.signal", _l("Place signal")),
+        ("picture.index", _l("Situational picture")),
     ),
     Role.association_lead: (
         ("walks.index", _l("Walks")),
         ("briefings.current", _l("Briefing")),
         ("walks.reports", _l("Walk reports")),
         ("walks.new", _l("Schedule walks")),
+        ("picture.index", _l("Situational picture")),
     ),
     Role.night_walker: (
         ("briefings.current", _l("Briefing")),
         ("walks.index", _l("Walks")),
         ("walks.new_report", _l("File a walk report")),
+        ("picture.index", _l("Situational picture")),
     ),
     Role.briefing_author: (
         ("briefings.index", _l("Briefings")),
         ("briefings.new", _l("New briefing")),
+        ("picture.index", _l("Situational picture")),
+        ("picture.new_observation", _l("File an observation")),
         ("walks.figures", _l("Walk figures")),
     ),
     Role.researcher: (
@@ -312,6 +320,7 @@ PLACES: dict[Role, tuple[tuple[str, Any], ...]] = {
         ("admin.users", _l("Users")),
         ("admin.organisations", _l("Organisations")),
         ("admin.places", _l("Places")),
+        ("picture.outlines", _l("District outlines")),
         ("audit.events", _l("Audit log")),
     ),
 }

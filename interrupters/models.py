@@ -30,6 +30,14 @@ from interrupters.conflicts.models import (
 from interrupters.contacts.models import Contact, ContactReview
 from interrupters.duty.models import Duty
 from interrupters.participants.models import Participant
+from interrupters.picture.models import (
+    PeriodPlace,
+    PictureAction,
+    PictureDistrict,
+    PicturePeriod,
+    PlaceObservation,
+    SignalSharing,
+)
 from interrupters.places.models import Area, District, Place
 from interrupters.push.models import Notification, PushSubscription
 from interrupters.records.models import CodeCounter, HeldRecord
@@ -67,7 +75,12 @@ __all__ = [
     "OrganisationDistrict",
     "Participant",
     "Passkey",
+    "PeriodPlace",
+    "PictureAction",
+    "PictureDistrict",
+    "PicturePeriod",
     "Place",
+    "PlaceObservation",
     "PushSubscription",
     "RecoveryCode",
     "Referral",
@@ -75,6 +88,7 @@ __all__ = [
     "ResearchProject",
     "RetentionPolicy",
     "Service",
+    "SignalSharing",
     "TotpFactor",
     "User",
     "Walk",

@@ -34,6 +34,7 @@ from interrupters.enums import (
 )
 from interrupters.participants.models import Participant
 from interrupters.participants.services import ParticipantInput, create_participant
+from interrupters.picture.models import PictureAction
 from interrupters.places.models import Area, District, Place
 from interrupters.places.services import ensure_stockholm_districts
 from interrupters.referrals.models import Referral, Service
@@ -389,3 +390,33 @@ def create_research_project(
             )
     session.flush()
     return project
+
+
+def create_picture_period(session: Session, world: World, coordinator: User) -> tuple[Any, Any]:
+    """A closed period of Järva's situational picture with an action still open."""
+    from interrupters.picture import services as picture
+
+    serve(session, world, "municipal")
+    actor = principal(session, coordinator)
+    period = picture.close_period(
+        session=session,
+        actor=actor,
+        district_id=world.districts["Järva"].id or 0,
+        data=picture.CloseInput.model_validate(
+            {
+                "concerns": [
+                    {"place_id": world.places["Rinkeby torg"].id, "status": "watch", "note": ""}
+                ],
+                "actions": [
+                    {
+                        "place_id": world.places["Tensta centrum"].id,
+                        "what": "lighting_repair",
+                        "owner_organisation_id": world.organisations["municipal"].id,
+                        "due_on": (datetime.now(UTC) + timedelta(days=7)).date(),
+                    }
+                ],
+            }
+        ),
+    )
+    action = session.exec(select(PictureAction).where(PictureAction.period_id == period.id)).one()
+    return period, action

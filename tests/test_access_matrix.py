@@ -140,6 +140,24 @@ BRIEFING_ROWS = {
     "briefings.attendance": BRIEFING_FOLLOW,
 }
 
+PICTURE_READ = access(LOGIN, ok=BRIEFING_READERS | {"briefing_author"}, hidden={"outsider"})
+PICTURE_COORDINATE = access(LOGIN, ok={"briefing_author"})
+PICTURE_ROWS = {
+    "picture.index": access(LOGIN, ok=BRIEFING_ROLES),
+    "picture.district": PICTURE_READ,
+    "picture.map_svg": PICTURE_READ,
+    "picture.period": PICTURE_READ,
+    "picture.add_action": PICTURE_COORDINATE,
+    "picture.follow_up": PICTURE_COORDINATE,
+    "picture.close": PICTURE_COORDINATE,
+    "picture.settings": PICTURE_COORDINATE,
+    "picture.new_observation": PICTURE_COORDINATE,
+    "picture.signal": access(LOGIN, ok={"interrupter", "colleague", "outsider"}),
+    "picture.sharing": SUPERVISOR_ONLY,
+    "picture.export": access(LOGIN, ok={"briefing_author", "researcher"}),
+    "picture.outlines": ADMIN_ONLY,
+}
+
 EXPECTED: dict[str, dict[str, str]] = {
     "main.home": EVERYONE,
     "main.more": EVERYONE,
@@ -272,6 +290,11 @@ EXPECTED: dict[str, dict[str, str]] = {
     # Briefings: writers (supervisors, briefing authors) of its organisation change it; writers
     # serving its districts follow it; readers there read and acknowledge it; never others.
     **BRIEFING_ROWS,
+    # The situational picture: every partner serving the district reads it (another programme
+    # does not learn of it); briefing authors observe and run the cycle; the programme
+    # signals; its supervisor decides on sharing; the lägesbild export for partners and
+    # researchers; the admin imports the map's outlines.
+    **PICTURE_ROWS,
     # Walks and walk reports: the association's own; the programme reads; aggregates for the
     # briefing authors, supervisors and researchers (counts under 5 suppressed).
     **WALK_ROWS,
@@ -316,6 +339,7 @@ SERVICE_DENIALS = {
     ),
     *(("sync.receive", role) for role in ("admin", *NEVER_CASE_RECORDS)),
     ("briefings.detail", "outsider"),
+    *((f"picture.{name}", "outsider") for name in ("district", "map_svg", "period")),
     ("briefings.acknowledge", "outsider"),
     *((f"walks.{name}", "night_walker") for name in ("groups", "auto_groups", "start", "complete")),
     *(
@@ -355,6 +379,8 @@ class Records:
     referral_id: int
     service_id: int
     project_id: int
+    period_id: int
+    action_id: int
 
     def values(self) -> dict[str, Any]:
         return {
@@ -377,6 +403,8 @@ class Records:
             "project_id": self.project_id,
             "file_name": "contacts",
             "file_format": "csv",
+            "period_id": self.period_id,
+            "action_id": self.action_id,
         }
 
 
@@ -485,6 +513,8 @@ def make_records(
     project = factories.create_research_project(
         session, world, researcher or factories.create_user(session, world, "researcher")
     )
+    # The situational picture of Järva: a closed period whose action is still open.
+    period, action = factories.create_picture_period(session, world, briefing_author)
     session.commit()
     assert participant.id and contact.id and target.id and device_id
     return Records(
@@ -511,6 +541,8 @@ def make_records(
         referral_id=referral.id or 0,
         service_id=service.id or 0,
         project_id=project.id or 0,
+        period_id=period.id or 0,
+        action_id=action.id or 0,
     )
 
 

@@ -6,6 +6,11 @@ briefing and walk reports talk about). Then every role opens every page of the b
 the walks (drafts, previews, the new draft that starts from last weekend, the presentation,
 receipts, the CSV for the municipality), its notifications and the texts of every push made
 on the way, and neither string is in any of them.
+
+The situational picture (issue 12) too: with an interrupter's place signal at the very square
+and the programme sharing its signals, every page of the picture (the open and the closed
+period, the map, the observation and signal forms the phone keeps offline) and the
+lägesbild export for the month, and every stored observation.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from sqlmodel import Session, select
 
 from interrupters.conflicts import services as conflict_services
 from interrupters.i18n import render_for
+from interrupters.picture import services as picture
+from interrupters.picture.models import PicturePeriod, PlaceObservation
 from interrupters.push.models import Notification
 
 from . import factories
@@ -27,7 +34,7 @@ from .test_access_matrix import COLUMNS, Records, app_rules, make_records, sign_
 
 # The pages a night walker, an association lead or a briefing author can reach, and the
 # notifications every role gets.
-BLUEPRINTS = ("briefings", "walks", "push", "main")
+BLUEPRINTS = ("briefings", "walks", "push", "main", "picture")
 
 
 def plant(session: Session, world: factories.World, records: Records) -> None:
@@ -72,6 +79,21 @@ def plant(session: Session, world: factories.World, records: Records) -> None:
         session, world, factories.create_user(session, world, "night_walker"), walk, urgent=True
     )
     factories.create_briefing(session, world, supervisor, publish=True)
+    # The programme's explicit place signal at the square, shared with the partners.
+    picture.send_place_signal(
+        session=session,
+        actor=factories.principal(session, worker),
+        data=picture.SignalInput(
+            place_id=place.id or 0,
+            observed_at=datetime.now(UTC) - timedelta(minutes=30),
+            kind="tension_between_groups",
+            severity="3",
+        ),
+        client_uuid=str(uuid.uuid4()),
+    )
+    picture.set_signal_sharing(
+        session=session, actor=factories.principal(session, supervisor), share=True
+    )
     session.commit()
 
 
@@ -103,6 +125,11 @@ def test_no_page_push_or_csv_of_the_night_walk_side_shows_programme_records(
     # The season's CSV and figures with a range that holds the planted records.
     year = datetime.now(UTC).year
     urls.append(f"/walks/season.csv?since={year - 1}-01-01&until={year}-12-31")
+    # The lägesbild for this month, and a new briefing drafted from the picture.
+    month = datetime.now(ZoneInfo("Europe/Stockholm")).strftime("%Y-%m")
+    urls.append(f"/picture/district/{records.district_id}/lagesbild.csv?month={month}")
+    urls.append(f"/briefings/new?district_ids={records.district_id}")
+    assert any(url.startswith("/picture/district/") for url in urls)
     opened = 0
     for url in urls:
         response = client.get(url)
@@ -112,6 +139,15 @@ def test_no_page_push_or_csv_of_the_night_walk_side_shows_programme_records(
         opened += response.status_code == 200
     if column != "anonymous":
         assert opened > 0, f"{column} opened no page at all: the test would prove nothing"
+
+    # Every stored observation and every closed period's snapshot.
+    session.expire_all()
+    stored = [o.note for o in session.exec(select(PlaceObservation))] + [
+        repr(p.snapshot) + p.summary for p in session.exec(select(PicturePeriod))
+    ]
+    for text in stored:
+        for secret in secrets:
+            assert secret not in text
 
     # What every push and in-app notification said, in both languages.
     session.expire_all()

@@ -16,11 +16,13 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from interrupters.enums import OrganisationType, PlaceType, Role
 from interrupters.labels import choices
+
+COORDINATE = r"^-?\d{1,3}([.,]\d{1,8})?$"
 
 
 def _strip(value: Any) -> Any:
@@ -100,6 +102,25 @@ class PlaceForm(FlaskForm):
     active = BooleanField(
         _l("In use (clear to retire the place; it is never deleted)"), default=True
     )
+    # For the situational picture's map; decimals with a comma or a point (59,3885).
+    latitude = StringField(
+        _l("Latitude"),
+        validators=[Optional(), Regexp(COORDINATE, message=_l("A number, such as 59,3885."))],
+        filters=[_strip],
+        description=_l("Decimal degrees (WGS84), as a map shows them. Leave empty if unknown."),
+    )
+    longitude = StringField(
+        _l("Longitude"),
+        validators=[Optional(), Regexp(COORDINATE, message=_l("A number, such as 17,9283."))],
+        filters=[_strip],
+    )
+
+
+def coordinate(value: str | None) -> float | None:
+    """A coordinate as typed (a decimal comma or point), or None when empty."""
+    if not value:
+        return None
+    return float(value.replace(",", "."))
 
 
 def apply_errors(form: FlaskForm, errors: dict[str, str]) -> None:

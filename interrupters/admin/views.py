@@ -21,6 +21,7 @@ from interrupters.admin.forms import (
     RetentionForm,
     UserFilterForm,
     apply_errors,
+    coordinate,
 )
 from interrupters.auth import organisations as organisation_services
 from interrupters.auth import services as auth_services
@@ -33,6 +34,7 @@ from interrupters.enums import OrganisationType, PlaceType, Role
 from interrupters.errors import InvalidInput
 from interrupters.labels import choices
 from interrupters.places import services as place_services
+from interrupters.records import validated
 from interrupters.retention import services as retention_services
 
 logger = logging.getLogger(__name__)
@@ -444,12 +446,18 @@ def _save_place(form: PlaceForm, place_id: int | None) -> Response | None:
     """Save the place from a validated form; None when the service refused it (errors are set)."""
     db = get_session()
     try:
-        data = place_services.PlaceInput(
-            area_id=form.area_id.data,
-            name=form.name.data or "",
-            type=PlaceType(form.type.data),
-            meeting_point=bool(form.meeting_point.data),
-            active=bool(form.active.data),
+        # Through `validated`: a coordinate out of range is the field's error, not a 500.
+        data = validated(
+            place_services.PlaceInput,
+            {
+                "area_id": form.area_id.data,
+                "name": form.name.data or "",
+                "type": PlaceType(form.type.data),
+                "meeting_point": bool(form.meeting_point.data),
+                "active": bool(form.active.data),
+                "latitude": coordinate(form.latitude.data),
+                "longitude": coordinate(form.longitude.data),
+            },
         )
         place_services.save_place(session=db, actor=_actor(), data=data, place_id=place_id)
     except InvalidInput as error:

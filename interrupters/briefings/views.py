@@ -18,6 +18,7 @@ from interrupters.auth.models import Organisation
 from interrupters.authz import guard
 from interrupters.briefings import forms, services
 from interrupters.briefings.models import Briefing
+from interrupters.briefings.signals import briefing_drafting
 from interrupters.db import get_session, utcnow
 from interrupters.enums import ReceiptKind, Role
 from interrupters.errors import InvalidInput, InvalidState
@@ -232,6 +233,14 @@ def new() -> Any:
             row.place_id: (row.status, row.note)
             for _place, row in services.place_statuses(session=session, briefing_id=last.id)
         }
+    # The situational picture (or whoever listens) may give the draft its starting point.
+    picture: dict[str, Any] | None = None
+    for _receiver, start in briefing_drafting.send(
+        session, district_ids=district_ids, now=utcnow()
+    ):
+        if start:
+            picture = start
+            statuses.update(start["statuses"])
     now = datetime.now(forms.STOCKHOLM).replace(second=0, microsecond=0, tzinfo=None)
     friday = now + timedelta(days=(4 - now.weekday()) % 7)
     form.valid_from.data = friday.replace(hour=18, minute=0)
@@ -240,6 +249,8 @@ def new() -> Any:
     if last is not None:
         form.safety_reminders.data = last.safety_reminders
         form.meeting_place.data = last.meeting_place
+    if picture is not None and picture["lines"]:
+        form.summary.data = _("Actions for the places:") + "\n" + "\n".join(picture["lines"])
     context = _rows_context(
         district_ids=district_ids,
         statuses=statuses,
@@ -248,7 +259,13 @@ def new() -> Any:
         since=last.published_at if last else None,
     )
     return render_template(
-        "briefings/form.html", form=form, others=[], briefing=None, last=last, **context
+        "briefings/form.html",
+        form=form,
+        others=[],
+        briefing=None,
+        last=last,
+        picture=picture,
+        **context,
     )
 
 

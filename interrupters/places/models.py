@@ -33,3 +33,6 @@ class Place(SQLModel, table=True):
     status: str | None = Field(default=None, max_length=16)
     # Places are retired, never deleted: old contacts still point at them.
     active: bool = True
+    # WGS84, for the situational picture's map (issue 12); a place, never a person's home.
+    latitude: float | None = None
+    longitude: float | None = None

@@ -30,12 +30,20 @@ STOCKHOLM_DISTRICTS: dict[str, list[str]] = {
 }
 
 
+# Coordinates a Swedish place can have (WGS84): a typo such as swapped latitude and longitude
+# lands outside and is refused.
+LATITUDES = (55.0, 69.5)
+LONGITUDES = (10.0, 24.5)
+
+
 class PlaceInput(BaseModel):
     area_id: int
     name: str = Field(min_length=1, max_length=120)
     type: PlaceType
     meeting_point: bool = False
     active: bool = True
+    latitude: float | None = Field(default=None, ge=LATITUDES[0], le=LATITUDES[1])
+    longitude: float | None = Field(default=None, ge=LONGITUDES[0], le=LONGITUDES[1])
 
 
 @dataclass(frozen=True)

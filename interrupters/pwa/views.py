@@ -32,6 +32,9 @@ OFFLINE_PAGES = (
     "referrals.new",
     "referrals.directory",
     "walks.new_report",
+    # The situational picture's records: a partner's observation, an interrupter's signal.
+    "picture.new_observation",
+    "picture.signal",
     # The weekend briefing, until it expires (sw-main.js drops it after X-Expires-At).
     "briefings.current",
     # The start page, only for the roles of HOME_KEPT_FOR (the view says so per answer).
@@ -72,6 +75,8 @@ OFFLINE_ACTIONS = (
     ("conflicts.new_incident", _l("Record an incident")),
     ("referrals.new", _l("Start a referral")),
     ("referrals.directory", _l("Directory of services")),
+    ("picture.new_observation", _l("File an observation")),
+    ("picture.signal", _l("Place signal")),
 )
 
 
