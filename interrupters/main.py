@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, current_app, g, render_template
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,7 +21,8 @@ from interrupters.authz import PUBLIC, SIGNED_IN, guard, may_reach
 from interrupters.briefings import services as briefings
 from interrupters.conflicts import services as conflicts
 from interrupters.contacts import services as contacts
-from interrupters.db import get_session, utcnow
+from interrupters.db import get_engine, get_session, utcnow
+from interrupters.health import services as health_services
 from interrupters.enums import BriefingState, MediationOutcome, ReviewState, Role
 from interrupters.participants import services as participants
 from interrupters.places.services import area_names, district_names, place_names
@@ -224,10 +225,14 @@ def researcher(session: Session, actor: Principal, now: datetime) -> dict[str, A
 
 
 def admin_health(session: Session, actor: Principal, now: datetime) -> dict[str, Any]:
-    """Push delivery backlog, jobs waiting, users. No scheduler heartbeat is recorded yet."""
+    """The readiness checks (interrupters/health, as /readyz and /health read them), push
+    delivery's backlog, jobs waiting, users."""
     backlog, oldest = push.delivery_backlog(session=session, now=now)
     active, total = admin.user_counts(session=session)
+    report = health_services.readiness(engine=get_engine(), config=current_app.config, now=now)
     return {
+        "status": report.status,
+        "scheduler": next((c for c in report.checks if c.name == "scheduler"), None),
         "backlog": backlog,
         "backlog_age": (now - oldest) if oldest is not None else None,
         "repeats_due": push.repeats_due(session=session, now=now),

@@ -29,6 +29,7 @@ from interrupters.conflicts.models import (
 )
 from interrupters.contacts.models import Contact, ContactReview
 from interrupters.duty.models import Duty
+from interrupters.health.models import SchedulerHeartbeat
 from interrupters.participants.models import Participant
 from interrupters.places.models import Area, District, Place
 from interrupters.push.models import Notification, PushSubscription
@@ -72,6 +73,7 @@ __all__ = [
     "Referral",
     "ReferralUpdate",
     "RetentionPolicy",
+    "SchedulerHeartbeat",
     "Service",
     "TotpFactor",
     "User",

@@ -1,0 +1,46 @@
+"""gunicorn's settings and hooks: `gunicorn -c python:interrupters.gunicorn_conf app:app`.
+
+Everything here can be overridden on the command line. The hook that matters is the drain:
+on SIGTERM (a deploy, `systemctl stop`, a scale-down) each worker first answers readiness with
+503 for DRAIN_SECONDS while it goes on serving, so the load balancer takes the host out before
+it stops accepting; then gunicorn's graceful stop lets the requests in flight finish.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from typing import Any
+
+from interrupters.health.drain import draining, start_draining
+
+bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
+# A proxy keeps its connections to the app open for a while; phones send again within seconds.
+keepalive = 75
+timeout = 60
+drain_seconds = float(os.environ.get("DRAIN_SECONDS", "10"))
+# The drain, then up to 30 s for what is still in flight; past that gunicorn kills the worker.
+graceful_timeout = int(drain_seconds) + 30
+accesslog = os.environ.get("ACCESS_LOG") or None  # the proxy logs requests; off by default
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+
+
+def post_worker_init(worker: Any) -> None:
+    """Replace the worker's SIGTERM handler with drain-then-stop."""
+    stop = worker.handle_exit
+
+    def drain_then_stop(signum: int, frame: Any) -> None:
+        if draining():
+            return  # a second SIGTERM changes nothing; SIGQUIT or SIGKILL stop at once
+        start_draining()
+        worker.log.info("draining for %.0f s before stopping", drain_seconds)
+        timer = threading.Timer(drain_seconds, stop, args=(signum, frame))
+        timer.daemon = True
+        timer.start()
+
+    signal.signal(signal.SIGTERM, drain_then_stop)
