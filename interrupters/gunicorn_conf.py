@@ -27,6 +27,8 @@ drain_seconds = float(os.environ.get("DRAIN_SECONDS", "10"))
 graceful_timeout = int(drain_seconds) + 30
 accesslog = os.environ.get("ACCESS_LOG") or None  # the proxy logs requests; off by default
 errorlog = "-"
+# gunicorn 24+'s control socket is one path per user: two servers on a machine would share it.
+control_socket_disable = True
 loglevel = os.environ.get("LOG_LEVEL", "info")
 
 
