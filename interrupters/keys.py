@@ -19,6 +19,7 @@ import base64
 import hashlib
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +34,8 @@ logger = logging.getLogger(__name__)
 OUTBOX_CURRENT = "outbox_key.pem"
 OUTBOX_PATTERN = "outbox_key.*.pem"
 VAPID_FILE = "vapid_private_key.pem"
-PEM_END = b"-----END PRIVATE KEY-----"
+# PKCS#8 ("PRIVATE KEY", what this module and `openssl genpkey` write) or SEC1 ("EC PRIVATE KEY").
+PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.DOTALL)
 
 
 class KeyMissing(RuntimeError):
@@ -68,7 +70,7 @@ def _parse(pem: bytes, where: str) -> ec.EllipticCurvePrivateKey:
 def parse_keys(text: str | bytes, where: str) -> list[ec.EllipticCurvePrivateKey]:
     """One or more PEM private keys, one after another (an environment variable's value)."""
     data = text.encode() if isinstance(text, str) else text
-    blocks = [block.strip() + b"\n" + PEM_END for block in data.split(PEM_END) if block.strip()]
+    blocks = [match.group(0) for match in PEM_BLOCK.finditer(data)]
     if not blocks:
         raise RuntimeError(f"{where} holds no PEM private key")
     return [_parse(block + b"\n", where) for block in blocks]

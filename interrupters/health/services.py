@@ -121,21 +121,26 @@ def heartbeats(*, session: Session) -> list[SchedulerHeartbeat]:
     return sorted(rows, key=lambda row: row.state != RUNNING)
 
 
+def stale_after(config: Any) -> timedelta:
+    """When a scheduler's heartbeat is stale: three of its intervals."""
+    return timedelta(seconds=float(config.get("SCHEDULER_HEARTBEAT_SECONDS", 15)) * STALE_INTERVALS)
+
+
 def scheduler_check(*, session: Session, now: datetime, interval: float) -> Check:
     rows = heartbeats(session=session)
     running = [row for row in rows if row.state == RUNNING]
-    stale_after = timedelta(seconds=interval * STALE_INTERVALS)
-    fresh = [row for row in running if now - row.beat_at <= stale_after]
+    stale = timedelta(seconds=interval * STALE_INTERVALS)
+    fresh = [row for row in running if now - row.beat_at <= stale]
     latest = running[0] if running else None
     detail: dict[str, Any] = {
         "running": len(fresh),
         "standby": sum(
-            1 for row in rows if row.state == STANDBY and now - row.beat_at <= stale_after
+            1 for row in rows if row.state == STANDBY and now - row.beat_at <= stale
         ),
         "last_beat_seconds": (
             int((now - latest.beat_at).total_seconds()) if latest is not None else None
         ),
-        "stale_after_seconds": int(stale_after.total_seconds()),
+        "stale_after_seconds": int(stale.total_seconds()),
     }
     if latest is not None:
         detail["host"] = latest.host

@@ -64,5 +64,6 @@ def page() -> str:
         report=report,
         checks={check.name: check for check in report.checks},
         heartbeats=services.heartbeats(session=session),
+        stale_after=services.stale_after(current_app.config),
         now=now,
     )
