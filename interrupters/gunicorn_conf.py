@@ -40,6 +40,9 @@ def post_worker_init(worker: Any) -> None:
         if draining():
             return  # a second SIGTERM changes nothing; SIGQUIT or SIGKILL stop at once
         start_draining()
+        if drain_seconds <= 0:
+            stop(signum, frame)
+            return
         worker.log.info("draining for %.0f s before stopping", drain_seconds)
         timer = threading.Timer(drain_seconds, stop, args=(signum, frame))
         timer.daemon = True

@@ -16,6 +16,7 @@ envelope names; an envelope without one (phones before rotation existed) is trie
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import os
@@ -207,8 +208,11 @@ def check_shared_keys(config: Mapping[str, Any], instance_path: Path) -> None:
         raise KeyMissing(
             "Set "
             + ", ".join(missing)
-            + (": with MULTI_HOST every host reads the same keys and none is generated" if
-               multi_host(config) else "")
+            + (
+                ": with MULTI_HOST every host reads the same keys and none is generated"
+                if multi_host(config)
+                else ""
+            )
             + " (`flask keys init` makes the configured files; docs/deploy.md, Keys)."
         )
     if multi_host(config):
@@ -285,10 +289,9 @@ def activate_outbox_key(directory: Path, kid: str) -> str | None:
     if current.exists():
         previous = key_id(read_key(current))
         # Keep the old key first, then move the new one in: at no moment is either missing.
-        try:
+        # (Kept already if it was current once before.)
+        with contextlib.suppress(FileExistsError):
             os.link(current, _kept_path(directory, previous))
-        except FileExistsError:
-            pass  # kept already (it was current once before)
     os.replace(staged, current)
     return previous
 

@@ -22,8 +22,8 @@ from interrupters.briefings import services as briefings
 from interrupters.conflicts import services as conflicts
 from interrupters.contacts import services as contacts
 from interrupters.db import get_engine, get_session, utcnow
-from interrupters.health import services as health_services
 from interrupters.enums import BriefingState, MediationOutcome, ReviewState, Role
+from interrupters.health import services as health_services
 from interrupters.participants import services as participants
 from interrupters.places.services import area_names, district_names, place_names
 from interrupters.push import services as push

@@ -149,8 +149,12 @@ def test_the_scheduler_writes_its_heartbeat_and_forgets_it(app, session):
     # A process unheard of for a day is forgotten by the next beat.
     session.add(
         SchedulerHeartbeat(
-            id="gone:1", host="gone", pid=1, state="running",
-            started_at=utcnow() - timedelta(days=3), beat_at=utcnow() - timedelta(days=2),
+            id="gone:1",
+            host="gone",
+            pid=1,
+            state="running",
+            started_at=utcnow() - timedelta(days=3),
+            beat_at=utcnow() - timedelta(days=2),
         )
     )
     session.commit()
@@ -207,9 +211,20 @@ def test_sigterm_drains_then_stops_under_gunicorn(database, database_url, tmp_pa
     log = tmp_path / "gunicorn.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:interrupters.gunicorn_conf",
-             "--pythonpath", str(tmp_path), "wsgi:app"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:interrupters.gunicorn_conf",
+                "--pythonpath",
+                str(tmp_path),
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:

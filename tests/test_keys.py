@@ -192,7 +192,9 @@ def test_a_phone_with_the_old_key_is_stored_after_a_rotation(app, phone, session
     # Sealed while offline, before the rotation: one named, one from an older phone.
     sealed = [
         crypto.seal(old_key, payload(world), kind="contact", client_uuid=offline[0]),
-        crypto.seal(old_key, payload(world), kind="contact", client_uuid=offline[1], with_kid=False),
+        crypto.seal(
+            old_key, payload(world), kind="contact", client_uuid=offline[1], with_kid=False
+        ),
     ]
 
     result = runner.invoke(args=["keys", "rotate-outbox"])

@@ -99,7 +99,10 @@ class Cluster:
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", host.module, "scheduler", "--wait"],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         host.schedulers.append(process)
         return process
@@ -145,7 +148,10 @@ def cluster(database, database_url: str, tmp_path: Path) -> Iterator[Cluster]:
     }
     env.pop("FLASK_APP", None)
     made = keys.init_configured_keys(
-        {name: env[name] for name in ("SECRET_KEY_FILE", "VAPID_PRIVATE_KEY_FILE", "OUTBOX_KEY_DIR")}
+        {
+            name: env[name]
+            for name in ("SECRET_KEY_FILE", "VAPID_PRIVATE_KEY_FILE", "OUTBOX_KEY_DIR")
+        }
     )
     assert len(made) == 3
     prefix = f"two-hosts-{uuid.uuid4().hex[:8]}"  # this test's own counters in the shared Redis
@@ -169,9 +175,20 @@ def cluster(database, database_url: str, tmp_path: Path) -> Iterator[Cluster]:
         log = tmp_path / f"web-{name}.log"
         with log.open("wb") as out:
             web = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "python:interrupters.gunicorn_conf",
-                 "--bind", f"127.0.0.1:{port}", f"{module}:app"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "python:interrupters.gunicorn_conf",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    f"{module}:app",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         hosts.append(Host(name, f"http://127.0.0.1:{port}", module, log, web))
     result = Cluster(hosts, env, tmp_path, database_url)
@@ -312,9 +329,7 @@ def test_a_sign_in_throttled_on_one_host_is_throttled_on_the_other(
     # Per address (Redis): 30 sign-ins a minute from one address, whichever host they reach.
     # Each to another account, so the database's per-account count never refuses them.
     tried = 10 + 2
-    answers = [
-        attempt(cluster.hosts[n % 2], f"nobody-{n}@example.org") for n in range(30 - tried)
-    ]
+    answers = [attempt(cluster.hosts[n % 2], f"nobody-{n}@example.org") for n in range(30 - tried)]
     assert 429 not in answers, answers
     # The next one is over the limit on either host: neither counted alone.
     assert attempt(a, "nobody-a@example.org") == 429
@@ -328,9 +343,7 @@ def test_one_scheduler_runs_and_the_other_takes_over_when_it_is_killed(
 
     def rows() -> dict[int, str]:
         session.expire_all()
-        return {
-            row.pid: row.state for row in session.exec(select(SchedulerHeartbeat)).all()
-        }
+        return {row.pid: row.state for row in session.exec(select(SchedulerHeartbeat)).all()}
 
     first = cluster.start_scheduler(a)
     _until(lambda: rows().get(first.pid) == "running", "a's scheduler running", cluster.logs)
@@ -353,5 +366,7 @@ def test_one_scheduler_runs_and_the_other_takes_over_when_it_is_killed(
 
     # A third scheduler started now waits behind b.
     third = cluster.start_scheduler(a)
-    _until(lambda: rows().get(third.pid) == "standby", "a's new scheduler standing by", cluster.logs)
+    _until(
+        lambda: rows().get(third.pid) == "standby", "a's new scheduler standing by", cluster.logs
+    )
     assert rows()[second.pid] == "running"

@@ -99,7 +99,7 @@ def beat(*, session: Session, state: str, now: datetime | None = None) -> None:
     row.state = state
     row.beat_at = now
     session.add(row)
-    session.exec(  # type: ignore[call-overload]
+    session.exec(
         delete(SchedulerHeartbeat).where(col(SchedulerHeartbeat.beat_at) < now - FORGET_AFTER)
     )
     session.commit()
@@ -134,9 +134,7 @@ def scheduler_check(*, session: Session, now: datetime, interval: float) -> Chec
     latest = running[0] if running else None
     detail: dict[str, Any] = {
         "running": len(fresh),
-        "standby": sum(
-            1 for row in rows if row.state == STANDBY and now - row.beat_at <= stale
-        ),
+        "standby": sum(1 for row in rows if row.state == STANDBY and now - row.beat_at <= stale),
         "last_beat_seconds": (
             int((now - latest.beat_at).total_seconds()) if latest is not None else None
         ),
@@ -234,7 +232,9 @@ def readiness(*, engine: Engine, config: Any, now: datetime | None = None) -> Re
                 )
         except Exception as error:
             logger.exception("readiness: a check failed")
-            checks.append(Check("checks", False, critical=True, detail={"error": type(error).__name__}))
+            checks.append(
+                Check("checks", False, critical=True, detail={"error": type(error).__name__})
+            )
     if draining():
         status = "draining"
     elif any(not check.ok and check.critical for check in checks):

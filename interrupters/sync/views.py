@@ -67,7 +67,7 @@ def outbox_keyring() -> Keyring:
     if ring is None:
         ring = outbox_keys(current_app.config, Path(current_app.instance_path))
         current_app.extensions["outbox_key"] = ring
-    return ring  # type: ignore[no-any-return]
+    return ring
 
 
 def outbox_key() -> Any:
