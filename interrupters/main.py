@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, g, render_template
+from flask import Blueprint, g, render_template
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,9 +21,9 @@ from interrupters.authz import PUBLIC, SIGNED_IN, guard, may_reach
 from interrupters.briefings import services as briefings
 from interrupters.conflicts import services as conflicts
 from interrupters.contacts import services as contacts
-from interrupters.db import get_engine, get_session, utcnow
+from interrupters.db import get_session, utcnow
 from interrupters.enums import BriefingState, MediationOutcome, ReviewState, Role
-from interrupters.health import services as health_services
+from interrupters.health.views import host_report
 from interrupters.participants import services as participants
 from interrupters.places.services import area_names, district_names, place_names
 from interrupters.push import services as push
@@ -229,7 +229,7 @@ def admin_health(session: Session, actor: Principal, now: datetime) -> dict[str,
     delivery's backlog, jobs waiting, users."""
     backlog, oldest = push.delivery_backlog(session=session, now=now)
     active, total = admin.user_counts(session=session)
-    report = health_services.readiness(engine=get_engine(), config=current_app.config, now=now)
+    report = host_report(now)
     return {
         "status": report.status,
         "scheduler": next((c for c in report.checks if c.name == "scheduler"), None),

@@ -33,12 +33,14 @@ from interrupters.briefings.jobs import expire_due, publish_due
 from interrupters.conflicts.jobs import remind_follow_ups
 from interrupters.db import get_engine, session_scope, utcnow
 from interrupters.health.services import RUNNING, beat
+from interrupters.keys import key_id
 from interrupters.push.jobs import (
     deliver_created_now,
     deliver_due,
     expire_subscriptions,
     repeat_unacknowledged,
 )
+from interrupters.push.webpush import vapid_key
 from interrupters.referrals.jobs import remind_referral_follow_ups
 from interrupters.retention.jobs import apply_nightly
 
@@ -301,6 +303,6 @@ def write_heartbeat(app: Flask, state: str) -> None:
     """This process's heartbeat in the database; a failure is logged, never fatal."""
     try:
         with app.app_context(), session_scope(get_engine()) as session:
-            beat(session=session, state=state)
+            beat(session=session, state=state, vapid_key_id=key_id(vapid_key(app)))
     except Exception:
         logger.exception("could not write the scheduler's heartbeat")

@@ -262,3 +262,22 @@ def test_sigterm_drains_then_stops_under_gunicorn(database, database_url, tmp_pa
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_host_whose_push_key_differs_from_the_schedulers_is_flagged(client, app, session):
+    from interrupters.keys import key_id
+    from interrupters.push.webpush import vapid_key
+
+    ours = key_id(vapid_key(app))
+    write_heartbeat(app, health.RUNNING)  # the scheduler on this host's key
+    status, body = _ready(client)
+    assert status == 200 and body["checks"]["keys"]["ok"] is True, body
+    assert body["checks"]["keys"]["scheduler_vapid_key_id"] == [ours]
+    # The scheduler runs elsewhere, on a key nobody copied here.
+    row = session.exec(select(SchedulerHeartbeat)).one()
+    row.vapid_key_id = "someone-else"
+    session.add(row)
+    session.commit()
+    status, body = _ready(client)
+    assert status == 200 and body["status"] == "degraded"
+    assert body["checks"]["keys"]["ok"] is False

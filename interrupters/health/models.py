@@ -21,3 +21,5 @@ class SchedulerHeartbeat(SQLModel, table=True):
     state: str = Field(max_length=16)
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     beat_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # The id of the VAPID key it signs pushes with: each web host compares its own (readiness).
+    vapid_key_id: str | None = Field(default=None, max_length=16)

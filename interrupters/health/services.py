@@ -82,7 +82,13 @@ def process_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def beat(*, session: Session, state: str, now: datetime | None = None) -> None:
+def beat(
+    *,
+    session: Session,
+    state: str,
+    now: datetime | None = None,
+    vapid_key_id: str | None = None,
+) -> None:
     """Write this scheduler process's heartbeat (and forget processes long gone); commits."""
     now = now or utcnow()
     ident = process_id()
@@ -98,6 +104,7 @@ def beat(*, session: Session, state: str, now: datetime | None = None) -> None:
         )
     row.state = state
     row.beat_at = now
+    row.vapid_key_id = vapid_key_id
     session.add(row)
     session.exec(
         delete(SchedulerHeartbeat).where(col(SchedulerHeartbeat.beat_at) < now - FORGET_AFTER)
@@ -143,6 +150,27 @@ def scheduler_check(*, session: Session, now: datetime, interval: float) -> Chec
     if latest is not None:
         detail["host"] = latest.host
     return Check("scheduler", bool(fresh), critical=False, detail=detail)
+
+
+def keys_check(*, session: Session, now: datetime, interval: float, vapid_key_id: str) -> Check:
+    """This host hands browsers the VAPID key the running scheduler signs pushes with.
+
+    A host with another key (a file not copied, a variable not set) would have phones subscribe
+    to pushes the scheduler's signature cannot deliver. Degraded, not unready: which side is
+    wrong is for a person to see, and taking every host out would be an outage.
+    """
+    stale = timedelta(seconds=interval * STALE_INTERVALS)
+    theirs = {
+        row.vapid_key_id
+        for row in heartbeats(session=session)
+        if row.state == RUNNING and now - row.beat_at <= stale and row.vapid_key_id
+    }
+    return Check(
+        "keys",
+        not theirs or theirs == {vapid_key_id},
+        critical=False,
+        detail={"vapid_key_id": vapid_key_id, "scheduler_vapid_key_id": sorted(theirs)},
+    )
 
 
 def push_check(*, session: Session, now: datetime, warn_seconds: float) -> Check:
@@ -194,8 +222,15 @@ def redis_check(uri: str) -> Check:
     return Check("redis", True, critical=True)
 
 
-def readiness(*, engine: Engine, config: Any, now: datetime | None = None) -> Readiness:
-    """Every check, and the host's status from them (see the module's docstring)."""
+def readiness(
+    *,
+    engine: Engine,
+    config: Any,
+    now: datetime | None = None,
+    vapid_key_id: str | None = None,
+) -> Readiness:
+    """Every check, and the host's status from them (see the module's docstring); with
+    `vapid_key_id`, whether this host's VAPID key is the scheduler's."""
     now = now or utcnow()
     checks: list[Check] = []
     try:
@@ -223,6 +258,15 @@ def readiness(*, engine: Engine, config: Any, now: datetime | None = None) -> Re
                         interval=float(config.get("SCHEDULER_HEARTBEAT_SECONDS", 15)),
                     )
                 )
+                if vapid_key_id is not None:
+                    checks.append(
+                        keys_check(
+                            session=session,
+                            now=now,
+                            interval=float(config.get("SCHEDULER_HEARTBEAT_SECONDS", 15)),
+                            vapid_key_id=vapid_key_id,
+                        )
+                    )
                 checks.append(
                     push_check(
                         session=session,

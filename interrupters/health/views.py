@@ -17,6 +17,8 @@ from interrupters.authz import PUBLIC, guard
 from interrupters.db import get_engine, get_session, utcnow
 from interrupters.enums import Role
 from interrupters.health import services
+from interrupters.keys import key_id
+from interrupters.push.webpush import vapid_key
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,21 @@ def _local_probe() -> bool:
         return False
 
 
+def _vapid_key_id() -> str | None:
+    try:
+        return key_id(vapid_key(current_app._get_current_object()))  # type: ignore[attr-defined]
+    except Exception:
+        logger.exception("readiness: could not read the VAPID key")
+        return None
+
+
+def host_report(now: Any = None) -> services.Readiness:
+    """This host's readiness, as /readyz, /health and the admin's start page read it."""
+    return services.readiness(
+        engine=get_engine(), config=current_app.config, now=now, vapid_key_id=_vapid_key_id()
+    )
+
+
 def _admin() -> bool:
     try:
         return bool(current_user.is_authenticated and current_user.has_role(Role.admin))
@@ -48,7 +65,7 @@ def _admin() -> bool:
 def ready() -> tuple[dict[str, Any], int, dict[str, str]]:
     """200 ready or degraded, 503 unready or draining; the checks only for admins and local
     probes (host names and figures are for the operations team, not the world)."""
-    report = services.readiness(engine=get_engine(), config=current_app.config)
+    report = host_report()
     body = report.detail() if _local_probe() or _admin() else report.summary()
     return body, report.http_status, {"Cache-Control": "no-store"}
 
@@ -57,7 +74,7 @@ def ready() -> tuple[dict[str, Any], int, dict[str, str]]:
 def page() -> str:
     """The admin's health page: the same checks, every scheduler process, the figures."""
     now = utcnow()
-    report = services.readiness(engine=get_engine(), config=current_app.config, now=now)
+    report = host_report(now)
     session = get_session()
     return render_template(
         "health/page.html",

@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('beat_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('vapid_key_id', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_scheduler_heartbeat'))
     )
     with op.batch_alter_table('scheduler_heartbeat', schema=None) as batch_op:
