@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
-from interrupters import db, extensions, i18n, keys, security
+from interrupters import db, extensions, i18n, keys, logs, security
 from interrupters.config import Settings, check_limits
 from interrupters.errors import NotAllowed, NotVisible
 
@@ -41,6 +41,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings.as_flask_config(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    # First, so that what the rest of the set-up logs is in the configured format.
+    logs.init_app(app)
     if click.get_current_context(silent=True) is None:
         # A server imports the app; `flask scheduler`, `flask backup`, ... (and the one-process
         # development server) build it inside a command and serve no sign-ins.
@@ -134,6 +136,8 @@ def _register_blueprints(app: Flask) -> None:
     from interrupters.pwa.views import bp as pwa_bp
     from interrupters.records.views import bp as records_bp
     from interrupters.referrals.views import bp as referrals_bp
+    from interrupters.reports.views import bp as reports_bp
+    from interrupters.research.views import bp as research_bp
     from interrupters.sync.views import bp as sync_bp
     from interrupters.walks.views import bp as walks_bp
 
@@ -153,6 +157,8 @@ def _register_blueprints(app: Flask) -> None:
         sync_bp,
         records_bp,
         referrals_bp,
+        reports_bp,
+        research_bp,
         pwa_bp,
     ):
         app.register_blueprint(bp)
@@ -165,6 +171,10 @@ def _register_error_pages(app: Flask) -> None:
             return error
         if isinstance(error, NotVisible | NotAllowed):
             _audit_denial(error.code)
+        if error.code >= 500:
+            # A failed statement leaves PostgreSQL's transaction aborted: the error page's own
+            # reads (the navigation's badges) would fail again, past every handler.
+            db.get_session().rollback()
         if request.accept_mimetypes.best == "application/json":
             return {"error": error.name}, error.code
         return render_template("errors/error.html", error=error), error.code

@@ -249,7 +249,7 @@ def _run(arguments: list[str], env: dict[str, str]) -> None:
 
 
 def _holds_tables(database_url: str) -> bool:
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, hide_parameters=True)
     try:
         return bool(inspect(engine).get_table_names())
     finally:
@@ -329,8 +329,8 @@ def verify_database(*, database_url: str, manifest: Manifest) -> Verification:
 def _read_only_engine(database_url: str) -> Engine:
     if kind_of(database_url) == "sqlite":
         path = _sqlite_path(database_url)
-        return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
-    return create_engine(database_url)
+        return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true", hide_parameters=True)
+    return create_engine(database_url, hide_parameters=True)
 
 
 def verify_backup(*, backup: Path, server_url: str | None = None) -> Verification:

@@ -138,12 +138,9 @@ def register(app: Flask) -> None:
     @click.option("--once", is_flag=True, help="Run every job once and exit.")
     def scheduler(wait: bool, once: bool) -> None:
         """Run the periodic jobs (push delivery, repeats, expiry): exactly one per database."""
-        if not logging.getLogger().handlers:
-            logging.basicConfig(
-                level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-            )
-            # Not a line for every run of every job; failures still show.
-            logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        # The app's factory has set up the handler (interrupters/logs.py). Not a line for
+        # every run of every job; failures still show.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         run_scheduler(current_app._get_current_object(), wait=wait, once=once)  # type: ignore[attr-defined]
 
     @app.cli.command("retention")

@@ -57,7 +57,11 @@ def _sqlite_savepoint(connection: Any, _name: str) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, durable commits, foreign keys and nested savepoints."""
+    """Create an engine; SQLite gets WAL, durable commits, foreign keys and nested savepoints.
+
+    Statement parameters (a note, a code, an address) are hidden from SQLAlchemy's errors and
+    log lines: an error's text ends up in logs and reports (interrupters/logs.py)."""
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

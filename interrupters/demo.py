@@ -300,6 +300,11 @@ def seed_demo(*, session: Session, now: datetime | None = None, seed: int = 2026
     seed_demo_briefing(session=session, now=now)
     seed_demo_walks(session=session, now=now)
     seed_demo_referrals(session=session, now=now)
+    # The months before, so the figures and the monthly report have something to say.
+    from interrupters.demo_history import seed_demo_history
+
+    seed_demo_history(session=session, now=now, programme=PROGRAMME, association=ASSOCIATION)
+    seed_demo_research(session=session, now=now)
     return True
 
 
@@ -653,5 +658,56 @@ def seed_demo_referrals(*, session: Session, now: datetime) -> None:
         ),
         client_uuid=new_uuid(),
         now=now - timedelta(days=1, hours=5),
+    )
+    session.flush()
+
+
+RESEARCH_TITLE = "Utvärdering av Järva fredsbyggare"
+
+
+def seed_demo_research(*, session: Session, now: datetime) -> None:
+    """The evaluation at Stockholm University's criminology department (DOMAIN.md, "More demo
+    data"): requested by the demo researcher, approved by the supervisor for the area-month
+    figures and every event-level file. Idempotent: a second call finds it by its title."""
+    from interrupters.research import services as research
+    from interrupters.research.models import EventFile, ResearchProject
+
+    if session.exec(select(ResearchProject).where(ResearchProject.title == RESEARCH_TITLE)).first():
+        return
+    programme = session.exec(select(Organisation).where(Organisation.name == PROGRAMME)).one()
+    researcher = _demo_principal(session, "researcher@example.org")
+    supervisor = _demo_principal(session, "supervisor@example.org")
+    today = now.astimezone(STOCKHOLM).date()
+    files = [f.value for f in EventFile]
+    project = research.request_project(
+        session=session,
+        actor=researcher,
+        data={
+            "organisation_id": programme.id,
+            "title": RESEARCH_TITLE,
+            "institution": "Kriminologiska institutionen, Stockholms universitet",
+            # A made-up reference in the Swedish Ethical Review Authority's format.
+            "ethics_reference": "Dnr 2026-01234-01",
+            "aim": (
+                "Följer pilotens första år: kontakter per deltagare och vecka, konflikters "
+                "nivåer över tid, medlingarnas utfall och hur hänvisningar slutar."
+            ),
+            "period_start": date(today.year, 1, 1) - timedelta(days=365),
+            "period_end": date(today.year + 1, 12, 31),
+            "expires_on": date(today.year + 2, 6, 30),
+            "requested_files": files,
+        },
+        now=now - timedelta(days=14),
+    )
+    research.review_project(
+        session=session,
+        actor=supervisor,
+        project_id=project.id or 0,
+        data={
+            "decision": "approve",
+            "approved_files": files,
+            "note": "Godkänt enligt etikprövningsbeslutet. Resultat redovisas på områdesnivå.",
+        },
+        now=now - timedelta(days=10),
     )
     session.flush()

@@ -1,9 +1,16 @@
 """gunicorn's settings and hooks: `gunicorn -c python:interrupters.gunicorn_conf app:app`.
 
-Everything here can be overridden on the command line. The hook that matters is the drain:
-on SIGTERM (a deploy, `systemctl stop`, a scale-down) each worker first answers readiness with
-503 for DRAIN_SECONDS while it goes on serving, so the load balancer takes the host out before
-it stops accepting; then gunicorn's graceful stop lets the requests in flight finish.
+Everything here can be overridden on the command line (`--bind`, `--workers`,
+`--access-logfile`, `--error-logfile`, `--log-level`, ...).
+
+Logging (interrupters/logs.py): gunicorn's error log, its access log and the app's own lines in
+one format (LOG_FORMAT: JSON lines by default in production, text otherwise), each line of a
+request with its id, and no personal data.
+
+The drain (docs/deploy.md, "Health"): on SIGTERM (a deploy, `systemctl stop`, a scale-down) each
+worker first answers readiness with 503 for DRAIN_SECONDS while it goes on serving, so the load
+balancer takes the host out before it stops accepting; then gunicorn's graceful stop lets the
+requests in flight finish.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import threading
 from typing import Any
 
 from interrupters.health.drain import draining, start_draining
+from interrupters.logs import gunicorn_pre_request
 
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -25,11 +33,17 @@ timeout = 60
 drain_seconds = float(os.environ.get("DRAIN_SECONDS", "10"))
 # The drain, then up to 30 s for what is still in flight; past that gunicorn kills the worker.
 graceful_timeout = int(drain_seconds) + 30
-accesslog = os.environ.get("ACCESS_LOG") or None  # the proxy logs requests; off by default
-errorlog = "-"
 # gunicorn 24+'s control socket is one path per user: two servers on a machine would share it.
 control_socket_disable = True
+
+logger_class = "interrupters.logs.GunicornLogger"
+# Access lines on standard output (ACCESS_LOG: a file, or empty for none), error and app lines
+# on standard error: journald or the container's log driver takes both.
+accesslog = os.environ.get("ACCESS_LOG", "-") or None
+errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+# gunicorn's default hook logs each request's raw path (what a client typed) at DEBUG.
+pre_request = gunicorn_pre_request
 
 
 def post_worker_init(worker: Any) -> None:

@@ -27,6 +27,7 @@ from interrupters.health.views import host_report
 from interrupters.participants import services as participants
 from interrupters.places.services import area_names, district_names, place_names
 from interrupters.push import services as push
+from interrupters.reports import services as figures
 from interrupters.walks import services as walks
 
 logger = logging.getLogger(__name__)
@@ -173,9 +174,7 @@ def supervisor(session: Session, actor: Principal, now: datetime) -> dict[str, A
     workers = participants.organisation_workers(session=session, actor=actor)
     names = {u.id: u.display_name for u in workers if u.id is not None}
     month_start = today.replace(day=1)
-    mediations = conflicts.outcome_shares(
-        session=session, actor=actor, since=_midnight(month_start)
-    )
+    mediations = figures.outcome_shares(session=session, actor=actor, since=_midnight(month_start))
     urgent = walks.urgent_reports(
         session=session, actor=actor, since=_midnight(today - timedelta(days=7))
     )
@@ -212,15 +211,20 @@ def supervisor(session: Session, actor: Principal, now: datetime) -> dict[str, A
 
 
 def researcher(session: Session, actor: Principal, now: datetime) -> dict[str, Any]:
-    """This year's walk figures, the sums behind the figures page."""
+    """Last month's and this month's key figures of the researcher's programmes, suppressed as
+    on the figures page (no sums over months: they could give a hidden month away)."""
     today = now.astimezone(STOCKHOLM).date()
-    rows = walks.district_figures(session=session, since=date(today.year, 1, 1), until=today)
+    this_month = today.replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    programmes = []
+    for programme in figures.readable_programmes(session=session, actor=actor):
+        rows = figures.area_month_figures(
+            session=session, programme_id=programme.id, start=last_month, end=today, area_ids=[]
+        )
+        programmes.append((programme, [r for r in rows if r.is_total]))
     return {
-        "year": today.year,
-        "walk_count": sum(r.walks for r in rows),
-        "walker_evenings": sum(r.walker_evenings for r in rows),
-        "report_count": sum(r.reports for r in rows),
-        "suppressed": walks.suppressed,
+        "programmes": programmes,
+        "key_figures": ("contacts", "participants_active", "mediations", "referrals_made"),
     }
 
 
@@ -270,7 +274,10 @@ PLACES: dict[Role, tuple[tuple[str, Any], ...]] = {
         ("walks.index", _l("Walks")),
         ("walks.reports", _l("Walk reports")),
         ("walks.figures", _l("Walk figures")),
+        ("reports.figures", _l("Figures")),
+        ("reports.monthly", _l("Monthly report")),
         ("duty.index", _l("Duty")),
+        ("research.index", _l("Research projects")),
     ),
     Role.interrupter: (
         ("contacts.new", _l("Log contact")),
@@ -298,7 +305,12 @@ PLACES: dict[Role, tuple[tuple[str, Any], ...]] = {
         ("briefings.new", _l("New briefing")),
         ("walks.figures", _l("Walk figures")),
     ),
-    Role.researcher: (("walks.figures", _l("Walk figures")),),
+    Role.researcher: (
+        ("reports.figures", _l("Figures")),
+        ("research.index", _l("Research projects")),
+        ("reports.monthly", _l("Monthly report")),
+        ("walks.figures", _l("Walk figures")),
+    ),
     Role.admin: (
         ("admin.users", _l("Users")),
         ("admin.organisations", _l("Organisations")),

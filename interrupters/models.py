@@ -35,6 +35,7 @@ from interrupters.places.models import Area, District, Place
 from interrupters.push.models import Notification, PushSubscription
 from interrupters.records.models import CodeCounter, HeldRecord
 from interrupters.referrals.models import Referral, ReferralUpdate, Service
+from interrupters.research.models import ResearchProject
 from interrupters.retention.models import RetentionPolicy
 from interrupters.walks.models import Walk, WalkReport, WalkSignup
 
@@ -72,6 +73,7 @@ __all__ = [
     "RecoveryCode",
     "Referral",
     "ReferralUpdate",
+    "ResearchProject",
     "RetentionPolicy",
     "SchedulerHeartbeat",
     "Service",

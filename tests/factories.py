@@ -342,3 +342,50 @@ def create_referral(
         client_uuid=str(uuid.uuid4()),
     )
     return referral
+
+
+def create_research_project(
+    session: Session,
+    world: World,
+    researcher: User,
+    *,
+    state: str = "approved",
+    files: tuple[str, ...] = ("contacts", "mediations", "level_changes", "referrals"),
+    **overrides: Any,
+) -> Any:
+    """A research project of the programme, requested by `researcher`; approved for `files`
+    (through the services, as a supervisor would) unless `state` says otherwise."""
+    from interrupters.research import services as research
+
+    today = datetime.now(UTC).date()
+    data = {
+        "organisation_id": world.organisations["programme"].id,
+        "title": marker("Project"),
+        "institution": "Kriminologiska institutionen, Stockholms universitet",
+        "ethics_reference": "Dnr 2026-01234-01",
+        "period_start": today - timedelta(days=400),
+        "period_end": today + timedelta(days=30),
+        "expires_on": today + timedelta(days=365),
+        "requested_files": list(files),
+    } | overrides
+    project = research.request_project(
+        session=session, actor=principal(session, researcher), data=data
+    )
+    if state in ("approved", "refused", "withdrawn"):
+        supervisor = principal(session, create_user(session, world, "supervisor"))
+        research.review_project(
+            session=session,
+            actor=supervisor,
+            project_id=project.id or 0,
+            data={
+                "decision": "refuse" if state == "refused" else "approve",
+                "approved_files": list(files),
+                "note": "Not covered by the ethics approval." if state == "refused" else "",
+            },
+        )
+        if state == "withdrawn":
+            research.withdraw_project(
+                session=session, actor=supervisor, project_id=project.id or 0, note="Ended."
+            )
+    session.flush()
+    return project

@@ -268,6 +268,18 @@ EXPECTED: dict[str, dict[str, str]] = {
     # Walks and walk reports: the association's own; the programme reads; aggregates for the
     # briefing authors, supervisors and researchers (counts under 5 suppressed).
     **WALK_ROWS,
+    # The figures (issue 11): suppressed aggregates of own programme, for its supervisors and
+    # researchers; never for briefing authors (they read walk figures only) or field roles.
+    "reports.figures": access(LOGIN, ok={"supervisor", "researcher"}),
+    "reports.monthly": access(LOGIN, ok={"supervisor", "researcher"}),
+    # Research projects (issue 11, item 3): the researcher asks and downloads (own projects
+    # only, approved and unexpired); supervisors of the programme review. Nothing person-level.
+    "research.index": access(LOGIN, ok={"researcher", "supervisor"}),
+    "research.new": access(LOGIN, ok={"researcher"}),
+    "research.detail": access(LOGIN, ok={"researcher", "supervisor"}),
+    "research.review": SUPERVISOR_ONLY,
+    "research.withdraw": SUPERVISOR_ONLY,
+    "research.download": access(LOGIN, ok={"researcher"}),
 }
 
 # POSTs that need real data to reach the permission check that matters (empty forms stop at
@@ -335,6 +347,7 @@ class Records:
     held_id: int
     referral_id: int
     service_id: int
+    project_id: int
 
     def values(self) -> dict[str, Any]:
         return {
@@ -354,6 +367,9 @@ class Records:
             "held_id": self.held_id,
             "referral_id": self.referral_id,
             "service_id": self.service_id,
+            "project_id": self.project_id,
+            "file_name": "contacts",
+            "file_format": "csv",
         }
 
 
@@ -457,6 +473,11 @@ def make_records(
     # The participant's referral, to a service of the directory.
     service = factories.create_service(session, world)
     referral = factories.create_referral(session, worker, participant, service)
+    # An approved research project of the programme: the signed-in researcher's own.
+    researcher = user if column == "researcher" else None
+    project = factories.create_research_project(
+        session, world, researcher or factories.create_user(session, world, "researcher")
+    )
     session.commit()
     assert participant.id and contact.id and target.id and device_id
     return Records(
@@ -482,6 +503,7 @@ def make_records(
         held_id=held.id or 0,
         referral_id=referral.id or 0,
         service_id=service.id or 0,
+        project_id=project.id or 0,
     )
 
 

@@ -21,6 +21,8 @@ from interrupters.conflicts.models import (
 from interrupters.duty import services as duty_services
 from interrupters.enums import ConflictStatus
 from interrupters.errors import DuplicateRecord, InvalidInput, NotAllowed, NotVisible
+from interrupters.push.models import Notification
+from interrupters.reports.services import outcome_shares
 
 from . import factories
 from .test_sync import Phone
@@ -218,7 +220,7 @@ def test_mediations_and_their_outcome_shares(session, world, team, actor_for):
     assert mediation.mediator_ids == sorted([worker.id, colleague.id])
     assert mediation.strategies == ["face_saving", "separate_parties"]
     assert conflict.status == ConflictStatus.mediating
-    shares = services.outcome_shares(session=session, actor=actor_for(supervisor))
+    shares = outcome_shares(session=session, actor=actor_for(supervisor))
     assert shares.total == 20
     assert shares.share("resolved_immediately") == pytest.approx(0.65)
     assert shares.share("temporarily_resolved") == pytest.approx(0.25)
@@ -557,6 +559,37 @@ def test_follow_up_reminders_are_sent_once(session, world, team, actor_for):
     assert remind_follow_ups(session=session) == 0
     reminders = session.exec(select(Notification).where(Notification.kind == "follow_up_due")).all()
     assert sorted(n.recipient_id for n in reminders) == sorted([colleague.id, worker.id])
+
+
+def test_only_the_latest_contacts_follow_up_reminds(session, world, team):
+    """An older contact's past date is settled by a newer contact; an exited participant rests."""
+    from interrupters.conflicts.jobs import remind_follow_ups
+
+    worker = team[0]
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
+    settled, due, exited = (
+        factories.create_participant_for(session, world, worker) for _ in range(3)
+    )
+    for participant, dates in (
+        (settled, [yesterday, None]),
+        (due, [None, yesterday]),
+        (exited, [yesterday]),
+    ):
+        for days_ago, follow_up_on in zip((3, 2), dates, strict=False):
+            factories.create_contact(
+                session,
+                world,
+                worker,
+                subject="participant",
+                participant_id=participant.id,
+                occurred_at=datetime.now(UTC) - timedelta(days=days_ago),
+                follow_up_on=follow_up_on,
+            )
+    exited.status = "exited"
+    session.add(exited)
+    session.commit()
+    assert remind_follow_ups(session=session) == 1
+    assert session.exec(select(Notification.subject)).all() == [f"participant:{due.id}:{yesterday}"]
 
 
 def test_a_replay_after_the_conflict_closed_is_not_held(client, session, world, login_as):

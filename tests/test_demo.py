@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,7 +28,10 @@ def test_demo_walks(session: Session, local_now: datetime) -> None:
     now = local_now.replace(tzinfo=STOCKHOLM)
     assert seed_demo(session=session, now=now)
     session.commit()
-    walks = list(session.exec(select(Walk).order_by(col(Walk.planned_start))))
+    all_walks = list(session.exec(select(Walk).order_by(col(Walk.planned_start))))
+    # The months before (demo_history) end before the scenario's own last weekend.
+    recent = now - timedelta(days=8)
+    walks = [w for w in all_walks if w.planned_start > recent]
     past = [w for w in walks if w.state == WalkState.completed]
     coming = [w for w in walks if w.state == WalkState.planned]
     assert len(past) == 1 and len(coming) >= 6
@@ -40,14 +43,16 @@ def test_demo_walks(session: Session, local_now: datetime) -> None:
         assert walk.planned_end.astimezone(STOCKHOLM).hour == 1
         signups = session.exec(select(WalkSignup).where(WalkSignup.walk_id == walk.id)).all()
         assert sorted(s.group_number or 0 for s in signups) == [1, 1, 2, 2]
-    (report,) = session.exec(select(WalkReport)).all()
+    (report,) = session.exec(
+        select(WalkReport).where(col(WalkReport.walk_id).in_([w.id for w in walks]))
+    ).all()
     assert report.walk_id == past[0].id
     assert report.youths_met == "26-50"
     assert "fight" in report.observations and "called_114_14" in report.actions
     assert report.environment_faults == ["lighting"] and report.fault_place_id is not None
     # Seeding again changes nothing.
     assert not seed_demo(session=session, now=now)
-    assert len(session.exec(select(Walk)).all()) == len(walks)
+    assert len(session.exec(select(Walk)).all()) == len(all_walks)
 
 
 def test_demo_conflict_and_briefing(session: Session) -> None:
@@ -58,12 +63,19 @@ def test_demo_conflict_and_briefing(session: Session) -> None:
     now = datetime(2026, 11, 24, 8, 0, tzinfo=STOCKHOLM)
     assert seed_demo(session=session, now=now)
     session.commit()
-    (conflict,) = session.exec(select(Conflict)).all()
+    conflict = session.exec(select(Conflict).where(Conflict.code == "C-0012")).one()
     assert (conflict.code, conflict.risk_level, conflict.weapon) == ("C-0012", 3, "rumoured")
     assert (conflict.type, conflict.catalyst) == ("group_vs_group", "online_provocation")
-    kinds = [e.kind for e in session.exec(select(ConflictEvent).order_by(col(ConflictEvent.id)))]
+    kinds = [
+        e.kind
+        for e in session.exec(
+            select(ConflictEvent)
+            .where(ConflictEvent.conflict_id == conflict.id)
+            .order_by(col(ConflictEvent.id))
+        )
+    ]
     assert kinds == ["detected", "level_changed", "mediation"]
-    (mediation,) = session.exec(select(Mediation)).all()
+    (mediation,) = session.exec(select(Mediation).where(Mediation.conflict_id == conflict.id)).all()
     assert mediation.outcome == "temporarily_resolved"
     assert mediation.follow_up_on == datetime(2026, 11, 26).date()
     (briefing,) = session.exec(select(Briefing)).all()
@@ -72,8 +84,6 @@ def test_demo_conflict_and_briefing(session: Session) -> None:
 
 def test_demo_services_and_referral(session: Session) -> None:
     """DOMAIN.md: Järva's services, and P-7K3Q referred to youth mediation, contact made."""
-    from datetime import timedelta
-
     from interrupters.participants.models import Participant
     from interrupters.referrals.models import Referral, ReferralUpdate, Service
 
@@ -90,7 +100,8 @@ def test_demo_services_and_referral(session: Session) -> None:
         "exit_programme",
         "youth_psychiatry",
     }
-    (referral,) = session.exec(select(Referral)).all()
+    seven = session.exec(select(Participant).where(Participant.code == "P-7K3Q")).one()
+    (referral,) = session.exec(select(Referral).where(Referral.participant_id == seven.id)).all()
     participant = session.get(Participant, referral.participant_id)
     service = session.get(Service, referral.service_id)
     assert participant is not None and participant.code == "P-7K3Q"
@@ -98,4 +109,54 @@ def test_demo_services_and_referral(session: Session) -> None:
     assert referral.status == "contact_made" and referral.consent_given
     assert referral.follow_up_on == now.date() + timedelta(days=7)
     assert referral.made_by_id == participant.worker_id
-    assert [u.status for u in session.exec(select(ReferralUpdate)).all()] == ["contact_made"]
+    updates = session.exec(select(ReferralUpdate).where(ReferralUpdate.referral_id == referral.id))
+    assert [u.status for u in updates.all()] == ["contact_made"]
+
+
+def test_demo_history_gives_the_figures_something_to_say(session: Session) -> None:
+    """DOMAIN.md "More demo data": months of the programme's past, so the monthly report of
+    last month shows its main figures (not every cell "<5"), the pilot growing month by month;
+    the next conflict flagged after the demo follows C-0012."""
+    from interrupters.auth.models import Organisation
+    from interrupters.records.services import next_number
+    from interrupters.reports import services as figures
+
+    now = datetime(2026, 11, 24, 8, 0, tzinfo=STOCKHOLM)
+    assert seed_demo(session=session, now=now)
+    session.commit()
+    programme = session.exec(
+        select(Organisation).where(Organisation.name == "Järva fredsbyggare")
+    ).one()
+    report = figures.monthly_report(
+        session=session, programme=programme, month=datetime(2026, 10, 1).date()
+    )
+    assert len(report.months) == 6
+    for name in ("contacts", "participants_active", "mediations", "incidents", "referrals_made"):
+        assert report.current.number(name), name
+    contacts = [report.totals[m].number("contacts") or 0 for m in report.months]
+    assert contacts[-1] > contacts[0] > 0
+    walks = [r for r in report.walks if r.month == report.month]
+    assert walks and (walks[0].number("walks_held") or 0) >= 5
+    assert next_number(session=session, name="conflict", floor=lambda: 0) == 13
+    # Seeding again adds nothing.
+    assert not seed_demo(session=session, now=now)
+
+
+def test_demo_research_project(session: Session) -> None:
+    """DOMAIN.md: "Utvärdering av Järva fredsbyggare", approved for aggregates and events."""
+    from interrupters.demo import RESEARCH_TITLE, seed_demo_research
+    from interrupters.research.models import ResearchProject
+
+    now = datetime(2026, 11, 24, 8, 0, tzinfo=STOCKHOLM)
+    assert seed_demo(session=session, now=now)
+    session.commit()
+    (project,) = session.exec(select(ResearchProject)).all()
+    assert project.title == RESEARCH_TITLE
+    assert project.state == "approved"
+    assert project.approved_files == ["contacts", "mediations", "level_changes", "referrals"]
+    assert "Stockholms universitet" in project.institution
+    assert project.expires_on > now.date() and project.period_start <= now.date()
+    # Seeding again, or the project alone again, adds nothing.
+    assert not seed_demo(session=session, now=now)
+    seed_demo_research(session=session, now=now)
+    assert len(session.exec(select(ResearchProject)).all()) == 1

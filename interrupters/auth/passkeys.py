@@ -109,7 +109,8 @@ def register_passkey(
             require_user_verification=True,
         )
     except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as error:
-        logger.warning("passkey registration refused: %s: %s", type(error).__name__, error)
+        # The type only: the library's message quotes what the browser sent (an origin, ...).
+        logger.warning("passkey registration refused: %s", type(error).__name__)
         raise InvalidInput({"passkey": _l("The passkey could not be saved.")}) from None
     try:
         transports = json.loads(credential).get("response", {}).get("transports") or []
@@ -191,7 +192,7 @@ def verify_passkey(
                 require_user_verification=True,
             )
         except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as error:
-            logger.info("passkey sign-in refused: %s: %s", type(error).__name__, error)
+            logger.info("passkey sign-in refused: %s", type(error).__name__)
     if row is None or verified is None:
         twofactor.count_wrong_factor(session=session, actor=actor, now=now)
         return False

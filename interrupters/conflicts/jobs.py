@@ -10,7 +10,6 @@ import logging
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
 from interrupters.conflicts.models import Mediation
@@ -18,7 +17,7 @@ from interrupters.contacts.models import Contact
 from interrupters.db import utcnow
 from interrupters.enums import ParticipantStatus
 from interrupters.participants.models import Participant
-from interrupters.push.services import notify
+from interrupters.push.services import remind_follow_up
 
 logger = logging.getLogger(__name__)
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -36,33 +35,23 @@ def remind_follow_ups(*, session: Session, now: datetime | None = None) -> int:
         .where(col(Mediation.follow_up_on) <= today)
         .where(col(Mediation.follow_up_reminded_at).is_(None))
     ):
-        sent += len(
-            notify(
-                session=session,
-                recipient_ids=[mediation.author_id],
-                kind="follow_up_due",
-                subject=f"mediation:{mediation.id}:{mediation.follow_up_on}",
-                title=_l("A follow-up is due"),
-                body=_l("Open the app to see which one."),
-                url=f"/conflicts/{mediation.conflict_id}",
-                now=now,
-            )
+        sent += remind_follow_up(
+            session=session,
+            owner_id=mediation.author_id,
+            subject=f"mediation:{mediation.id}:{mediation.follow_up_on}",
+            url=f"/conflicts/{mediation.conflict_id}",
+            now=now,
         )
         mediation.follow_up_reminded_at = now
         session.add(mediation)
     # Participants: the follow-up date of their latest contact, to the assigned worker.
     for participant_id, worker_id, due in _participant_follow_ups(session=session, today=today):
-        sent += len(
-            notify(
-                session=session,
-                recipient_ids=[worker_id],
-                kind="follow_up_due",
-                subject=f"participant:{participant_id}:{due}",
-                title=_l("A follow-up is due"),
-                body=_l("Open the app to see which one."),
-                url=f"/participants/{participant_id}",
-                now=now,
-            )
+        sent += remind_follow_up(
+            session=session,
+            owner_id=worker_id,
+            subject=f"participant:{participant_id}:{due}",
+            url=f"/participants/{participant_id}",
+            now=now,
         )
     session.commit()
     if sent:
@@ -71,24 +60,26 @@ def remind_follow_ups(*, session: Session, now: datetime | None = None) -> int:
 
 
 def _participant_follow_ups(*, session: Session, today: date) -> list[tuple[int, int, date]]:
-    """(participant, worker, due date) for active participants whose next follow-up is due."""
+    """(participant, worker, due date) for active participants whose next follow-up is due.
+
+    The follow-up date is the one of the participant's latest contact: one indexed look-up a
+    participant, never a read of every contact.
+    """
+    latest_follow_up = (
+        select(col(Contact.follow_up_on))
+        .where(col(Contact.participant_id) == Participant.id)
+        .order_by(col(Contact.occurred_at).desc(), col(Contact.id).desc())
+        .limit(1)
+        .correlate(Participant)
+        .scalar_subquery()
+    )
     rows = session.exec(
-        select(
-            col(Participant.id),
-            col(Participant.worker_id),
-            col(Contact.follow_up_on),
-            col(Contact.occurred_at),
+        select(col(Participant.id), col(Participant.worker_id), latest_follow_up).where(
+            Participant.status != ParticipantStatus.exited.value
         )
-        .join(Contact, col(Contact.participant_id) == Participant.id)
-        .where(Participant.status != ParticipantStatus.exited.value)
-        .order_by(col(Contact.occurred_at))
     ).all()
-    latest: dict[int, tuple[int, date | None]] = {}
-    for participant_id, worker_id, follow_up_on, _occurred in rows:
-        if participant_id is not None:
-            latest[participant_id] = (worker_id, follow_up_on)
     return [
         (participant_id, worker_id, due)
-        for participant_id, (worker_id, due) in latest.items()
-        if due is not None and due <= today
+        for participant_id, worker_id, due in rows
+        if participant_id is not None and due is not None and due <= today
     ]

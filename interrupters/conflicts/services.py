@@ -151,17 +151,6 @@ class CommunityResponseInput(BaseModel):
     note: str = Field(default="", max_length=280)
 
 
-@dataclass(frozen=True)
-class OutcomeShares:
-    """How mediations ended, for the programme's follow-up (Baltimore: 65% at once, 23% for now)."""
-
-    total: int
-    counts: dict[str, int]
-
-    def share(self, outcome: str) -> float:
-        return self.counts.get(outcome, 0) / self.total if self.total else 0.0
-
-
 # Visibility ---------------------------------------------------------------------------------
 
 
@@ -662,22 +651,6 @@ def unlink_participant(
             organisation_id=conflict.organisation_id,
             detail={"participant_id": participant_id},
         )
-
-
-def outcome_shares(
-    *, session: Session, actor: Principal, since: datetime | None = None
-) -> OutcomeShares:
-    """How the organisation's mediations ended, as counts per outcome."""
-    query = (
-        select(Mediation.outcome, func.count())
-        .join(Conflict, col(Conflict.id) == Mediation.conflict_id)
-        .where(col(Conflict.organisation_id).in_(actor.organisations(Role.supervisor)))
-        .group_by(col(Mediation.outcome))
-    )
-    if since is not None:
-        query = query.where(Mediation.occurred_at >= since)
-    counts = {outcome: count for outcome, count in session.exec(query)}
-    return OutcomeShares(total=sum(counts.values()), counts=counts)
 
 
 def recent_incidents(*, session: Session, actor: Principal, limit: int = 50) -> list[Incident]:

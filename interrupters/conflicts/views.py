@@ -24,6 +24,7 @@ from interrupters.forms import blank, options
 from interrupters.htmx import render_page_or_block
 from interrupters.places.services import area_names, areas_with_places, place_names
 from interrupters.records.correction import fill_from_held, held_to_correct, settle_correction
+from interrupters.reports import services as figure_services
 
 bp = Blueprint("conflicts", __name__, url_prefix=services.URL_PREFIX)
 
@@ -342,5 +343,5 @@ def report() -> str:
     session = get_session()
     days = request.args.get("days", default=365, type=int)
     since = datetime.now(forms.STOCKHOLM) - timedelta(days=max(1, min(days, 3650)))
-    shares = services.outcome_shares(session=session, actor=current_user, since=since)
+    shares = figure_services.outcome_shares(session=session, actor=current_user, since=since)
     return render_template("conflicts/report.html", shares=shares, days=days)

@@ -101,6 +101,28 @@ def _insert(session: Session, model: Any) -> Any:
     return pg_insert(model) if is_postgresql(session) else sqlite_insert(model)
 
 
+def remind_follow_up(
+    *, session: Session, owner_id: int, subject: str, url: str, now: datetime
+) -> int:
+    """Tell one owner that a follow-up is due (generic text: a lock screen is public).
+
+    `subject` names the follow-up and its date ("referral:7:2026-12-01"), so each due date
+    reminds once; the caller marks it. Returns how many notifications were made (0 or 1).
+    """
+    return len(
+        notify(
+            session=session,
+            recipient_ids=[owner_id],
+            kind="follow_up_due",
+            subject=subject,
+            title=_l("A follow-up is due"),
+            body=_l("Open the app to see which one."),
+            url=url,
+            now=now,
+        )
+    )
+
+
 def _check_url(url: str) -> str:
     parts = urlsplit(url)
     if not url.startswith("/") or url.startswith("//") or parts.scheme or parts.netloc:

@@ -11,11 +11,10 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
 from interrupters.db import utcnow
-from interrupters.push.services import notify
+from interrupters.push.services import remind_follow_up
 from interrupters.referrals.services import due_referrals
 
 logger = logging.getLogger(__name__)
@@ -29,17 +28,12 @@ def remind_referral_follow_ups(*, session: Session, now: datetime | None = None)
     sent = 0
     for referral, owner_id in due_referrals(session=session, today=today):
         # Lock screens are public: a generic text; the referral opens in the app.
-        sent += len(
-            notify(
-                session=session,
-                recipient_ids=[owner_id],
-                kind="follow_up_due",
-                subject=f"referral:{referral.id}:{referral.follow_up_on}",
-                title=_l("A follow-up is due"),
-                body=_l("Open the app to see which one."),
-                url=f"/referrals/{referral.id}",
-                now=now,
-            )
+        sent += remind_follow_up(
+            session=session,
+            owner_id=owner_id,
+            subject=f"referral:{referral.id}:{referral.follow_up_on}",
+            url=f"/referrals/{referral.id}",
+            now=now,
         )
         referral.reminded_for = referral.follow_up_on
         session.add(referral)

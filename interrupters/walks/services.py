@@ -60,7 +60,6 @@ MAX_WEEKS = 26
 GROUP_SIZE = 3  # three walkers a group is the associations' rule; two is the least
 # A report is filed for one of the walker's walks of the last days.
 REPORT_DAYS = 4
-SMALL_COUNT = 5
 # An urgent report nobody acknowledges is repeated to every supervisor serving the district,
 # as a level-4 conflict is (DESIGN.md, Notifications).
 URGENT_REPEAT_AFTER = timedelta(minutes=15)
@@ -877,57 +876,6 @@ def export_season_figures(
         now=now,
     )
     return csv_bytes(header, table)
-
-
-def suppressed(count: int) -> str:
-    """A count that leaves the organisation: under 5 is shown as "<5"."""
-    return "<5" if count < SMALL_COUNT else str(count)
-
-
-@dataclass
-class DistrictMonth:
-    district_id: int
-    month: str
-    walks: int = 0
-    walker_evenings: int = 0
-    reports: int = 0
-    atmosphere: Counter[str] = field(default_factory=Counter)
-
-
-def district_figures(*, session: Session, since: date, until: date) -> list[DistrictMonth]:
-    """Walks held, walker-evenings, reports and their atmosphere per district and month."""
-    start, end = _utc_bounds(since, until)
-    cells: dict[tuple[int, str], DistrictMonth] = {}
-
-    def cell(district_id: int, month: str) -> DistrictMonth:
-        return cells.setdefault((district_id, month), DistrictMonth(district_id, month))
-
-    walks = session.exec(
-        select(Walk.id, Walk.district_id, Walk.planned_start)
-        .where(Walk.state == WalkState.completed.value)
-        .where(Walk.planned_start >= start)
-        .where(Walk.planned_start < end)
-    ).all()
-    key_by_walk = {walk_id: (district_id, month_of(at)) for walk_id, district_id, at in walks}
-    for key in key_by_walk.values():
-        cell(*key).walks += 1
-    if key_by_walk:
-        for walk_id, count in session.exec(
-            select(WalkSignup.walk_id, func.count())
-            .where(col(WalkSignup.walk_id).in_(list(key_by_walk)))
-            .group_by(col(WalkSignup.walk_id))
-        ).all():
-            cell(*key_by_walk[walk_id]).walker_evenings += count
-    for district_id, submitted_at, atmosphere in session.exec(
-        select(Walk.district_id, WalkReport.submitted_at, WalkReport.atmosphere)
-        .join(Walk, col(Walk.id) == WalkReport.walk_id)
-        .where(WalkReport.submitted_at >= start)
-        .where(WalkReport.submitted_at < end)
-    ).all():
-        row = cell(district_id, month_of(submitted_at))
-        row.reports += 1
-        row.atmosphere[atmosphere] += 1
-    return sorted(cells.values(), key=lambda c: (c.month, c.district_id), reverse=True)
 
 
 def urgent_reports(*, session: Session, actor: Principal, since: datetime) -> list[WalkReport]:

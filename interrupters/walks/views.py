@@ -25,6 +25,8 @@ from interrupters.places.models import District
 from interrupters.places.services import place_names
 from interrupters.records.correction import fill_from_held, held_to_correct, settle_correction
 from interrupters.records.services import held_records
+from interrupters.reports import services as figure_services
+from interrupters.reports.indicators import WALK_INDICATORS
 from interrupters.walks import forms, services
 from interrupters.walks.models import Walk
 
@@ -377,22 +379,33 @@ def season() -> Response:
 
 
 @bp.get("/figures")
-def figures() -> str:
-    """Walks, walker-evenings, reports and atmosphere per district and month; under 5 hidden."""
+def figures() -> Any:
+    """Walks, walker-evenings, reports and atmosphere per district and month, suppressed (the
+    reports package's figures)."""
     session = get_session()
     form = forms.FiguresForm(request.args)
-    form.validate()
+    valid = form.validate()
     since, until = forms.date_range(form, _now().date())
     if not form.since.data:
         form.since.data = since
     if not form.until.data:
         form.until.data = until
-    rows = services.district_figures(session=session, since=since, until=until)
+    try:
+        rows = figure_services.district_month_walk_figures(session=session, start=since, end=until)
+    except InvalidInput as error:
+        form.until.errors = [*form.until.errors, *(str(m) for m in error.errors.values())]
+        valid = False
+    if not valid:
+        return render_template("walks/figures.html", form=form, rows=[], indicators=[]), 400
+    # Newest month first; within it the districts, then all districts together.
+    rows = sorted(rows, key=lambda r: r.month, reverse=True)
     return render_template(
         "walks/figures.html",
         form=form,
-        rows=rows,
-        districts=_districts(),
-        suppressed=services.suppressed,
-        atmospheres=[a.value for a in services.Atmosphere],
+        rows=[
+            r
+            for r in rows
+            if r.values.get("walks_held") or r.values.get("walk_reports") or r.suppressed
+        ],
+        indicators=WALK_INDICATORS,
     )

@@ -1,7 +1,7 @@
 """The scheduler's heartbeat (issue 14): readiness and the admin's health page read it.
 
 Revision ID: 4d1e7a9c3b20
-Revises: 09b9264c79fa
+Revises: 4e7a2c91d0b3
 Create Date: 2026-12-05 11:50:00
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '4d1e7a9c3b20'
-down_revision: str | None = '09b9264c79fa'
+down_revision: str | None = '4e7a2c91d0b3'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

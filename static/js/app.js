@@ -18,6 +18,7 @@ function bindAll(root) {
   if (root.querySelector?.("[data-briefing-read]")) import("./components/briefing-read.js").then((m) => m.bindBriefingReads(root)).catch(() => null);
   if (root.querySelector?.("[data-passkey]")) import("./components/passkey.js").then((m) => m.bindPasskeys(root)).catch(() => null);
   if (root.querySelector?.("[data-presentation]")) import("./components/presentation.js").then((m) => m.bindPresentation(root)).catch(() => null);
+  if (root.querySelector?.("[data-print]")) import("./components/print.js").then((m) => m.bindPrint(root)).catch(() => null);
 }
 
 const pushModule = () => import("./components/push-optin.js");

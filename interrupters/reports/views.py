@@ -1,0 +1,176 @@
+"""The figures for researchers and supervisors (charts with their numbers beside them, a period
+and area picker) and the monthly report for the funder or the district committee. Every figure
+here is suppressed: these pages are made to leave the organisation."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from babel import numbers
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+from sqlmodel import Session
+
+from interrupters.audit.services import record_event
+from interrupters.authz import guard
+from interrupters.db import get_session, utcnow
+from interrupters.enums import Role
+from interrupters.i18n import format_locale, today_local
+from interrupters.reports import forms, services
+from interrupters.reports.indicators import BY_NAME, INDICATORS, SECTIONS, WALK_INDICATORS
+from interrupters.reports.services import FigureRow
+
+bp = Blueprint("reports", __name__, url_prefix="/figures")
+
+READERS = {Role.supervisor, Role.researcher}
+guard(bp, {"figures": READERS, "monthly": READERS})
+
+# The monthly report's figures, in the order a committee reads them.
+KEY_FIGURES = (
+    "contacts",
+    "participants_active",
+    "participants_new",
+    "contacts_per_participant_week",
+    "conflicts_new",
+    "conflict_escalations",
+    "mediations",
+    "mediations_outcome_resolved_immediately",
+    "mediations_outcome_temporarily_resolved",
+    "incidents",
+    "community_responses",
+    "referrals_made",
+    "referrals_started",
+    "referrals_completed",
+)
+REPORT_MONTHS = 6  # the month and the five before it
+
+
+def shown(row: FigureRow | None, name: str) -> str:
+    """A figure in the reader's locale ("2,45" in Swedish), "<5" if hidden, a dash if undefined."""
+    if row is None:
+        return ""
+    value = row.number(name)
+    if value is None:
+        return row.shown(name)
+    if isinstance(value, float):
+        return numbers.format_decimal(value, format="#,##0.##", locale=format_locale())
+    return numbers.format_decimal(value, locale=format_locale())
+
+
+def _number(row: FigureRow | None, name: str) -> int | float | None:
+    return row.number(name) if row is not None else None
+
+
+def _programme(session: Session, form: Any) -> Any:
+    programmes = services.readable_programmes(session=session, actor=current_user)
+    form.programme.choices = forms.options((p.id, p.name) for p in programmes)
+    if not form.programme.data and programmes:
+        form.programme.data = str(programmes[0].id)
+    return programmes
+
+
+def _chosen(session: Session, form: Any) -> Any:
+    """The programme the valid form names (403 if it is not the reader's)."""
+    raw = form.programme.data
+    return services.programme_for(
+        session=session,
+        actor=current_user,
+        programme_id=int(raw) if raw and str(raw).isdigit() else None,
+    )
+
+
+@bp.app_template_global()
+def figure_label(name: str) -> str:
+    """An indicator's label by its name (for pages outside this package, e.g. a home)."""
+    return str(BY_NAME[name].label)
+
+
+@bp.get("/")
+def figures() -> Any:
+    """Every indicator per month for the programme, and per area; charts with tables."""
+    session = get_session()
+    form = forms.FiguresForm(request.args)
+    _programme(session, form)
+    programme = None
+    if form.programme.validate(form):
+        programme = _chosen(session, form)
+        choices = services.programme_areas(session=session, programme_id=programme.id)
+        form.areas.choices = forms.options(choices)
+    valid = form.validate()
+    if not valid or programme is None:
+        return render_template("reports/figures.html", form=form, sections=[], months=[]), 400
+    start, end = form.period(today_local())
+    if not form.start.data:
+        form.start.data = start.strftime("%Y-%m")
+    if not form.end.data:
+        form.end.data = end.strftime("%Y-%m")
+    rows = services.area_month_figures(
+        session=session,
+        programme_id=programme.id,
+        start=start,
+        end=end,
+        area_ids=form.area_ids(),
+    )
+    months = services.months_in(start, end)
+    totals = {r.month: r for r in rows if r.is_total}
+    areas: dict[tuple[int | None, str], dict[date, FigureRow]] = {}
+    for row in rows:
+        if not row.is_total:
+            areas.setdefault((row.area_id, row.area), {})[row.month] = row
+    sections = [
+        {
+            "section": section,
+            "indicators": [i for i in INDICATORS if i.section == section.key],
+            "chart": BY_NAME[section.chart],
+            "chart_values": [_number(totals.get(m), section.chart) for m in months],
+            "chart_texts": [shown(totals.get(m), section.chart) for m in months],
+        }
+        for section in SECTIONS
+    ]
+    return render_template(
+        "reports/figures.html",
+        form=form,
+        programme=programme,
+        months=months,
+        totals=totals,
+        areas=areas,
+        sections=sections,
+        shown=shown,
+    )
+
+
+@bp.get("/monthly")
+def monthly() -> Any:
+    """One printable page per programme and month: the month against the five before it."""
+    session = get_session()
+    form = forms.MonthlyForm(request.args)
+    programmes = _programme(session, form)
+    if not form.validate() or not programmes:
+        if not programmes:
+            services.programme_for(session=session, actor=current_user, programme_id=None)
+        return render_template("reports/monthly.html", form=form, report=None), 400
+    programme = _chosen(session, form)
+    month = form.chosen_month(today_local())
+    form.month.data = month.strftime("%Y-%m")
+    report = services.monthly_report(
+        session=session, programme=programme, month=month, months=REPORT_MONTHS
+    )
+    record_event(
+        session=session,
+        event="export",
+        actor_id=current_user.user_id,
+        object_type="monthly_report",
+        organisation_id=programme.id,
+        detail={"month": month.strftime("%Y-%m")},
+    )
+    session.commit()  # the audited report
+    return render_template(
+        "reports/monthly.html",
+        form=form,
+        report=report,
+        key_figures=[BY_NAME[name] for name in KEY_FIGURES],
+        walk_indicators=WALK_INDICATORS,
+        shown=shown,
+        made_at=utcnow(),
+    )
