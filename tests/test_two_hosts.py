@@ -93,6 +93,7 @@ class Cluster:
     env: dict[str, str]
     directory: Path
     database_url: str
+    prefix: str
 
     def start_scheduler(self, host: Host) -> subprocess.Popen[bytes]:
         log = self.directory / f"scheduler-{host.name}-{len(host.schedulers)}.log"
@@ -191,7 +192,7 @@ def cluster(database, database_url: str, tmp_path: Path) -> Iterator[Cluster]:
                 stderr=subprocess.STDOUT,
             )
         hosts.append(Host(name, f"http://127.0.0.1:{port}", module, log, web))
-    result = Cluster(hosts, env, tmp_path, database_url)
+    result = Cluster(hosts, env, tmp_path, database_url, prefix)
     try:
         for host in hosts:
 
@@ -307,33 +308,54 @@ def test_a_sign_in_throttled_on_one_host_is_throttled_on_the_other(
     a, b = cluster.hosts
     user = _user(session, world, "interrupter")
 
-    def attempt(host: Host, email: str) -> int:
+    def attempt(host: Host, email: str) -> requests.Response:
         browser = requests.Session()
         page = browser.get(host.url + "/login", timeout=10)
         token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
-        answer = browser.post(
+        return browser.post(
             host.url + "/login",
             data={"email": email, "password": WRONG, "csrf_token": token},
             allow_redirects=False,
             timeout=10,
         )
-        return answer.status_code
 
-    # Per account (the database): wrong passwords spread over both hosts.
-    statuses = [attempt(cluster.hosts[n % 2], user.email) for n in range(10)]
-    assert 429 in statuses, statuses
-    first = statuses.index(429)
-    assert set(statuses[first:]) == {429}, statuses
-    assert {attempt(a, user.email), attempt(b, user.email)} == {429}
+    # Per account (the database): wrong passwords spread over both hosts, until the wait is
+    # long (it grows with each failure; a short one is waited out, as an attacker would).
+    statuses = []
+    for n in range(40):
+        answer = attempt(cluster.hosts[n % 2], user.email)
+        statuses.append(answer.status_code)
+        if answer.status_code == 429:
+            wait = int(answer.headers["Retry-After"])
+            if wait >= 8:
+                refused_on = cluster.hosts[n % 2]
+                break
+            time.sleep(wait)
+    else:
+        raise AssertionError(f"never refused for long: {statuses}")
+    other = b if refused_on is a else a
+    # At once on the other host: refused too, with the same wait ahead.
+    answer = attempt(other, user.email)
+    assert answer.status_code == 429, statuses
+    assert 0 < int(answer.headers["Retry-After"]) <= wait
+    assert statuses.index(429) < 10, statuses
 
     # Per address (Redis): 30 sign-ins a minute from one address, whichever host they reach.
-    # Each to another account, so the database's per-account count never refuses them.
-    tried = 10 + 2
-    answers = [attempt(cluster.hosts[n % 2], f"nobody-{n}@example.org") for n in range(30 - tried)]
+    # The counters so far are cleared; each try is for another account, so the database's
+    # per-account count never refuses them.
+    import redis
+
+    client = redis.Redis.from_url(cluster.env["RATELIMIT_STORAGE_URI"])
+    for key in client.scan_iter(f"*{cluster.prefix}*"):
+        client.delete(key)
+    client.close()
+    answers = [
+        attempt(cluster.hosts[n % 2], f"nobody-{n}@example.org").status_code for n in range(30)
+    ]
     assert 429 not in answers, answers
-    # The next one is over the limit on either host: neither counted alone.
-    assert attempt(a, "nobody-a@example.org") == 429
-    assert attempt(b, "nobody-b@example.org") == 429
+    # The next one is over the limit on either host: neither counted alone (15 each).
+    assert attempt(a, "nobody-a@example.org").status_code == 429
+    assert attempt(b, "nobody-b@example.org").status_code == 429
 
 
 def test_one_scheduler_runs_and_the_other_takes_over_when_it_is_killed(
