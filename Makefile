@@ -29,17 +29,14 @@ messages:
 		-o interrupters/translations/messages.pot .
 	$(BIN)/pybabel update -N -i interrupters/translations/messages.pot -d interrupters/translations
 
-## Install, migrate SQLite in instance/, add the demo data and serve on http://127.0.0.1:5000,
-## with the scheduler (push delivery, repeats) in a process of its own beside the web server
+## Install, migrate SQLite in instance/, add the demo data and serve on http://127.0.0.1:5000:
+## the Procfile's web server (gunicorn) and scheduler, run by honcho. Ctrl-C stops both; either
+## one ending stops the other.
 run: install
 	$(BIN)/flask --app app db-upgrade
 	$(BIN)/flask --app app demo
-	@# One shell runs both; Ctrl-C, a kill or the web server ending stops the scheduler too.
-	$(BIN)/flask --app app scheduler & scheduler=$$!; \
-	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000 & web=$$!; \
-	trap 'kill $$web $$scheduler 2>/dev/null; wait' EXIT; \
-	trap 'exit 130' INT; trap 'exit 143' TERM; \
-	wait $$web
+	@# No drain on this one machine: Ctrl-C stops at once (docs/deploy.md explains the drain).
+	PATH="$(abspath $(BIN)):$$PATH" DRAIN_SECONDS=$${DRAIN_SECONDS:-0} $(BIN)/honcho start --port 5000
 
 ## Install and run the whole suite: lint, types, tests on SQLite and PostgreSQL, browser tests
 test: install-test

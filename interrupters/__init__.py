@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
-from interrupters import db, extensions, i18n, logs, security
+from interrupters import db, extensions, i18n, keys, logs, security
 from interrupters.config import Settings, check_limits
 from interrupters.errors import NotAllowed, NotVisible
 
@@ -36,6 +36,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = Settings.from_env()
     if config and config.get("SECRET_KEY"):
         settings.secret_key = config["SECRET_KEY"]
+    if config and "MULTI_HOST" in config:
+        settings.multi_host = bool(config["MULTI_HOST"])
     app.config.update(settings.as_flask_config(Path(app.instance_path)))
     if config:
         app.config.update(config)
@@ -45,6 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # A server imports the app; `flask scheduler`, `flask backup`, ... (and the one-process
         # development server) build it inside a command and serve no sign-ins.
         check_limits(app.config)
+        # Several hosts: refuse to serve on keys that would be this host's own. (`flask keys
+        # init` must run to make them; `flask scheduler` checks them itself.)
+        keys.check_shared_keys(app.config, Path(app.instance_path))
     if app.config["TRUSTED_PROXIES"]:
         # Behind N proxies the client's address is the Nth from the right of X-Forwarded-For;
         # without this every client shares the proxy's address (PITFALLS.md).
@@ -140,6 +145,7 @@ def _register_blueprints(app: Flask) -> None:
     from interrupters.conflicts.views import bp as conflicts_bp
     from interrupters.contacts.views import bp as contacts_bp
     from interrupters.duty.views import bp as duty_bp
+    from interrupters.health.views import bp as health_bp
     from interrupters.main import bp as main_bp
     from interrupters.participants.views import bp as participants_bp
     from interrupters.picture.views import bp as picture_bp
@@ -161,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
         contacts_bp,
         conflicts_bp,
         duty_bp,
+        health_bp,
         briefings_bp,
         walks_bp,
         push_bp,

@@ -61,15 +61,34 @@ def _stop_on_signals(scheduler: Any) -> None:
 
 def run_scheduler(app: Flask, *, wait: bool, once: bool) -> None:
     """Hold the scheduler's lock and run the jobs until stopped (see interrupters/scheduler.py)."""
-    from interrupters.scheduler import SchedulerLock, build_scheduler, run_all_once
+    from interrupters import keys
+    from interrupters.health.services import STANDBY, forget
+    from interrupters.scheduler import (
+        SchedulerLock,
+        build_scheduler,
+        run_all_once,
+        write_heartbeat,
+    )
 
+    # It sends pushes: with several hosts, on the VAPID key they all share (never its own).
+    try:
+        keys.check_shared_keys(app.config, Path(app.instance_path))
+    except (keys.KeyMissing, OSError) as error:
+        raise click.ClickException(str(error)) from None
     lock = SchedulerLock(app)
+    announced = False
     while not lock.acquire():
         message = f"Another scheduler is running ({lock.holder()})."
         if not wait:
             raise click.ClickException(message + " This one exits; --wait stands by instead.")
-        click.echo(message + " Waiting to take over.", err=True)
-        time.sleep(15)
+        if not announced:
+            click.echo(message + " Waiting to take over.", err=True)
+            announced = True
+        # Standing by shows on the health page: the other host's scheduler is ready to go.
+        write_heartbeat(app, STANDBY)
+        time.sleep(float(app.config.get("SCHEDULER_WAIT_SECONDS", 5)))
+    if announced:
+        click.echo("This scheduler took over.", err=True)
     try:
         if once:
             failed = run_all_once(app)
@@ -89,6 +108,11 @@ def run_scheduler(app: Flask, *, wait: bool, once: bool) -> None:
         click.echo("Scheduler stopped.")
     finally:
         lock.release()
+        try:
+            with app.app_context(), session_scope(get_engine()) as session:
+                forget(session=session)
+        except Exception:
+            logging.getLogger(__name__).exception("could not remove the scheduler's heartbeat")
 
 
 def _report(result: Any) -> None:
@@ -252,3 +276,110 @@ def register(app: Flask) -> None:
             )
             session.commit()
         click.echo(f"Administrator {email} created.")
+
+    register_keys(app)
+
+
+def _outbox_folder(app: Flask) -> Path:
+    from interrupters import keys
+
+    if app.config.get("OUTBOX_PRIVATE_KEYS"):
+        raise click.ClickException(
+            "The outbox's keys come from OUTBOX_PRIVATE_KEYS: rotate them where that variable "
+            "is set (put a new key first, keep the old one after it; docs/deploy.md)."
+        )
+    return keys.outbox_dir(app.config, Path(app.instance_path))
+
+
+def register_keys(app: Flask) -> None:
+    """`flask keys ...`: make the configured keys, list them, rotate the outbox's."""
+    from interrupters import keys
+
+    @app.cli.group("keys")
+    def keys_group() -> None:
+        """The server's keys: the secret key, the VAPID key and the outbox's keyring."""
+
+    @keys_group.command("init")
+    def init() -> None:
+        """Make every configured key file that does not exist yet (SECRET_KEY_FILE,
+        VAPID_PRIVATE_KEY_FILE, OUTBOX_KEY_DIR); copy them to every host afterwards."""
+        made = keys.init_configured_keys(current_app.config)
+        for line in made:
+            click.echo(f"Made {line}")
+        if not made:
+            click.echo("Every configured key exists; nothing made.")
+
+    @keys_group.command("list")
+    def list_keys() -> None:
+        """Where each key comes from and the outbox keys' ids (never a key itself)."""
+        config = current_app.config
+        source = {
+            "environment": "SECRET_KEY",
+            "file": f"SECRET_KEY_FILE ({config.get('SECRET_KEY_FILE')})",
+            "instance": "the instance folder (generated; one host only)",
+            "missing": "MISSING",
+        }[config["SECRET_KEY_SOURCE"]]
+        click.echo(f"Secret key: {source}")
+        vapid = keys.vapid_key(config, Path(current_app.instance_path))
+        click.echo(
+            f"VAPID key: {keys.key_id(vapid)} from "
+            + (
+                "VAPID_PRIVATE_KEY"
+                if config.get("VAPID_PRIVATE_KEY")
+                else config.get("VAPID_PRIVATE_KEY_FILE") or "the instance folder"
+            )
+        )
+        ring = keys.outbox_keyring(config, Path(current_app.instance_path))
+        click.echo(f"Outbox keys ({ring.source}):")
+        for kid in ring.accepted:
+            click.echo(f"  {kid}  {'current' if kid == ring.current_id else 'accepted'}")
+
+    @keys_group.command("rotate-outbox")
+    @click.option(
+        "--stage",
+        is_flag=True,
+        help="Only add the new key (accepted, not yet handed out); activate it on every host "
+        "once every host has it.",
+    )
+    def rotate_outbox(stage: bool) -> None:
+        """A new outbox key for new records; the old one stays to open what phones hold."""
+        folder = _outbox_folder(current_app)
+        if stage:
+            kid = keys.stage_outbox_key(folder)
+            click.echo(
+                f"Staged outbox key {kid} in {folder}. Copy the folder to every host, restart "
+                f"them, then run `flask keys activate-outbox {kid}` and copy and restart again."
+            )
+            return
+        kid, previous = keys.rotate_outbox_key(folder)
+        click.echo(
+            f"Outbox key {kid} is current in {folder}"
+            + (f"; {previous} is kept to open what phones still hold." if previous else ".")
+            + " Restart the app (every host) to use it."
+        )
+
+    @keys_group.command("activate-outbox")
+    @click.argument("kid")
+    def activate_outbox(kid: str) -> None:
+        """Make a staged outbox key current; the current one is kept."""
+        folder = _outbox_folder(current_app)
+        try:
+            previous = keys.activate_outbox_key(folder, kid)
+        except (FileNotFoundError, RuntimeError) as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(
+            f"Outbox key {kid} is current"
+            + (f"; {previous} is kept." if previous else ".")
+            + " Restart the app to use it."
+        )
+
+    @keys_group.command("retire-outbox")
+    @click.argument("kid")
+    def retire_outbox(kid: str) -> None:
+        """Delete an old outbox key: records still sealed to it can no longer be opened."""
+        folder = _outbox_folder(current_app)
+        try:
+            path = keys.retire_outbox_key(folder, kid)
+        except (FileNotFoundError, RuntimeError) as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"Deleted {path}. Restart the app (every host).")

@@ -45,6 +45,17 @@ class Settings:
 
     env: str = "production"
     secret_key: str | None = None
+    # Each key from a file (a secret manager's, systemd's credentials) or the environment;
+    # without either, generated into the instance folder (one host only: see keys.py).
+    secret_key_file: str | None = None
+    vapid_private_key: str | None = None
+    vapid_private_key_file: str | None = None
+    outbox_private_keys: str | None = None
+    outbox_key_dir: str | None = None
+    # Several app hosts share the database: keys must be configured, never generated.
+    multi_host: bool = False
+    # Seconds a host answers readiness 503 after SIGTERM before it stops taking requests.
+    drain_seconds: float = 10.0
     database_url: str | None = None
     ratelimit_storage_uri: str = "memory://"
     ratelimit_enabled: bool = True
@@ -69,6 +80,13 @@ class Settings:
         return cls(
             env=env,
             secret_key=os.environ.get("SECRET_KEY"),
+            secret_key_file=os.environ.get("SECRET_KEY_FILE") or None,
+            vapid_private_key=os.environ.get("VAPID_PRIVATE_KEY") or None,
+            vapid_private_key_file=os.environ.get("VAPID_PRIVATE_KEY_FILE") or None,
+            outbox_private_keys=os.environ.get("OUTBOX_PRIVATE_KEYS") or None,
+            outbox_key_dir=os.environ.get("OUTBOX_KEY_DIR") or None,
+            multi_host=_bool("MULTI_HOST", False),
+            drain_seconds=float(os.environ.get("DRAIN_SECONDS", "10")),
             database_url=os.environ.get("DATABASE_URL"),
             ratelimit_storage_uri=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
             ratelimit_enabled=_bool("RATELIMIT_ENABLED", True),
@@ -92,8 +110,25 @@ class Settings:
             ),
         )
 
+    def _secret(self, instance_path: Path) -> tuple[str, str]:
+        """The secret key and where it came from: environment, file or instance folder.
+
+        "missing": a file that is not there, or several hosts and no key given. A server
+        refuses to start on it (keys.check_shared_keys); a command (`flask keys init`, which
+        makes the file) gets a throwaway key that signs nothing it keeps.
+        """
+        if self.secret_key:
+            return self.secret_key, "environment"
+        if self.secret_key_file:
+            path = Path(self.secret_key_file)
+            secret = path.read_text().strip() if path.exists() else ""
+            return (secret, "file") if secret else (secrets.token_urlsafe(48), "missing")
+        if self.multi_host:
+            return secrets.token_urlsafe(48), "missing"
+        return _instance_secret(instance_path), "instance"
+
     def as_flask_config(self, instance_path: Path) -> dict[str, Any]:
-        secret = self.secret_key or _instance_secret(instance_path)
+        secret, source = self._secret(instance_path)
         if self.env == "production" and (secret.lower() in WEAK_SECRETS or len(secret) < 32):
             raise RuntimeError(
                 "SECRET_KEY is a default or shorter than 32 characters; "
@@ -104,6 +139,20 @@ class Settings:
         return {
             "ENV_NAME": self.env,
             "SECRET_KEY": secret,
+            "SECRET_KEY_SOURCE": source,
+            "SECRET_KEY_FILE": self.secret_key_file,
+            "VAPID_PRIVATE_KEY": self.vapid_private_key,
+            "VAPID_PRIVATE_KEY_FILE": self.vapid_private_key_file,
+            "OUTBOX_PRIVATE_KEYS": self.outbox_private_keys,
+            "OUTBOX_KEY_DIR": self.outbox_key_dir,
+            "MULTI_HOST": self.multi_host,
+            "DRAIN_SECONDS": self.drain_seconds,
+            # The scheduler writes its heartbeat this often; readiness calls it stale at 3x.
+            "SCHEDULER_HEARTBEAT_SECONDS": 15,
+            # How often a scheduler standing by (`flask scheduler --wait`) tries the lock.
+            "SCHEDULER_WAIT_SECONDS": 5,
+            # Push delivery's backlog: readiness reports it degraded past this age.
+            "PUSH_BACKLOG_WARN_SECONDS": 300,
             "DATABASE_URL": database_url,
             "SESSION_COOKIE_NAME": cookie_name,
             "SESSION_COOKIE_SECURE": self.secure_cookies,

@@ -24,6 +24,7 @@ from interrupters.conflicts import services as conflicts
 from interrupters.contacts import services as contacts
 from interrupters.db import get_session, utcnow
 from interrupters.enums import BriefingState, MediationOutcome, ReviewState, Role
+from interrupters.health.views import host_report
 from interrupters.participants import services as participants
 from interrupters.places.services import area_names, district_names, place_names
 from interrupters.push import services as push
@@ -230,10 +231,14 @@ def researcher(session: Session, actor: Principal, now: datetime) -> dict[str, A
 
 
 def admin_health(session: Session, actor: Principal, now: datetime) -> dict[str, Any]:
-    """Push delivery backlog, jobs waiting, users. No scheduler heartbeat is recorded yet."""
+    """The readiness checks (interrupters/health, as /readyz and /health read them), push
+    delivery's backlog, jobs waiting, users."""
     backlog, oldest = push.delivery_backlog(session=session, now=now)
     active, total = admin.user_counts(session=session)
+    report = host_report(now)
     return {
+        "status": report.status,
+        "scheduler": next((c for c in report.checks if c.name == "scheduler"), None),
         "backlog": backlog,
         "backlog_age": (now - oldest) if oldest is not None else None,
         "repeats_due": push.repeats_due(session=session, now=now),

@@ -29,6 +29,7 @@ from interrupters.conflicts.models import (
 )
 from interrupters.contacts.models import Contact, ContactReview
 from interrupters.duty.models import Duty
+from interrupters.health.models import SchedulerHeartbeat
 from interrupters.participants.models import Participant
 from interrupters.picture.models import (
     PeriodPlace,
@@ -87,6 +88,7 @@ __all__ = [
     "ReferralUpdate",
     "ResearchProject",
     "RetentionPolicy",
+    "SchedulerHeartbeat",
     "Service",
     "SignalSharing",
     "TotpFactor",

@@ -32,12 +32,15 @@ from interrupters.audit.jobs import summarise_denials
 from interrupters.briefings.jobs import expire_due, publish_due
 from interrupters.conflicts.jobs import remind_follow_ups
 from interrupters.db import get_engine, session_scope, utcnow
+from interrupters.health.services import RUNNING, beat
+from interrupters.keys import key_id
 from interrupters.push.jobs import (
     deliver_created_now,
     deliver_due,
     expire_subscriptions,
     repeat_unacknowledged,
 )
+from interrupters.push.webpush import vapid_key
 from interrupters.referrals.jobs import remind_referral_follow_ups
 from interrupters.retention.jobs import apply_nightly
 
@@ -284,4 +287,22 @@ def build_scheduler(app: Flask, lock: SchedulerLock) -> BlockingScheduler:
             scheduler.shutdown(wait=False)
 
     scheduler.add_job(check_lock, "interval", seconds=LOCK_CHECK_SECONDS, id="scheduler.lock")
+    # Readiness and the admin's health page call the scheduler stale when this stops coming.
+    scheduler.add_job(
+        write_heartbeat,
+        "interval",
+        args=[app, RUNNING],
+        seconds=float(app.config.get("SCHEDULER_HEARTBEAT_SECONDS", 15)),
+        id="scheduler.heartbeat",
+        next_run_time=utcnow(),
+    )
     return scheduler
+
+
+def write_heartbeat(app: Flask, state: str) -> None:
+    """This process's heartbeat in the database; a failure is logged, never fatal."""
+    try:
+        with app.app_context(), session_scope(get_engine()) as session:
+            beat(session=session, state=state, vapid_key_id=key_id(vapid_key(app)))
+    except Exception:
+        logger.exception("could not write the scheduler's heartbeat")

@@ -6,12 +6,14 @@ import os
 from typing import Any
 
 from alembic import context
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 import interrupters.models  # noqa: F401  (registers every table)
 from interrupters.db import UTCDateTime, make_engine, metadata
 
 config = context.config
+# The key of the advisory lock migrations take on PostgreSQL (any constant of our own).
+MIGRATION_LOCK = 0x5C4ED01F
 
 
 def _url() -> str:
@@ -58,6 +60,10 @@ def run_migrations_online() -> None:
             transactional_ddl=True,
         )
         with context.begin_transaction():
+            if engine.dialect.name == "postgresql":
+                # Two hosts upgrading at once (each web unit's ExecStartPre): the second waits
+                # here, then finds the database at head and does nothing (docs/deploy.md).
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             context.run_migrations()
     engine.dispose()
 

@@ -162,6 +162,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "main.home": EVERYONE,
     "main.more": EVERYONE,
     "main.health": PUBLIC_ROW,
+    # Readiness answers everyone (a load balancer signs in as no one); its detail is for
+    # admins and local probes (tests/test_health.py). The health page is the admin's.
+    "health.ready": PUBLIC_ROW,
+    "health.page": ADMIN_ONLY,
     # What makes the app installable and usable offline: the same for everyone, no records.
     "pwa.asset": PUBLIC_ROW,
     "pwa.service_worker": PUBLIC_ROW,

@@ -984,7 +984,16 @@ def test_the_lock_is_one_per_database(app):
 def test_make_run_starts_the_scheduler_beside_the_web_server():
     makefile = (ROOT / "Makefile").read_text()
     recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
-    assert "flask --app app scheduler" in recipe and "trap" in recipe
+    # honcho runs the Procfile: the web server and the scheduler, each a process of its own.
+    assert "honcho start" in recipe
+    processes = dict(
+        line.split(":", 1)
+        for line in (ROOT / "Procfile").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    assert set(processes) == {"web", "scheduler"}
+    assert "gunicorn" in processes["web"]
+    assert "flask --app app scheduler --wait" in processes["scheduler"]
 
 
 def test_payload_is_json_with_generic_fields_only(app, session, world):

@@ -23,11 +23,12 @@ from flask import Flask
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
 
-from interrupters.keys import load_or_create_key, public_key_raw
+from interrupters.keys import VAPID_FILE, load_or_create_key, public_key_raw
+from interrupters.keys import vapid_key as configured_vapid_key
 
 logger = logging.getLogger(__name__)
 
-KEY_FILE = "vapid_private_key.pem"
+KEY_FILE = VAPID_FILE
 # A VAPID token may live 24 hours at most (RFC 8292); half a day leaves room for clock skew.
 CLAIMS_LIFETIME = 12 * 3600
 
@@ -61,10 +62,10 @@ def load_or_create_vapid_key(instance_path: Path) -> ec.EllipticCurvePrivateKey:
 
 
 def vapid_key(app: Flask) -> ec.EllipticCurvePrivateKey:
-    """The app's VAPID key, read once per process."""
+    """The app's VAPID key (configured, or the instance folder's), read once per process."""
     key = app.extensions.get("vapid_key")
     if key is None:
-        key = load_or_create_vapid_key(Path(app.instance_path))
+        key = configured_vapid_key(app.config, Path(app.instance_path))
         app.extensions["vapid_key"] = key
     return key
 

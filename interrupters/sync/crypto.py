@@ -9,6 +9,11 @@ Version 2 (what browsers with CompressionStream send) is the same with the recor
 (raw DEFLATE) before it is encrypted and the ephemeral key as a compressed point: a contact's
 envelope is about 40% smaller, which is what a slow 4G upload of a backlog pays for. The HKDF
 salt stays the uncompressed point in both versions.
+
+Either version may name the key it was sealed to (`kid`, interrupters/keys.py): the server
+keeps old keys after a rotation, and opens each envelope with the key it names. Envelopes
+without a `kid` (phones from before rotation existed) are tried against each accepted key;
+AES-GCM's tag tells the right one.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from interrupters import keys
-from interrupters.keys import b64url, public_key_raw, unb64url
+from interrupters.keys import Keyring, b64url, public_key_id, public_key_raw, unb64url
 
 __all__ = ["load_or_create_key", "open_envelope", "public_key_raw", "seal"]
 
@@ -58,14 +63,43 @@ def _aes_key(shared: bytes, ephemeral_raw: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=ephemeral_raw, info=LABEL).derive(shared)
 
 
+def _candidates(
+    keys: ec.EllipticCurvePrivateKey | Keyring, envelope: dict[str, Any]
+) -> list[ec.EllipticCurvePrivateKey]:
+    """The key(s) to try: the one the envelope names, or each accepted one, the current first."""
+    if not isinstance(keys, Keyring):
+        return [keys]
+    kid = envelope.get("kid")
+    if kid is None:
+        return [keys.current, *keys.others()]
+    if not isinstance(kid, str) or kid not in keys.accepted:
+        raise UnreadableEnvelope("sealed to a key this server does not hold")
+    return [keys.accepted[kid]]
+
+
 def open_envelope(
-    key: ec.EllipticCurvePrivateKey, envelope: Any, *, kind: str, client_uuid: str
+    keys: ec.EllipticCurvePrivateKey | Keyring, envelope: Any, *, kind: str, client_uuid: str
 ) -> dict[str, Any]:
-    """Decrypt an envelope into the record's payload (a JSON object)."""
+    """Decrypt an envelope into the record's payload (a JSON object), with a key or the
+    outbox's keyring."""
+    if not isinstance(envelope, dict) or envelope.get("v") not in (VERSION, COMPACT):
+        raise UnreadableEnvelope("unknown envelope version")
+    candidates = _candidates(keys, envelope)
+    for index, key in enumerate(candidates):
+        try:
+            return _open(key, envelope, kind=kind, client_uuid=client_uuid)
+        except UnreadableEnvelope as error:
+            # Only a wrong key fails at the tag; anything else fails alike with every key.
+            if str(error) != "InvalidTag" or index == len(candidates) - 1:
+                raise
+    raise UnreadableEnvelope("no key")  # pragma: no cover (candidates is never empty)
+
+
+def _open(
+    key: ec.EllipticCurvePrivateKey, envelope: dict[str, Any], *, kind: str, client_uuid: str
+) -> dict[str, Any]:
     try:
-        version = envelope.get("v") if isinstance(envelope, dict) else None
-        if version not in (VERSION, COMPACT):
-            raise UnreadableEnvelope("unknown envelope version")
+        version = envelope["v"]
         iv = unb64url(envelope["iv"])
         ciphertext = unb64url(envelope["ct"])
         if len(iv) != 12:
@@ -108,9 +142,11 @@ def seal(
     kind: str,
     client_uuid: str,
     compact: bool = False,
+    with_kid: bool = True,
 ) -> dict[str, Any]:
     """Encrypt as the browser does (for tests, benchmarks and the property-based test);
-    `compact` makes a version 2 envelope, as browsers with CompressionStream do."""
+    `compact` makes a version 2 envelope, as browsers with CompressionStream do; without
+    `with_kid` the envelope names no key, as phones did before rotation."""
     server_public = ec.EllipticCurvePublicKey.from_encoded_point(
         ec.SECP256R1(), unb64url(public_raw)
     )
@@ -133,9 +169,12 @@ def seal(
         if compact
         else serialization.PublicFormat.UncompressedPoint,
     )
-    return {
+    envelope = {
         "v": COMPACT if compact else VERSION,
         "epk": b64url(point),
         "iv": b64url(iv),
         "ct": b64url(ciphertext),
     }
+    if with_kid:
+        envelope["kid"] = public_key_id(public_raw)
+    return envelope

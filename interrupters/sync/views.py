@@ -20,6 +20,8 @@ from flask_wtf.csrf import generate_csrf
 from interrupters.audit.services import record_event
 from interrupters.authz import SIGNED_IN, guard
 from interrupters.db import get_session
+from interrupters.keys import Keyring
+from interrupters.keys import outbox_keyring as outbox_keys
 from interrupters.records import KINDS
 from interrupters.records import services as records
 from interrupters.records.services import Incoming, Outcome, Received
@@ -58,13 +60,19 @@ def max_batch() -> int:
     return int(current_app.config.get("SYNC_MAX_BATCH", MAX_BATCH))
 
 
+def outbox_keyring() -> Keyring:
+    """The server's outbox keys (interrupters/keys.py), read once per process: a rotation
+    takes effect when the hosts restart."""
+    ring = current_app.extensions.get("outbox_key")
+    if ring is None:
+        ring = outbox_keys(current_app.config, Path(current_app.instance_path))
+        current_app.extensions["outbox_key"] = ring
+    return ring
+
+
 def outbox_key() -> Any:
-    """The server's outbox key, read once per process."""
-    key = current_app.extensions.get("outbox_key")
-    if key is None:
-        key = crypto.load_or_create_key(Path(current_app.instance_path))
-        current_app.extensions["outbox_key"] = key
-    return key
+    """The current key: the one phones seal new records to."""
+    return outbox_keyring().current
 
 
 @bp.get("/config")
@@ -74,6 +82,7 @@ def config() -> tuple[dict[str, Any], int, dict[str, str]]:
         {
             "csrf_token": generate_csrf(),
             "public_key": crypto.public_key_raw(outbox_key()),
+            "key_id": outbox_keyring().current_id,
             "kinds": sorted(
                 name for name, kind in KINDS.items() if current_user.has_role(*kind.roles)
             ),
@@ -186,7 +195,7 @@ def _opened(body: Any) -> Incoming | dict[str, Any]:
         return {"status": "forbidden", "code": 403, "client_uuid": client_uuid}
     try:
         payload = crypto.open_envelope(
-            outbox_key(), body.get("envelope"), kind=kind, client_uuid=sealed_uuid
+            outbox_keyring(), body.get("envelope"), kind=kind, client_uuid=sealed_uuid
         )
     except crypto.UnreadableEnvelope as error:
         # Kept on the phone and shown: nothing here can read it (e.g. a key from another server).

@@ -35,6 +35,7 @@ from playwright.sync_api import (
 )
 from sqlmodel import Session, col, select
 
+from interrupters import keys
 from interrupters.audit.models import AuditEvent
 from interrupters.auth.models import DeviceSession, User
 from interrupters.contacts.models import Contact
@@ -661,7 +662,10 @@ def test_note_typed_offline_is_nowhere_in_the_phones_storage(
         "next_attempt_at",
         "created_at",
     }
-    assert set(value["envelope"]) == {"v", "epk", "iv", "ct"}
+    assert set(value["envelope"]) == {"v", "epk", "iv", "ct", "kid"}
+    # The envelope names the server key it was sealed to, by the id the server gives it.
+    ring = keys.outbox_keyring(live.app.config, Path(live.app.instance_path))
+    assert value["envelope"]["kid"] == ring.current_id
     assert value["summary"] == {"kind": "contact", "area": area, "created_at": value["created_at"]}
     assert dump["caches"], "the service worker keeps the form and the app's files"
     assert marker not in text, "the note is readable on the phone"

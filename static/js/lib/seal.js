@@ -12,6 +12,10 @@ const LABEL = new TextEncoder().encode("interrupters-outbox-v1");
  * @property {string} epk the ephemeral public key, raw point (2: compressed), base64url
  * @property {string} iv  12 random bytes, base64url
  * @property {string} ct  the ciphertext with its tag, base64url
+ * @property {string} kid the id of the server key it was sealed to: the first 8 bytes of the
+ *                        SHA-256 of that key's raw point, base64url (interrupters/keys.py). The
+ *                        server keeps old keys after a rotation and opens each envelope with the
+ *                        key it names; envelopes from before had none and are tried against each.
  */
 
 /** @param {ArrayBuffer|Uint8Array} bytes */
@@ -37,9 +41,11 @@ export function fromBase64url(text) {
  */
 export async function seal(publicKeyRaw, payload, kind, clientUuid) {
   const subtle = crypto.subtle;
+  const serverRaw = fromBase64url(publicKeyRaw);
   const serverKey = await subtle.importKey(
-    "raw", fromBase64url(publicKeyRaw), { name: "ECDH", namedCurve: "P-256" }, false, [],
+    "raw", serverRaw, { name: "ECDH", namedCurve: "P-256" }, false, [],
   );
+  const kid = toBase64url(new Uint8Array(await subtle.digest("SHA-256", serverRaw)).subarray(0, 8));
   // Not extractable: the private half never leaves WebCrypto and is dropped after use.
   const ephemeral = await subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"]);
   const ephemeralRaw = new Uint8Array(await subtle.exportKey("raw", ephemeral.publicKey));
@@ -58,7 +64,7 @@ export async function seal(publicKeyRaw, payload, kind, clientUuid) {
   );
   // The HKDF salt above is the uncompressed point either way; the envelope may carry it short.
   const epk = compact ? Uint8Array.of(2 | (ephemeralRaw[64] & 1), ...ephemeralRaw.subarray(1, 33)) : ephemeralRaw;
-  return { v: compact ? 2 : 1, epk: toBase64url(epk), iv: toBase64url(iv), ct: toBase64url(ciphertext) };
+  return { v: compact ? 2 : 1, epk: toBase64url(epk), iv: toBase64url(iv), ct: toBase64url(ciphertext), kid };
 }
 
 /** @param {Uint8Array} bytes */

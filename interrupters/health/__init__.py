@@ -1,0 +1,1 @@
+"""Health: liveness, readiness, draining on SIGTERM and the scheduler's heartbeat (issue 14)."""
