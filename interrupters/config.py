@@ -52,6 +52,8 @@ class Settings:
     vapid_private_key_file: str | None = None
     outbox_private_keys: str | None = None
     outbox_key_dir: str | None = None
+    # The key that seals research projects' pseudonym secrets (interrupters/research/sealing.py).
+    research_key_file: str | None = None
     # Several app hosts share the database: keys must be configured, never generated.
     multi_host: bool = False
     # Seconds a host answers readiness 503 after SIGTERM before it stops taking requests.
@@ -85,6 +87,7 @@ class Settings:
             vapid_private_key_file=os.environ.get("VAPID_PRIVATE_KEY_FILE") or None,
             outbox_private_keys=os.environ.get("OUTBOX_PRIVATE_KEYS") or None,
             outbox_key_dir=os.environ.get("OUTBOX_KEY_DIR") or None,
+            research_key_file=os.environ.get("RESEARCH_KEY_FILE") or None,
             multi_host=_bool("MULTI_HOST", False),
             drain_seconds=float(os.environ.get("DRAIN_SECONDS", "10")),
             database_url=os.environ.get("DATABASE_URL"),
@@ -145,6 +148,7 @@ class Settings:
             "VAPID_PRIVATE_KEY_FILE": self.vapid_private_key_file,
             "OUTBOX_PRIVATE_KEYS": self.outbox_private_keys,
             "OUTBOX_KEY_DIR": self.outbox_key_dir,
+            "RESEARCH_KEY_FILE": self.research_key_file,
             "MULTI_HOST": self.multi_host,
             "DRAIN_SECONDS": self.drain_seconds,
             # The scheduler writes its heartbeat this often; readiness calls it stale at 3x.

@@ -204,6 +204,8 @@ def check_shared_keys(config: Mapping[str, Any], instance_path: Path) -> None:
             missing.append("OUTBOX_KEY_DIR or OUTBOX_PRIVATE_KEYS")
         if not (config.get("VAPID_PRIVATE_KEY") or config.get("VAPID_PRIVATE_KEY_FILE")):
             missing.append("VAPID_PRIVATE_KEY_FILE or VAPID_PRIVATE_KEY")
+        if not config.get("RESEARCH_KEY_FILE"):
+            missing.append("RESEARCH_KEY_FILE")
     if missing:
         raise KeyMissing(
             "Set "
@@ -219,6 +221,11 @@ def check_shared_keys(config: Mapping[str, Any], instance_path: Path) -> None:
         # Read them now, so a host with a missing or unreadable file fails at start, not later.
         outbox_keyring(config, instance_path)
         vapid_key(config, instance_path)
+        if not Path(config["RESEARCH_KEY_FILE"]).is_file():
+            raise KeyMissing(
+                f"RESEARCH_KEY_FILE {config['RESEARCH_KEY_FILE']} does not exist"
+                " (`flask keys init` makes it; docs/deploy.md, Keys)."
+            )
 
 
 def init_configured_keys(config: Mapping[str, Any]) -> list[str]:
@@ -235,6 +242,14 @@ def init_configured_keys(config: Mapping[str, Any]) -> list[str]:
     vapid_file = config.get("VAPID_PRIVATE_KEY_FILE")
     if vapid_file and write_new_key(Path(vapid_file)) is not None:
         made.append(f"VAPID key: {vapid_file}")
+    research_file = config.get("RESEARCH_KEY_FILE")
+    if research_file and not Path(research_file).exists():
+        path = Path(research_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+        made.append(f"research key: {path}")
     directory = config.get("OUTBOX_KEY_DIR")
     if directory and not (Path(directory) / OUTBOX_CURRENT).exists():
         key = write_new_key(Path(directory) / OUTBOX_CURRENT)

@@ -112,10 +112,13 @@ def _shared(tmp_path: Path) -> dict[str, str]:
     vapid.write_text(_pem(_new_key()))
     outbox = tmp_path / "shared" / "outbox"
     keys.load_keyring(outbox, create=True)
+    research = tmp_path / "shared" / "research.key"
+    research.write_bytes(bytes(range(32)))
     return {
         "SECRET_KEY_FILE": str(secret),
         "VAPID_PRIVATE_KEY_FILE": str(vapid),
         "OUTBOX_KEY_DIR": str(outbox),
+        "RESEARCH_KEY_FILE": str(research),
     }
 
 
@@ -125,7 +128,7 @@ def test_multi_host_refuses_to_start_on_keys_of_its_own(database_url, tmp_path, 
     del config["SECRET_KEY"]
     with pytest.raises(keys.KeyMissing) as refused:
         create_app(config)
-    for name in ("SECRET_KEY", "OUTBOX_KEY_DIR", "VAPID_PRIVATE_KEY_FILE"):
+    for name in ("SECRET_KEY", "OUTBOX_KEY_DIR", "VAPID_PRIVATE_KEY_FILE", "RESEARCH_KEY_FILE"):
         assert name in str(refused.value)
     # Nothing was generated into the instance folder on the way.
     instance = tmp_path / "host"
@@ -225,6 +228,7 @@ def test_keys_init_makes_the_configured_files(tmp_path, database_url, monkeypatc
     monkeypatch.setenv("SECRET_KEY_FILE", str(shared / "secret"))
     monkeypatch.setenv("VAPID_PRIVATE_KEY_FILE", str(shared / "vapid.pem"))
     monkeypatch.setenv("OUTBOX_KEY_DIR", str(shared / "outbox"))
+    monkeypatch.setenv("RESEARCH_KEY_FILE", str(shared / "research.key"))
     config = _test_config(database_url, INSTANCE_PATH=str(tmp_path / "host"))
     del config["SECRET_KEY"]
     from flask.cli import ScriptInfo
@@ -236,6 +240,7 @@ def test_keys_init_makes_the_configured_files(tmp_path, database_url, monkeypatc
     assert (shared / "secret").stat().st_mode & 0o777 == 0o600
     assert keys.read_key(shared / "vapid.pem")
     assert (shared / "outbox" / "outbox_key.pem").exists()
+    assert len((shared / "research.key").read_bytes()) == 32
     # Now a server starts.
     app = create_app(config)
     assert app.config["SECRET_KEY"] == (shared / "secret").read_text()

@@ -28,7 +28,7 @@ from interrupters.research import anonymity, services
 from interrupters.research.anonymity import SUPPRESSED, UNIT, anonymise
 from interrupters.research.datasets import DATASETS, iso_week
 from interrupters.research.models import ResearchProject
-from interrupters.research.sealing import KEY_FILE, Pseudonymiser, instance_key, unseal
+from interrupters.research.sealing import KEY_FILE, Pseudonymiser, research_key, unseal
 
 from . import factories
 
@@ -236,7 +236,7 @@ def test_pseudonyms_are_stable_within_a_project_and_differ_across_projects(
 def test_a_pseudonym_is_the_keyed_hash_of_the_id_under_the_projects_secret(app, session, world):
     researcher = factories.create_user(session, world, "researcher")
     project = factories.create_research_project(session, world, researcher)
-    key = instance_key(app.instance_path)
+    key = research_key(app.config, app.instance_path)
     secret = services.project_secret(session=session, project=project, key=key)
     assert len(secret) == 32
     # Sealed at rest: the stored value is not the secret, and opens only with the instance key.

@@ -131,7 +131,7 @@ def cluster(database, database_url: str, tmp_path: Path) -> Iterator[Cluster]:
         if REQUIRE_POSTGRES:
             pytest.fail("Redis does not answer at 127.0.0.1:6379", pytrace=False)
         pytest.skip("Redis does not answer at 127.0.0.1:6379")
-    # What the operations team hands every host: the same three keys (docs/deploy.md).
+    # What the operations team hands every host: the same four keys (docs/deploy.md).
     shared = tmp_path / "shared"
     env = {
         **os.environ,
@@ -141,6 +141,7 @@ def cluster(database, database_url: str, tmp_path: Path) -> Iterator[Cluster]:
         "SECRET_KEY_FILE": str(shared / "secret_key"),
         "VAPID_PRIVATE_KEY_FILE": str(shared / "vapid.pem"),
         "OUTBOX_KEY_DIR": str(shared / "outbox"),
+        "RESEARCH_KEY_FILE": str(shared / "research.key"),
         "DATABASE_URL": database_url,
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
         "SECURE_COOKIES": "0",  # plain http on the loopback
@@ -151,10 +152,15 @@ def cluster(database, database_url: str, tmp_path: Path) -> Iterator[Cluster]:
     made = keys.init_configured_keys(
         {
             name: env[name]
-            for name in ("SECRET_KEY_FILE", "VAPID_PRIVATE_KEY_FILE", "OUTBOX_KEY_DIR")
+            for name in (
+                "SECRET_KEY_FILE",
+                "VAPID_PRIVATE_KEY_FILE",
+                "OUTBOX_KEY_DIR",
+                "RESEARCH_KEY_FILE",
+            )
         }
     )
-    assert len(made) == 3
+    assert len(made) == 4
     prefix = f"two-hosts-{uuid.uuid4().hex[:8]}"  # this test's own counters in the shared Redis
     hosts = []
     for name in ("a", "b"):

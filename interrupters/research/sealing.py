@@ -1,7 +1,8 @@
 """Each project's pseudonym secret, sealed under the server's research key.
 
-The research key is 32 random bytes made once into the instance folder (beside the outbox's
-and VAPID's keys, never committed). A database copy alone therefore cannot recompute a
+The research key is 32 random bytes: RESEARCH_KEY_FILE when configured (several hosts read
+the same one, docs/deploy.md), else made once into the instance folder beside the outbox's and
+VAPID's keys; never committed. A database copy alone therefore cannot recompute a
 project's pseudonyms: it holds the projects' secrets only as AES-GCM ciphertext. The backup
 must keep the instance folder with the database, or the pseudonyms of earlier downloads can no
 longer be reproduced (new downloads of a project would still be consistent with each other).
@@ -14,7 +15,9 @@ import hmac
 import logging
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -46,7 +49,15 @@ def load_or_create_key(path: Path) -> bytes:
     return key
 
 
-def instance_key(instance_path: str | Path) -> bytes:
+def research_key(config: Mapping[str, Any], instance_path: str | Path) -> bytes:
+    """The configured RESEARCH_KEY_FILE (every host reads the same one), else the instance
+    folder's, made on first use on a single host."""
+    configured = config.get("RESEARCH_KEY_FILE")
+    if configured:
+        key = Path(configured).read_bytes()
+        if len(key) != 32:
+            raise RuntimeError(f"{configured} does not hold a 32-byte key")
+        return key
     return load_or_create_key(Path(instance_path) / KEY_FILE)
 
 

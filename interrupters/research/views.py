@@ -20,7 +20,7 @@ from interrupters.db import get_session, utcnow
 from interrupters.enums import Role
 from interrupters.errors import InvalidInput
 from interrupters.research import datasets, forms, services
-from interrupters.research.sealing import instance_key
+from interrupters.research.sealing import research_key
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ guard(
 
 
 def _key() -> bytes:
-    return instance_key(current_app.instance_path)
+    return research_key(current_app.config, current_app.instance_path)
 
 
 @bp.get("/")
