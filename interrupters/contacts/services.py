@@ -141,15 +141,34 @@ def log_contact(
     )
     if existing is not None:
         return existing, False
+    contact = new_contact(
+        session=session, actor=actor, data=data, client_uuid=client_uuid, now=now, digest=digest
+    )
+    session.add(contact)
+    session.flush()
+    return contact, True
+
+
+def new_contact(
+    *,
+    session: Session,
+    actor: Principal,
+    data: ContactInput,
+    client_uuid: str,
+    now: datetime,
+    digest: str | None = None,
+) -> Contact:
+    """The contact a new UUID becomes, checked but not added: `log_contact` adds it, a
+    receiving batch inserts its new contacts in one statement (records.RecordKind.prepare)."""
     organisation_id = _log_organisation(actor)
     _validate_references(
         session=session, actor=actor, organisation_id=organisation_id, data=data, now=now
     )
-    contact = Contact.model_validate(
+    return Contact.model_validate(
         data.model_dump(),
         update={
             "client_uuid": client_uuid,
-            "payload_hash": digest,
+            "payload_hash": digest or data.payload_hash(),
             "organisation_id": organisation_id,
             "worker_id": actor.user_id,
             "received_at": now,
@@ -157,9 +176,6 @@ def log_contact(
             "review_state": ReviewState.submitted.value,
         },
     )
-    session.add(contact)
-    session.flush()
-    return contact, True
 
 
 def get_contact(*, session: Session, actor: Principal, contact_id: int) -> Contact:
