@@ -120,7 +120,7 @@ class PreparedForm(Generic[FormT]):
                 self._fast[name] = check
 
     def fill(self, payload: dict[str, Any], *, strict: bool = True) -> FormT:
-        """What `form_from_payload(form_class, payload, strict=strict)` gives, with these choices."""
+        """What `form_from_payload(form_class, payload, strict=strict)` gives, these choices."""
         form = self.copy()
         form.process(formdata_of(payload))
         if strict:

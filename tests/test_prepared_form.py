@@ -98,7 +98,7 @@ def payloads(draw: Any, form_class: type[Form]) -> dict[str, Any]:
     template = _with_choices(form_class(formdata=None, meta={"csrf": False}))
     payload: dict[str, Any] = {}
     for name in draw(st.lists(st.sampled_from([*names, "unknown"]), unique=True)):
-        field = template[name] if name in template else None
+        field = template._fields.get(name)
         if isinstance(field, SelectFieldBase) and draw(st.booleans()):
             values = [c.value for c in field.choices or []] or ["x"]
             chosen = st.sampled_from(values)
