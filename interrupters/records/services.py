@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -206,11 +207,12 @@ def _insert_at_once(
     into: list[Received | None],
     now: datetime,
 ) -> list[tuple[int, RecordKind]]:
-    """Store the batch's new records of kinds that allow it with one INSERT a kind.
+    """Store the batch's new records of kinds that allow it with one insert a kind.
 
     A record goes this way only when its UUID is new and once in the batch, it is no
     correction, and its kind's `prepare` accepts it: the valid records of a batch, which is
-    what a phone mostly sends. All of them are inserted in one savepoint; should the database
+    what a phone mostly sends. All of them are inserted in one savepoint, one executemany a
+    kind (the driver sends the rows together: psycopg pipelines them); should the database
     refuse anything there (a concurrent send of one UUID, a value it cannot hold), the
     savepoint is rolled back and every record is stored one by one, each with its own answer.
     Returns the records left to store one by one, in order.
@@ -234,10 +236,12 @@ def _insert_at_once(
             candidates.append((index, kind, payload))
     if len(candidates) < 2:
         return todo
-    inserted: dict[int, int] = {}
+    # Checked first, then written: on SQLite the first savepoint takes the database's one
+    # write lock (BEGIN IMMEDIATE), which every other request then waits for; the checks
+    # (forms, references) must not run while it is held.
+    rows: dict[str, list[tuple[int, Any]]] = {}
     try:
-        with session.begin_nested():
-            rows: dict[str, list[tuple[int, Any]]] = {}
+        with _reading(session):
             for index, kind, payload in candidates:
                 assert kind.prepare is not None
                 try:
@@ -252,6 +256,12 @@ def _insert_at_once(
                     rest.append((index, kind))  # its own answer, from `store`
                     continue
                 rows.setdefault(kind.name, []).append((index, row))
+    except (DBAPIError, StatementError) as error:
+        logger.info("a batch check failed (%s): storing one by one", type(error).__name__)
+        return todo
+    inserted: dict[int, int] = {}
+    try:
+        with session.begin_nested():
             for name, prepared in rows.items():
                 ids = _insert_rows(session, KINDS[name].model, [row for _i, row in prepared])
                 for index, _row in prepared:
@@ -265,8 +275,21 @@ def _insert_at_once(
     return sorted(rest, key=lambda pair: pair[0])
 
 
+@contextmanager
+def _reading(session: Session) -> Iterator[None]:
+    """Run reads that may fail in the database (a value it cannot hold) without losing the
+    transaction: PostgreSQL aborts a transaction on any failed statement, so the reads run in
+    a savepoint there; SQLite fails only the statement, and a savepoint there would take the
+    write lock (see interrupters.db)."""
+    if session.get_bind().dialect.name == "sqlite":
+        yield
+        return
+    with session.begin_nested():
+        yield
+
+
 def _insert_rows(session: Session, model: type[Any], rows: list[Any]) -> dict[str, int]:
-    """Insert prepared rows of one model in one statement; {client_uuid: id}."""
+    """Insert prepared rows of one model with one executemany; {client_uuid: id}."""
     table = model.__table__
     keys = [column.key for column in table.columns if not column.primary_key]
     values = [{key: getattr(row, key) for key in keys} for row in rows]
