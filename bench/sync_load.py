@@ -210,6 +210,11 @@ def gunicorn(config: ServerConfig, database_url: str, directory: Path) -> Iterat
     try:
         _wait_until_up(server)
         yield server
+    except BaseException:
+        # The temporary folder goes with the run: show why the server failed first.
+        if log.exists():
+            print(f"server log ({log.name}), last lines:\n{log.read_text()[-4000:]}")
+        raise
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -363,7 +368,8 @@ def ceiling(database_url: str, *, records: int, batch: int) -> dict[str, Any]:
                 assert not cursor.fetchall()
                 rows = [{**base, "client_uuid": key} for key in uuids]
                 cursor.executemany(
-                    insert_sql, [tuple(row[k] for k in keys) for row in rows] if positional else rows
+                    insert_sql,
+                    [tuple(row[k] for k in keys) for row in rows] if positional else rows,
                 )
                 raw.commit()
             elapsed = time.perf_counter() - started
@@ -820,6 +826,12 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                                     profile["raw"] = str(kept.relative_to(ROOT))
                                     _print_profile(profile)
                     errors_logged = server.log.read_text()[-3000:] if server.log.exists() else ""
+                    if server.log.exists() and server.log.stat().st_size:
+                        # Kept: the temporary folder goes with the run.
+                        kept_log = RESULTS.parent / f"sync_load_{backend}_{server.log.name}"
+                        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(server.log, kept_log)
+                        print(f"[{backend}] {config.name}: server log kept in {kept_log.name}")
                     if "Traceback" in errors_logged:
                         print(f"[{backend}] {config.name}: errors in the server log:")
                         print(errors_logged)
@@ -972,8 +984,8 @@ def print_table(result: dict[str, Any]) -> None:
             f"{c['rows_per_s']} rows/s in batches of {c['batch']}" for c in backend["ceiling"]
         )
         print(
-            f"  ceiling (the driver's executemany of the same inserts): {ceilings}; the app's share: "
-            f"{backend['share_of_ceiling']} (goal: at least 0.25)"
+            f"  ceiling (the driver's executemany of the same inserts): {ceilings}; "
+            f"the app's share: {backend['share_of_ceiling']} (goal: at least 0.25)"
         )
 
 
@@ -1029,7 +1041,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a request at most")
     parser.add_argument(
-        "--ceiling-records", type=int, default=5000, help="rows for the plain-loop ceiling"
+        "--ceiling-records", type=int, default=5000, help="rows for the ceiling (executemany)"
     )
     parser.add_argument("--profile", action="store_true", help="sample a worker with py-spy")
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="the py-spy program")

@@ -677,3 +677,41 @@ def test_a_compact_envelope_that_inflates_too_far_is_unreadable(app):
     }
     with pytest.raises(crypto.UnreadableEnvelope):
         crypto.open_envelope(key, envelope, kind="contact", client_uuid=client_uuid)
+
+
+CONTACT_VARIANTS = [
+    {},
+    {"subject": "group", "group_size": "5", "age_band": "18-20", "gender": "male"},
+    {"age_band": "<15", "gender": "female", "follow_up_on": "2026-12-01"},
+    {"referrals": ["education", "housing", "education"], "duration_minutes": ""},
+    {"note": "Tab\tand\x00a NUL, then\r\nnew line.  ", "kind": "phone"},
+    {"location": None, "note": ""},
+]
+
+
+def test_a_contact_inserted_with_its_batch_is_the_row_it_would_be_alone(phone, session, world):
+    """The multi-row insert writes exactly the row the one-by-one path writes."""
+    location = f"area:{world.places['Rinkeby torg'].area_id}"
+    variants = [
+        {**variant, "location": location} if "location" in variant else variant
+        for variant in CONTACT_VARIANTS
+    ]
+    alone = [str(uuid.uuid4()) for _ in variants]
+    together = [str(uuid.uuid4()) for _ in variants]
+    for key, variant in zip(alone, variants, strict=True):
+        assert phone.send(payload(world, **variant), client_uuid=key).status_code == 201
+    response = send_batch(
+        phone,
+        [
+            sealed(phone, payload(world, **variant), client_uuid=key)
+            for key, variant in zip(together, variants, strict=True)
+        ],
+    )
+    assert [code for _u, code, _s in outcomes(response)] == [201] * len(variants)
+    session.expire_all()
+    rows = {c.client_uuid: c.model_dump() for c in session.exec(select(Contact)).all()}
+    for one, batched in zip(alone, together, strict=True):
+        first, second = rows[one], rows[batched]
+        for column in ("id", "client_uuid", "received_at", "updated_at"):
+            first.pop(column), second.pop(column)
+        assert second == first

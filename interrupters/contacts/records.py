@@ -118,9 +118,9 @@ def prepare_contact(
     payload: dict[str, Any],
     client_uuid: str,
     now: datetime,
-) -> Contact:
-    """The contact a new UUID's payload becomes, checked as `receive_contact` checks it, not
-    yet added: a batch inserts its new contacts in one statement."""
+) -> dict[str, Any]:
+    """The columns of the contact a new UUID's payload becomes, checked as `receive_contact`
+    checks it, not yet stored: a batch inserts its new contacts together."""
     data = _checked(payload, session=session, actor=actor, stored=None)
     return services.new_contact(
         session=session, actor=actor, data=data, client_uuid=client_uuid, now=now

@@ -46,8 +46,9 @@ class Store(Protocol):
 
 
 class Prepare(Protocol):
-    """Build the row a record with a new UUID becomes, checked as `store` checks it, without
-    adding it: a receiving batch inserts the rows of its new records in one statement.
+    """The columns (all but the primary key) of the row a record with a new UUID becomes,
+    checked as `store` checks it, not stored: a receiving batch inserts the rows of its new
+    records together. The row must be the one `store` would make (tests compare them).
 
     Raises whatever `store` would raise for the record; the batch then stores that record
     through `store` on its own, so it gets its own answer. Only for kinds whose `store` does
@@ -62,7 +63,7 @@ class Prepare(Protocol):
         payload: dict[str, Any],
         client_uuid: str,
         now: Any,
-    ) -> Any: ...
+    ) -> Mapping[str, Any]: ...
 
 
 def _no_args(_payload: Mapping[str, Any]) -> dict[str, Any]:
