@@ -141,7 +141,7 @@ class PreparedForm(Generic[FormT]):
                 twin.pre_validate = check.__get__(twin)
             fields[name] = twin
             form.__dict__[name] = twin
-        form._fields = fields  # type: ignore[assignment]
+        form._fields = fields
         form.form_errors = []
         form.__dict__.pop("_errors", None)
         return form

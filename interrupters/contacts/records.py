@@ -34,7 +34,7 @@ def _keep_choice(field: SelectField, value: str | None) -> None:
 
 def prepared_form(*, session: Session, actor: Principal) -> PreparedForm[ContactForm]:
     """The contact form with the actor's choices (places, the caseload): once a batch."""
-    return batch_memo(  # type: ignore[no-any-return]
+    return batch_memo(
         ("contact_form", actor.user_id),
         lambda: PreparedForm(
             prepare_contact_form(
