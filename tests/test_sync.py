@@ -715,3 +715,37 @@ def test_a_contact_inserted_with_its_batch_is_the_row_it_would_be_alone(phone, s
         for column in ("id", "client_uuid", "received_at", "updated_at"):
             first.pop(column), second.pop(column)
         assert second == first
+
+
+def test_a_batch_check_the_database_refuses_is_stored_one_by_one(phone, session, world):
+    """A read of the batch's checks fails in the database (PostgreSQL then refuses the rest of
+    the transaction): the batch goes one by one, each record with its own answer."""
+    from dataclasses import replace
+    from unittest import mock
+
+    from sqlalchemy import text
+
+    from interrupters.records import KINDS
+
+    kind = KINDS["contact"]
+    assert kind.prepare is not None
+    prepare = kind.prepare
+    calls = []
+
+    def failing(**kwargs):
+        calls.append(kwargs["client_uuid"])
+        if len(calls) == 2:
+            # A statement the database refuses, as a value out of range would be.
+            kwargs["session"].execute(text("SELECT no_such_column FROM contact"))
+        return prepare(**kwargs)
+
+    keys = [str(uuid.uuid4()) for _ in range(3)]
+    records = [
+        sealed(phone, payload(world, note=f"Record {i}."), client_uuid=k)
+        for i, k in enumerate(keys)
+    ]
+    with mock.patch.dict(KINDS, {"contact": replace(kind, prepare=failing)}):
+        response = send_batch(phone, records)
+    assert outcomes(response) == [(key, 201, "stored") for key in keys]
+    assert calls == keys[:2]
+    assert count(session, Contact) == 3
