@@ -70,7 +70,6 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 import aiohttp  # noqa: E402
 import psycopg  # noqa: E402
 from sqlalchemy import func  # noqa: E402
-from sqlalchemy import select as sql_select  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from interrupters.auth.models import Membership, Organisation, User  # noqa: E402
@@ -211,6 +210,11 @@ def gunicorn(config: ServerConfig, database_url: str, directory: Path) -> Iterat
     try:
         _wait_until_up(server)
         yield server
+    except BaseException:
+        # The temporary folder goes with the run: show why the server failed first.
+        if log.exists():
+            print(f"server log ({log.name}), last lines:\n{log.read_text()[-4000:]}")
+        raise
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -295,10 +299,13 @@ def prepare(database_url: str, devices: int) -> tuple[list[str], str]:
 
 
 def ceiling(database_url: str, *, records: int, batch: int) -> dict[str, Any]:
-    """The database's own pace for the same work: a plain loop of the same contact inserts,
-    each after a look-up of its UUID (the unique key the app checks), committed a batch at a
-    time with the app's durability (the engine's SQLite WAL + synchronous=FULL; PostgreSQL's
-    defaults). Measured in the same run, so the app's share of it is comparable."""
+    """The database's own pace for the same work, measured in the same run: the same contact
+    rows, a batch at a time, each batch one look-up of its UUIDs (the app's create-once check)
+    and one executemany of the inserts (the unique key on client_uuid checked by the
+    database, as for the app), committed once, through the driver itself (sqlite3 or psycopg)
+    on a connection of the app's engine, so with its durability (SQLite WAL +
+    synchronous=FULL, foreign keys on; PostgreSQL's defaults). The app's share of it is
+    comparable: what is left is the app's own work, not the database's."""
     engine = make_engine(database_url)
     table = Contact.__table__  # type: ignore[attr-defined]
     try:
@@ -310,6 +317,7 @@ def ceiling(database_url: str, *, records: int, batch: int) -> dict[str, Any]:
             assert worker is not None
         now = datetime.now(UTC)
         base = {
+            "client_uuid": "",
             "payload_hash": "0" * 64,
             "organisation_id": worker.organisation_id,
             "worker_id": worker.user_id,
@@ -331,21 +339,51 @@ def ceiling(database_url: str, *, records: int, batch: int) -> dict[str, Any]:
             "review_state": "submitted",
             "updated_at": now,
         }
-        uuid_column = table.c.client_uuid
-        started = time.perf_counter()
-        for start in range(0, records, batch):
-            with engine.begin() as connection:
-                for _ in range(min(batch, records - start)):
-                    key = str(uuid.uuid4())
-                    found = connection.execute(
-                        sql_select(uuid_column).where(uuid_column == key)
-                    ).first()
-                    assert found is None
-                    connection.execute(table.insert().values(**base, client_uuid=key))
-        elapsed = time.perf_counter() - started
+        dialect = engine.dialect
+        # The values as the app's column types hand them to the driver (UTC text, JSON).
+        for key, value in list(base.items()):
+            process = table.c[key].type.bind_processor(dialect)
+            base[key] = process(value) if process else value
+        keys = list(base)
+        compiled = table.insert().compile(dialect=dialect, column_keys=keys)
+        insert_sql = str(compiled)
+        positional = dialect.paramstyle == "qmark"
+        if positional:
+            keys = list(compiled.positiontup or [])
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            started = time.perf_counter()
+            for start in range(0, records, batch):
+                uuids = [str(uuid.uuid4()) for _ in range(min(batch, records - start))]
+                if positional:
+                    marks = ",".join("?" * len(uuids))
+                    cursor.execute(
+                        f"SELECT client_uuid FROM contact WHERE client_uuid IN ({marks})", uuids
+                    )
+                else:
+                    cursor.execute(
+                        "SELECT client_uuid FROM contact WHERE client_uuid = ANY(%s)", [uuids]
+                    )
+                assert not cursor.fetchall()
+                rows = [{**base, "client_uuid": key} for key in uuids]
+                cursor.executemany(
+                    insert_sql,
+                    [tuple(row[k] for k in keys) for row in rows] if positional else rows,
+                )
+                raw.commit()
+            elapsed = time.perf_counter() - started
+            cursor.close()
+        finally:
+            raw.close()
     finally:
         engine.dispose()
-    return {"records": records, "batch": batch, "rows_per_s": round(records / elapsed)}
+    return {
+        "records": records,
+        "batch": batch,
+        "rows_per_s": round(records / elapsed),
+        "how": "driver executemany, one UUID look-up and one commit a batch",
+    }
 
 
 def count_contacts(database_url: str) -> int:
@@ -728,7 +766,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         for measured in ceilings:
             print(
                 f"[{backend}] ceiling: {measured['rows_per_s']} rows/s in batches of "
-                f"{measured['batch']} (a plain loop of the same inserts)"
+                f"{measured['batch']} (the driver's executemany of the same inserts)"
             )
         contacts_before = count_contacts(database_url)
         phones = [Phone(i, email, loopback_address(i)) for i, email in enumerate(emails)]
@@ -788,6 +826,12 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                                     profile["raw"] = str(kept.relative_to(ROOT))
                                     _print_profile(profile)
                     errors_logged = server.log.read_text()[-3000:] if server.log.exists() else ""
+                    if server.log.exists() and server.log.stat().st_size:
+                        # Kept: the temporary folder goes with the run.
+                        kept_log = RESULTS.parent / f"sync_load_{backend}_{server.log.name}"
+                        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(server.log, kept_log)
+                        print(f"[{backend}] {config.name}: server log kept in {kept_log.name}")
                     if "Traceback" in errors_logged:
                         print(f"[{backend}] {config.name}: errors in the server log:")
                         print(errors_logged)
@@ -804,7 +848,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     return {
         "backend": backend,
         "ceiling": ceilings,
-        # The app's best closed-phase pace against the database's best plain loop (goal: 1/4).
+        # The app's best closed-phase pace against the database's best executemany (goal: 1/4).
         "share_of_ceiling": round(best["records_per_s"] / top["rows_per_s"], 3) if best else None,
         "signed_in_s": round(signed_in_s, 1),
         "runs": runs,
@@ -940,8 +984,8 @@ def print_table(result: dict[str, Any]) -> None:
             f"{c['rows_per_s']} rows/s in batches of {c['batch']}" for c in backend["ceiling"]
         )
         print(
-            f"  ceiling (a plain loop of the same inserts): {ceilings}; the app's share: "
-            f"{backend['share_of_ceiling']} (goal: at least 0.25)"
+            f"  ceiling (the driver's executemany of the same inserts): {ceilings}; "
+            f"the app's share: {backend['share_of_ceiling']} (goal: at least 0.25)"
         )
 
 
@@ -997,7 +1041,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a request at most")
     parser.add_argument(
-        "--ceiling-records", type=int, default=5000, help="rows for the plain-loop ceiling"
+        "--ceiling-records", type=int, default=5000, help="rows for the ceiling (executemany)"
     )
     parser.add_argument("--profile", action="store_true", help="sample a worker with py-spy")
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="the py-spy program")

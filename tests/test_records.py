@@ -414,3 +414,16 @@ def test_an_acknowledgement_from_a_phone_72_hours_ahead_keeps_both_times(
     assert receipt.at - receipt.received_at > timedelta(hours=71)
     acknowledgement = session.exec(select(Acknowledgement)).one()
     assert acknowledgement.acknowledged_at == receipt.received_at
+
+
+def test_the_control_characters_cleaned_are_exactly_unicodes_but_newline_and_tab():
+    """clean_payload finds control characters with one regular expression: the same set as
+    Unicode's category Cc, newline and tab kept."""
+    import unicodedata
+
+    from interrupters.records.services import _CONTROLS
+
+    for code in range(0x110000):
+        char = chr(code)
+        expected = unicodedata.category(char) == "Cc" and char not in "\n\t"
+        assert bool(_CONTROLS.fullmatch(char)) == expected, hex(code)

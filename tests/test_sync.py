@@ -503,11 +503,99 @@ def test_a_record_meeting_a_concurrent_send_settles_alone(phone, session, world)
         sealed(phone, payload(world, note=f"Record {i}."), client_uuid=k)
         for i, k in enumerate(keys)
     ]
-    with mock.patch.dict(KINDS, {"contact": replace(kind, store=racing)}):
+    # One by one (no multi-row insert): the savepoint of each record is what is tested here.
+    with mock.patch.dict(KINDS, {"contact": replace(kind, store=racing, prepare=None)}):
         response = send_batch(phone, records)
     assert outcomes(response) == [(key, 201, "stored") for key in keys]
     assert calls == [keys[0], keys[1], keys[1], keys[2]]
     assert count(session, Contact) == 3
+
+
+def test_a_batch_insert_the_database_refuses_is_stored_one_by_one(phone, session, world):
+    """The batch's new contacts go in at once; when the database refuses that insert (a
+    concurrent send of one UUID committed first), it is rolled back and every record is
+    stored on its own: each answered, each stored once."""
+    from dataclasses import replace
+    from unittest import mock
+
+    from sqlalchemy.exc import IntegrityError
+
+    from interrupters.records import KINDS
+    from interrupters.records import services as record_services
+
+    kind = KINDS["contact"]
+    one_by_one = []
+    real_insert = record_services._insert_rows
+
+    def refused(session_, model, rows):
+        real_insert(session_, model, rows)  # written, then refused: the rollback must undo it
+        raise IntegrityError("INSERT INTO contact", {}, Exception("UNIQUE constraint"))
+
+    def store(**kwargs):
+        one_by_one.append(kwargs["client_uuid"])
+        return kind.store(**kwargs)
+
+    keys = [str(uuid.uuid4()) for _ in range(4)]
+    records = [
+        sealed(phone, payload(world, note=f"Record {i}."), client_uuid=k)
+        for i, k in enumerate(keys)
+    ]
+    with (
+        mock.patch.object(record_services, "_insert_rows", refused),
+        mock.patch.dict(KINDS, {"contact": replace(kind, store=store)}),
+    ):
+        response = send_batch(phone, records)
+    assert outcomes(response) == [(key, 201, "stored") for key in keys]
+    assert one_by_one == keys
+    assert count(session, Contact) == 4
+    assert sorted(session.exec(select(Contact.client_uuid)).all()) == sorted(keys)
+
+
+def test_a_batch_goes_in_at_once_and_its_odd_records_one_by_one(phone, session, world):
+    """Valid new records are inserted together; a held one, a replay and a UUID twice in the
+    batch are answered one by one, exactly as they would be alone."""
+    from dataclasses import replace
+    from unittest import mock
+
+    from interrupters.records import KINDS
+
+    kind = KINDS["contact"]
+    one_by_one = []
+
+    def store(**kwargs):
+        one_by_one.append(kwargs["client_uuid"])
+        return kind.store(**kwargs)
+
+    known = str(uuid.uuid4())
+    assert phone.send(payload(world, note="Sent before."), client_uuid=known).status_code == 201
+    twice = str(uuid.uuid4())
+    fresh = [str(uuid.uuid4()) for _ in range(3)]
+    bad = str(uuid.uuid4())
+    records = [
+        sealed(phone, payload(world, note="New 0."), client_uuid=fresh[0]),
+        sealed(phone, payload(world, note="Sent before."), client_uuid=known),
+        sealed(phone, payload(world, note="Twice."), client_uuid=twice),
+        sealed(phone, payload(world, group_size="1", subject="group"), client_uuid=bad),
+        sealed(phone, payload(world, note="New 1."), client_uuid=fresh[1]),
+        sealed(phone, payload(world, note="Twice."), client_uuid=twice),
+        sealed(phone, payload(world, note="New 2."), client_uuid=fresh[2]),
+    ]
+    with mock.patch.dict(KINDS, {"contact": replace(kind, store=store)}):
+        response = send_batch(phone, records)
+    assert [(u, c) for u, c, _s in outcomes(response)] == [
+        (fresh[0], 201),
+        (known, 200),
+        (twice, 201),
+        (bad, 200),
+        (fresh[1], 201),
+        (twice, 200),
+        (fresh[2], 201),
+    ]
+    assert [s for _u, _c, s in outcomes(response)][3] == "needs_correction"
+    # The three fresh ones went in together; the others one by one, in order.
+    assert one_by_one == [known, twice, bad, twice]
+    assert count(session, Contact) == 1 + 3 + 1
+    assert count(session, HeldRecord) == 1
 
 
 def test_two_simultaneous_batches_of_the_same_records_store_each_once(app, session, world):
@@ -589,3 +677,75 @@ def test_a_compact_envelope_that_inflates_too_far_is_unreadable(app):
     }
     with pytest.raises(crypto.UnreadableEnvelope):
         crypto.open_envelope(key, envelope, kind="contact", client_uuid=client_uuid)
+
+
+CONTACT_VARIANTS = [
+    {},
+    {"subject": "group", "group_size": "5", "age_band": "18-20", "gender": "male"},
+    {"age_band": "<15", "gender": "female", "follow_up_on": "2026-12-01"},
+    {"referrals": ["education", "housing", "education"], "duration_minutes": ""},
+    {"note": "Tab\tand\x00a NUL, then\r\nnew line.  ", "kind": "phone"},
+    {"location": None, "note": ""},
+]
+
+
+def test_a_contact_inserted_with_its_batch_is_the_row_it_would_be_alone(phone, session, world):
+    """The multi-row insert writes exactly the row the one-by-one path writes."""
+    location = f"area:{world.places['Rinkeby torg'].area_id}"
+    variants = [
+        {**variant, "location": location} if "location" in variant else variant
+        for variant in CONTACT_VARIANTS
+    ]
+    alone = [str(uuid.uuid4()) for _ in variants]
+    together = [str(uuid.uuid4()) for _ in variants]
+    for key, variant in zip(alone, variants, strict=True):
+        assert phone.send(payload(world, **variant), client_uuid=key).status_code == 201
+    response = send_batch(
+        phone,
+        [
+            sealed(phone, payload(world, **variant), client_uuid=key)
+            for key, variant in zip(together, variants, strict=True)
+        ],
+    )
+    assert [code for _u, code, _s in outcomes(response)] == [201] * len(variants)
+    session.expire_all()
+    rows = {c.client_uuid: c.model_dump() for c in session.exec(select(Contact)).all()}
+    for one, batched in zip(alone, together, strict=True):
+        first, second = rows[one], rows[batched]
+        for column in ("id", "client_uuid", "received_at", "updated_at"):
+            first.pop(column), second.pop(column)
+        assert second == first
+
+
+def test_a_batch_check_the_database_refuses_is_stored_one_by_one(phone, session, world):
+    """A read of the batch's checks fails in the database (PostgreSQL then refuses the rest of
+    the transaction): the batch goes one by one, each record with its own answer."""
+    from dataclasses import replace
+    from unittest import mock
+
+    from sqlalchemy import text
+
+    from interrupters.records import KINDS
+
+    kind = KINDS["contact"]
+    assert kind.prepare is not None
+    prepare = kind.prepare
+    calls = []
+
+    def failing(**kwargs):
+        calls.append(kwargs["client_uuid"])
+        if len(calls) == 2:
+            # A statement the database refuses, as a value out of range would be.
+            kwargs["session"].execute(text("SELECT no_such_column FROM contact"))
+        return prepare(**kwargs)
+
+    keys = [str(uuid.uuid4()) for _ in range(3)]
+    records = [
+        sealed(phone, payload(world, note=f"Record {i}."), client_uuid=k)
+        for i, k in enumerate(keys)
+    ]
+    with mock.patch.dict(KINDS, {"contact": replace(kind, prepare=failing)}):
+        response = send_batch(phone, records)
+    assert outcomes(response) == [(key, 201, "stored") for key in keys]
+    assert calls == keys[:2]
+    assert count(session, Contact) == 3

@@ -122,7 +122,8 @@ FUTURE_TOLERANCE = timedelta(minutes=10)  # contacts.services.FUTURE_TOLERANCE
 JSON = {"Accept": "application/json"}
 STALE_TOKEN = "stale-csrf-token"
 # Every kind a worker's phone sends ("contact" first: shrinking aims for it). Walk reports and
-# briefing receipts come from other roles and are tested with their own domains.
+# briefing receipts come from other roles (night walkers; briefings' readers) and are tested
+# with their own domains.
 KINDS = (
     "contact",
     "conflict",
@@ -131,10 +132,13 @@ KINDS = (
     "incident",
     "community_response",
     "referral",
+    "referral_update",
 )
 # Kinds whose location is an area (a removed place does not concern them), or none at all.
 AREA_ONLY = frozenset({"community_response"})
-NO_PLACE = frozenset({"conflict_update", "mediation", "community_response", "referral"})
+NO_PLACE = frozenset(
+    {"conflict_update", "mediation", "community_response", "referral", "referral_update"}
+)
 # The field that carries a record's own time, where it is not occurred_at.
 TIME_FIELD = {"referral": "made_at"}
 LOCATIONS = ("Rinkeby torg", "Tensta centrum", "Bredängs centrum", "area:Rinkeby", "area:Tensta")
@@ -315,11 +319,26 @@ class Harness:
         self.conflict_id = conflict.id or 0
         # A participant in each worker's caseload, and a service, for referrals.
         service = factories.create_service(session, world)
-        self.participants = {
-            user.id: factories.create_participant_for(session, world, user).id for user in users
+        participants = {
+            user.id: factories.create_participant_for(session, world, user) for user in users
         }
+        self.participants = {user_id: p.id for user_id, p in participants.items()}
         session.commit()
         self.service_id = service.id or 0
+        # A referral of each worker's, made before the furthest a phone's clock runs behind:
+        # the status changes the phones send concern it (never closing it, so only a time in
+        # the future holds one, as for the other kinds).
+        self.referrals = {
+            user.id: factories.create_referral(
+                session,
+                user,
+                participants[user.id],
+                service,
+                made_at=datetime.now(UTC) - timedelta(seconds=SKEW, days=1),
+            ).id
+            for user in users
+        }
+        session.commit()
         # Two workers; the first has two phones.
         self.devices = [
             Device(index=i, email=user.email, user_id=user.id or 0, client=app.test_client())
@@ -356,7 +375,9 @@ class Harness:
                 connection.execute(delete(CommunityResponse))
                 connection.execute(delete(Conflict).where(col(Conflict.id) != keep))
                 connection.execute(delete(ReferralUpdate))
-                connection.execute(delete(Referral))
+                connection.execute(
+                    delete(Referral).where(col(Referral.id).not_in(list(self.referrals.values())))
+                )
                 if self.places_removed:
                     connection.execute(
                         update(Place).where(col(Place.active).is_(False)).values(active=True)
@@ -383,6 +404,8 @@ class Harness:
                 " UNION ALL SELECT client_uuid, client_uuid FROM incident"
                 " UNION ALL SELECT client_uuid, client_uuid FROM community_response"
                 " UNION ALL SELECT client_uuid, client_uuid FROM referral"
+                f" WHERE id NOT IN ({', '.join(str(int(i)) for i in self.referrals.values())})"
+                " UNION ALL SELECT client_uuid, client_uuid FROM referral_update"
                 " UNION ALL SELECT client_uuid, NULL FROM held_record"
             )
             rows = cursor.fetchall()
@@ -793,6 +816,8 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
                         "participant_id": str(harness.participants[phone.user_id]),
                         "service_id": str(harness.service_id),
                     }
+                if kind == "referral_update":
+                    payload |= {"referral_id": str(harness.referrals[phone.user_id])}
                 self.records[client_uuid] = Record(
                     client_uuid=client_uuid,
                     phone=phone.index,
@@ -1102,6 +1127,9 @@ def payload_of(
             "response": "none",
             "note": f"marker {marker}",
         }
+    if kind == "referral_update":
+        # The referral is the phone's worker's (added by the caller); an open status only.
+        return {"occurred_at": occurred, "status": "contact_made", "follow_up_on": ""}
     if kind == "referral":
         # The participant and the service are the phone's worker's (added by the caller).
         return {

@@ -14,8 +14,8 @@ from interrupters.briefings import forms, services
 from interrupters.briefings.models import BriefingReceipt
 from interrupters.enums import ReceiptKind
 from interrupters.errors import InvalidInput
-from interrupters.forms import form_from_payload
-from interrupters.records import RecordKind, declare, validated
+from interrupters.forms import PreparedForm
+from interrupters.records import RecordKind, batch_memo, declare, validated
 
 
 def _receive(
@@ -27,7 +27,11 @@ def _receive(
     client_uuid: str,
     now: datetime,
 ) -> tuple[int, bool]:
-    form = form_from_payload(forms.AcknowledgeForm, payload)
+    prepared = batch_memo(
+        "acknowledge_form",
+        lambda: PreparedForm(forms.AcknowledgeForm(formdata=None, meta={"csrf": False})),
+    )
+    form = prepared.fill(payload)
     if not form.validate():
         raise InvalidInput(forms.errors_of(form))
     at = form.moment()

@@ -20,35 +20,24 @@ from interrupters.conflicts.models import (
     Mediation,
 )
 from interrupters.errors import InvalidInput
-from interrupters.forms import form_from_payload
+from interrupters.forms import PreparedForm
 from interrupters.records import RecordKind, batch_memo, declare
-
-_CHOSEN = ("location", "mediator_ids", "conflict_id", "incident_id")
-
-
-def _choices(form_class: type[Any], session: Session, actor: Principal) -> dict[str, list[Any]]:
-    prepared = forms.prepare(
-        form_class(formdata=None, meta={"csrf": False}), session=session, actor=actor
-    )
-    return {
-        name: list(prepared[name].choices)
-        for name in _CHOSEN
-        if name in prepared and getattr(prepared[name], "choices", None) is not None
-    }
 
 
 def _bound(
     form_class: type[Any], payload: dict[str, Any], *, session: Session, actor: Principal
 ) -> Any:
-    form = form_from_payload(form_class, payload)
     # The choices come from the database (places, workers, conflicts): read once a batch,
-    # not once a record; each form gets its own copies.
-    chosen = batch_memo(
+    # not once a record, into a prepared form that each record gets a copy of.
+    prepared = batch_memo(
         ("conflict_form", form_class.__name__, actor.user_id),
-        lambda: _choices(form_class, session, actor),
+        lambda: PreparedForm(
+            forms.prepare(
+                form_class(formdata=None, meta={"csrf": False}), session=session, actor=actor
+            )
+        ),
     )
-    for name, choices in chosen.items():
-        form[name].choices = list(choices)
+    form = prepared.fill(payload)
     if not form.validate():
         raise InvalidInput(forms.errors_of(form))
     return form

@@ -20,7 +20,7 @@ from interrupters.contacts.forms import (
 )
 from interrupters.contacts.models import Contact
 from interrupters.errors import DuplicateRecord, InvalidInput
-from interrupters.forms import form_from_payload, location_value
+from interrupters.forms import PreparedForm, location_value
 from interrupters.places.services import areas_with_places
 from interrupters.records import RecordKind, batch_keep, batch_memo, declare, stored_row
 
@@ -32,8 +32,16 @@ def _keep_choice(field: SelectField, value: str | None) -> None:
         field.choices = [*choices, SelectChoice(value=value, label=value)]
 
 
-def _choices(form: ContactForm) -> tuple[list[Any], list[Any]]:
-    return list(form.location.choices or []), list(form.participant_id.choices or [])
+def prepared_form(*, session: Session, actor: Principal) -> PreparedForm[ContactForm]:
+    """The contact form with the actor's choices (places, the caseload): once a batch."""
+    return batch_memo(
+        ("contact_form", actor.user_id),
+        lambda: PreparedForm(
+            prepare_contact_form(
+                ContactForm(formdata=None, meta={"csrf": False}), session=session, actor=actor
+            )
+        ),
+    )
 
 
 def bind_form(
@@ -50,15 +58,9 @@ def bind_form(
     stored with stay valid choices: a replay must not become "needs correction" because the
     place was removed or the participant exited after the first delivery was committed.
     """
-    form = form_from_payload(ContactForm, payload, strict=strict)
-    # The choices come from the database (places, the caseload): read once a batch, not once
-    # a record. Each form gets copies: its own may grow below, the batch's never.
-    locations, participants = batch_memo(
-        ("contact_form", actor.user_id),
-        lambda: _choices(prepare_contact_form(form, session=session, actor=actor)),
-    )
-    form.location.choices = list(locations)
-    form.participant_id.choices = list(participants)
+    # The choices come from the database: read once a batch, not once a record; each
+    # payload gets its own copy of the form (its choices may grow below, the batch's never).
+    form = prepared_form(session=session, actor=actor).fill(payload, strict=strict)
     # In a batch, every record looks its place and area up again (the form, the service):
     # kept referenced, they come from the session instead of a query each time.
     batch_keep("contact_places", lambda: areas_with_places(session=session, active_only=False))
@@ -67,6 +69,22 @@ def bind_form(
         if stored.participant_id is not None:
             _keep_choice(form.participant_id, str(stored.participant_id))
     return form
+
+
+def _checked(
+    payload: dict[str, Any], *, session: Session, actor: Principal, stored: Contact | None
+) -> services.ContactInput:
+    """The service's input from a payload, checked as the online form checks it."""
+    form = bind_form(payload, session=session, actor=actor, stored=stored, strict=True)
+    try:
+        if not form.validate():
+            raise InvalidInput(form_errors(form))
+        return contact_input(form, session=session)
+    except InvalidInput:
+        if stored is not None:
+            # The stored record passed these checks: this content is not the same record.
+            raise DuplicateRecord() from None
+        raise
 
 
 def receive_contact(
@@ -85,21 +103,28 @@ def receive_contact(
     stored = stored_row(session=session, model=Contact, client_uuid=client_uuid)
     if stored is not None and stored.worker_id != actor.user_id:
         raise DuplicateRecord()
-    form = bind_form(payload, session=session, actor=actor, stored=stored, strict=True)
-    try:
-        if not form.validate():
-            raise InvalidInput(form_errors(form))
-        data = contact_input(form, session=session)
-    except InvalidInput:
-        if stored is not None:
-            # The stored record passed these checks: this content is not the same record.
-            raise DuplicateRecord() from None
-        raise
+    data = _checked(payload, session=session, actor=actor, stored=stored)
     contact, created = services.log_contact(
         session=session, actor=actor, data=data, client_uuid=client_uuid, now=now
     )
     assert contact.id is not None
     return contact.id, created
+
+
+def prepare_contact(
+    *,
+    session: Session,
+    actor: Principal,
+    payload: dict[str, Any],
+    client_uuid: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of the contact a new UUID's payload becomes, checked as `receive_contact`
+    checks it, not yet stored: a batch inserts its new contacts together."""
+    data = _checked(payload, session=session, actor=actor, stored=None)
+    return services.new_contact(
+        session=session, actor=actor, data=data, client_uuid=client_uuid, now=now
+    )
 
 
 CONTACT = declare(
@@ -108,6 +133,7 @@ CONTACT = declare(
         label=_l("Contact"),
         roles=frozenset(services.LOG_ROLES),
         store=receive_contact,
+        prepare=prepare_contact,
         model=Contact,
         author="worker_id",
         correct="contacts.new",

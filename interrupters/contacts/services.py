@@ -141,25 +141,47 @@ def log_contact(
     )
     if existing is not None:
         return existing, False
-    organisation_id = _log_organisation(actor)
-    _validate_references(
-        session=session, actor=actor, organisation_id=organisation_id, data=data, now=now
-    )
     contact = Contact.model_validate(
-        data.model_dump(),
-        update={
-            "client_uuid": client_uuid,
-            "payload_hash": digest,
-            "organisation_id": organisation_id,
-            "worker_id": actor.user_id,
-            "received_at": now,
-            "updated_at": now,
-            "review_state": ReviewState.submitted.value,
-        },
+        new_contact(
+            session=session,
+            actor=actor,
+            data=data,
+            client_uuid=client_uuid,
+            now=now,
+            digest=digest,
+        )
     )
     session.add(contact)
     session.flush()
     return contact, True
+
+
+def new_contact(
+    *,
+    session: Session,
+    actor: Principal,
+    data: ContactInput,
+    client_uuid: str,
+    now: datetime,
+    digest: str | None = None,
+) -> dict[str, Any]:
+    """The columns of the contact a new UUID becomes, checked but not stored: `log_contact`
+    adds it as a row, a receiving batch inserts its new contacts together
+    (records.RecordKind.prepare)."""
+    organisation_id = _log_organisation(actor)
+    _validate_references(
+        session=session, actor=actor, organisation_id=organisation_id, data=data, now=now
+    )
+    return {
+        **data.model_dump(),
+        "client_uuid": client_uuid,
+        "payload_hash": digest or data.payload_hash(),
+        "organisation_id": organisation_id,
+        "worker_id": actor.user_id,
+        "received_at": now,
+        "updated_at": now,
+        "review_state": ReviewState.submitted.value,
+    }
 
 
 def get_contact(*, session: Session, actor: Principal, contact_id: int) -> Contact:

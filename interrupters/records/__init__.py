@@ -45,6 +45,27 @@ class Store(Protocol):
     ) -> tuple[int, bool]: ...
 
 
+class Prepare(Protocol):
+    """The columns (all but the primary key) of the row a record with a new UUID becomes,
+    checked as `store` checks it, not stored: a receiving batch inserts the rows of its new
+    records together. The row must be the one `store` would make (tests compare them).
+
+    Raises whatever `store` would raise for the record; the batch then stores that record
+    through `store` on its own, so it gets its own answer. Only for kinds whose `store` does
+    nothing but add one row once checked (no alert, no audit event, no code to take).
+    """
+
+    def __call__(
+        self,
+        *,
+        session: Session,
+        actor: Any,
+        payload: dict[str, Any],
+        client_uuid: str,
+        now: Any,
+    ) -> Mapping[str, Any]: ...
+
+
 def _no_args(_payload: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
@@ -65,6 +86,8 @@ class RecordKind:
     free_text: frozenset[str] = field(default_factory=lambda: frozenset({"note"}))
     # A held record of this kind that must not wait unseen (a conflict raised to level 3-4).
     escalates: Callable[[Mapping[str, Any]], bool] | None = None
+    # Kinds whose new records a batch may insert all at once (see Prepare).
+    prepare: Prepare | None = None
 
 
 KINDS: dict[str, RecordKind] = {}

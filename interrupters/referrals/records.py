@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from interrupters.auth.principal import Principal
 from interrupters.errors import InvalidInput
-from interrupters.forms import form_from_payload
+from interrupters.forms import PreparedForm
 from interrupters.records import RecordKind, batch_memo, declare
 from interrupters.referrals import forms, services
 from interrupters.referrals.models import Referral, ReferralUpdate
@@ -22,10 +22,9 @@ def bind_referral_form(
     payload: dict[str, Any], *, session: Session, actor: Principal, strict: bool = True
 ) -> forms.ReferralForm:
     """The referral form filled from an outbox payload, its choices read once a batch."""
-    form = form_from_payload(forms.ReferralForm, payload, strict=strict)
-    participants, services_ = batch_memo(
+    prepared = batch_memo(
         ("referral_form", actor.user_id),
-        lambda: _choices(
+        lambda: PreparedForm(
             forms.prepare_referral_form(
                 forms.ReferralForm(formdata=None, meta={"csrf": False}),
                 session=session,
@@ -33,13 +32,7 @@ def bind_referral_form(
             )
         ),
     )
-    form.participant_id.choices = list(participants)
-    form.service_id.choices = list(services_)
-    return form
-
-
-def _choices(form: forms.ReferralForm) -> tuple[list[Any], list[Any]]:
-    return list(form.participant_id.choices or []), list(form.service_id.choices or [])
+    return prepared.fill(payload, strict=strict)
 
 
 def receive_referral(
@@ -64,7 +57,11 @@ def receive_update(
     *, session: Session, actor: Principal, payload: dict[str, Any], client_uuid: str, now: datetime
 ) -> tuple[int, bool]:
     """Validate like the online form, then record the status change once under its UUID."""
-    form = form_from_payload(forms.ReferralUpdateForm, payload)
+    prepared = batch_memo(
+        "referral_update_form",
+        lambda: PreparedForm(forms.ReferralUpdateForm(formdata=None, meta={"csrf": False})),
+    )
+    form = prepared.fill(payload)
     if not form.validate():
         raise InvalidInput(forms.form_errors(form))
     update, created = services.update_referral(

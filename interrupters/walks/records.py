@@ -10,8 +10,8 @@ from sqlmodel import Session
 
 from interrupters.auth.principal import Principal
 from interrupters.errors import InvalidInput
-from interrupters.forms import form_from_payload
-from interrupters.records import RecordKind, declare
+from interrupters.forms import PreparedForm
+from interrupters.records import RecordKind, batch_memo, declare
 from interrupters.walks import forms, services
 from interrupters.walks.models import WalkReport
 
@@ -19,8 +19,19 @@ from interrupters.walks.models import WalkReport
 def receive_walk_report(
     *, session: Session, actor: Principal, payload: dict[str, Any], client_uuid: str, now: datetime
 ) -> tuple[int, bool]:
-    form = form_from_payload(forms.WalkReportForm, payload)
-    forms.prepare_report(form, session=session, actor=actor, now=now)
+    # The actor's walks and their places: read once a batch, not once a record.
+    prepared = batch_memo(
+        ("walk_report_form", actor.user_id, now),
+        lambda: PreparedForm(
+            forms.prepare_report(
+                forms.WalkReportForm(formdata=None, meta={"csrf": False}),
+                session=session,
+                actor=actor,
+                now=now,
+            )
+        ),
+    )
+    form = prepared.fill(payload)
     if not form.validate():
         raise InvalidInput(forms.errors_of(form))
     report, created = services.file_walk_report(

@@ -1,0 +1,164 @@
+"""A prepared form answers every payload exactly as a form built for it (issue 8, speed).
+
+The sync endpoint validates a batch's records with one prepared form a kind (its choices
+filled once, its fields copied per record) instead of building the form per record. Whatever
+the payload, the data, the errors and their words must be the form's own: generated payloads
+for every record form are checked against a freshly built form, in Swedish and in English.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_babel import force_locale
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from wtforms import Form, SelectFieldBase
+
+from interrupters.briefings.forms import AcknowledgeForm
+from interrupters.conflicts.forms import (
+    CommunityResponseForm,
+    ConflictForm,
+    ConflictUpdateForm,
+    IncidentForm,
+    MediationForm,
+)
+from interrupters.contacts.forms import ContactForm
+from interrupters.errors import InvalidInput
+from interrupters.forms import PreparedForm, form_from_payload, options
+from interrupters.referrals.forms import ReferralForm, ReferralUpdateForm
+from interrupters.walks.forms import WalkReportForm
+
+FORMS: list[type[Form]] = [
+    ContactForm,
+    ConflictForm,
+    ConflictUpdateForm,
+    MediationForm,
+    IncidentForm,
+    CommunityResponseForm,
+    WalkReportForm,
+    AcknowledgeForm,
+    ReferralForm,
+    ReferralUpdateForm,
+]
+# The choices the database would give (places, participants, walks): the same for both.
+DYNAMIC = options([("place:1", "Torget"), ("area:2", "Elsewhere"), ("7", "P-007"), ("", "—")])
+EXAMPLES = int(os.environ.get("PREPARED_FORM_EXAMPLES", "100"))
+
+TEXT = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "7",
+            "007",
+            "-1",
+            "0",
+            "2",
+            "501",
+            "99999999999999999999",
+            "1.5",
+            "place:1",
+            "area:2",
+            "area:999",
+            "2026-11-20T21:15",
+            "2026-11-20 21:15",
+            "2026-11-20T21:15:30",
+            "2026-11-20",
+            "2026-02-30",
+            "0001-01-01",
+            "9999-12-31",
+            "y",
+            "true",
+            "on",
+            "1e3",
+            "x" * 300,
+            "\u00e5\u00e4\u00f6",
+        ]
+    ),
+    st.text(max_size=12),
+)
+SCALAR = st.one_of(TEXT, st.none(), st.integers(-5, 600), st.booleans())
+VALUE = st.one_of(SCALAR, st.lists(SCALAR, max_size=4))
+
+
+def _with_choices(form: Form) -> Form:
+    for field in form:
+        if isinstance(field, SelectFieldBase) and field.choices is None:
+            field.choices = list(DYNAMIC)
+    return form
+
+
+@st.composite
+def payloads(draw: Any, form_class: type[Form]) -> dict[str, Any]:
+    names = list(form_class(formdata=None, meta={"csrf": False})._fields)
+    template = _with_choices(form_class(formdata=None, meta={"csrf": False}))
+    payload: dict[str, Any] = {}
+    for name in draw(st.lists(st.sampled_from([*names, "unknown"]), unique=True)):
+        field = template._fields.get(name)
+        if isinstance(field, SelectFieldBase) and draw(st.booleans()):
+            values = [c.value for c in field.choices or []] or ["x"]
+            chosen = st.sampled_from(values)
+            payload[name] = draw(st.one_of(chosen, st.lists(chosen, max_size=3)))
+        else:
+            payload[name] = draw(VALUE)
+    return payload
+
+
+def _answers(make: Any) -> tuple[str, Any, Any]:
+    try:
+        form = make()
+    except InvalidInput as refused:
+        return "refused", {k: str(v) for k, v in refused.errors.items()}, None
+    valid = form.validate()
+    errors = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
+    return ("valid" if valid else "invalid"), errors, form.data
+
+
+@pytest.mark.parametrize("form_class", FORMS, ids=lambda c: c.__name__)
+def test_a_prepared_form_answers_as_the_form_itself(app: Flask, form_class: type[Form]) -> None:
+    with app.test_request_context():
+        for locale in ("sv", "en"):
+            with force_locale(locale):
+                prepared = PreparedForm(
+                    _with_choices(form_class(formdata=None, meta={"csrf": False}))
+                )
+
+                @settings(
+                    max_examples=EXAMPLES,
+                    deadline=None,
+                    database=None,
+                    suppress_health_check=[HealthCheck.too_slow],
+                )
+                @given(payloads(form_class), st.booleans())
+                def check(payload: dict[str, Any], strict: bool) -> None:
+                    def fresh() -> Form:
+                        form = form_from_payload(form_class, payload, strict=strict)
+                        return _with_choices(form)
+
+                    expected = _answers(fresh)
+                    # The same prepared form twice: nothing of one payload stays for the next.
+                    assert _answers(lambda: prepared.fill(payload, strict=strict)) == expected
+                    assert _answers(lambda: prepared.fill(payload, strict=strict)) == expected
+
+                check()
+
+
+def test_a_copy_whose_choices_change_checks_the_new_ones(app: Flask) -> None:
+    with app.test_request_context():
+        prepared = PreparedForm(_with_choices(ContactForm(formdata=None, meta={"csrf": False})))
+        payload = {"location": "place:9"}
+        form = prepared.fill(payload)
+        form.validate()
+        assert "location" in form.errors
+        form = prepared.fill(payload)
+        form.location.choices = [*DYNAMIC, *options([("place:9", "Kept")])]
+        form.validate()
+        assert "location" not in form.errors
+        # The prepared form's own choices are untouched.
+        form = prepared.fill(payload)
+        form.validate()
+        assert "location" in form.errors
