@@ -34,9 +34,9 @@ from sqlmodel import Session, select
 from interrupters.auth.models import Organisation
 from interrupters.cli import upgrade_database
 from interrupters.contacts.models import Contact
+from interrupters.contacts.values import ContactKind, ContactPurpose
 from interrupters.db import make_engine
 from interrupters.demo import PROGRAMME, seed_demo
-from interrupters.enums import ContactKind, ContactPurpose
 from interrupters.participants.models import Participant
 from interrupters.places.models import Area
 from interrupters.reports import services

@@ -67,12 +67,12 @@ from interrupters.auth.services import (  # noqa: E402
     principal_for_token,
     start_device_session,
 )
+from interrupters.auth.values import OrganisationType, Role  # noqa: E402
 from interrupters.cli import upgrade_database  # noqa: E402
 from interrupters.conflicts import services as conflicts  # noqa: E402
 from interrupters.db import make_engine, session_scope  # noqa: E402
 from interrupters.demo import PROGRAMME, seed_demo  # noqa: E402
 from interrupters.duty import services as duty_services  # noqa: E402
-from interrupters.enums import OrganisationType, Role  # noqa: E402
 from interrupters.places.models import District, Place  # noqa: E402
 from interrupters.push import services as push  # noqa: E402
 from interrupters.push.models import Notification  # noqa: E402

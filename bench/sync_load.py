@@ -74,11 +74,11 @@ from sqlmodel import select  # noqa: E402
 
 from interrupters.auth.models import Membership, Organisation, User  # noqa: E402
 from interrupters.auth.services import hash_password  # noqa: E402
+from interrupters.auth.values import Role  # noqa: E402
 from interrupters.cli import upgrade_database  # noqa: E402
 from interrupters.contacts.models import Contact  # noqa: E402
 from interrupters.db import make_engine, session_scope  # noqa: E402
 from interrupters.demo import PROGRAMME, seed_demo  # noqa: E402
-from interrupters.enums import Role  # noqa: E402
 from interrupters.places.models import Place  # noqa: E402
 from interrupters.sync import crypto  # noqa: E402
 

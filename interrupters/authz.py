@@ -13,8 +13,8 @@ from werkzeug.wrappers import Response
 
 from interrupters.audit.services import DENIALS_IN_FULL, denial_window, record_denial
 from interrupters.auth.services import WIPE_REASONS, session_end_reason
+from interrupters.auth.values import Role
 from interrupters.db import get_session
-from interrupters.enums import Role
 
 logger = logging.getLogger(__name__)
 

@@ -250,7 +250,7 @@ def register(app: Flask) -> None:
 
         from interrupters.auth.models import Organisation
         from interrupters.auth.services import create_user_with_password, password_problems
-        from interrupters.enums import OrganisationType, Role
+        from interrupters.auth.values import OrganisationType, Role
 
         password = getpass.getpass("Password: ")
         problems = password_problems(password=password, user_inputs=[email, display_name])

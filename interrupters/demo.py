@@ -12,34 +12,31 @@ from sqlmodel import Session, select
 from interrupters.auth.models import Organisation, OrganisationDistrict
 from interrupters.auth.principal import Principal
 from interrupters.auth.services import create_user_with_password
+from interrupters.auth.values import OrganisationType, Role
 from interrupters.contacts.models import Contact, ContactReview
-from interrupters.db import new_uuid, utcnow
-from interrupters.enums import (
-    AgeBand,
-    AgeImpression,
-    Atmosphere,
+from interrupters.contacts.values import (
     ContactKind,
     ContactPurpose,
     ContactSubject,
-    EnvironmentFault,
-    Gender,
-    Goal,
-    Observation,
-    OrganisationType,
-    ParticipantStatus,
-    PlaceType,
     Referral,
     ReviewState,
-    RiskTier,
-    Role,
+)
+from interrupters.db import new_uuid, utcnow
+from interrupters.participants.models import Participant
+from interrupters.participants.values import AgeBand, Gender, Goal, ParticipantStatus, RiskTier
+from interrupters.places.models import Area, Place
+from interrupters.places.services import ensure_stockholm_districts
+from interrupters.places.values import PlaceType
+from interrupters.referrals import services as referrals
+from interrupters.referrals.models import Service
+from interrupters.walks.values import (
+    AgeImpression,
+    Atmosphere,
+    EnvironmentFault,
+    Observation,
     WalkAction,
     YouthsMet,
 )
-from interrupters.participants.models import Participant
-from interrupters.places.models import Area, Place
-from interrupters.places.services import ensure_stockholm_districts
-from interrupters.referrals import services as referrals
-from interrupters.referrals.models import Service
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PROGRAMME = "Järva fredsbyggare"
@@ -314,7 +311,8 @@ def seed_demo_briefing(*, session: Session, now: datetime) -> None:
     06:00 (the coming one), so a newcomer always finds a current briefing."""
     from interrupters.auth.models import User
     from interrupters.briefings.models import Briefing, BriefingDistrict, BriefingPlaceStatus
-    from interrupters.enums import BriefingState, PlaceStatus
+    from interrupters.briefings.values import BriefingState
+    from interrupters.places.values import PlaceStatus
 
     author = session.exec(select(User).where(User.email == "author@example.org")).one()
     organisation = session.exec(

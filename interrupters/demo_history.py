@@ -26,29 +26,19 @@ from interrupters.conflicts.models import (
     Incident,
     Mediation,
 )
+from interrupters.conflicts.values import Catalyst, CommunityResponseKind, IncidentType, Strategy
 from interrupters.contacts.models import Contact
+from interrupters.contacts.values import ContactKind, ContactPurpose
 from interrupters.db import new_uuid
-from interrupters.enums import (
-    AgeBand,
-    Atmosphere,
-    Catalyst,
-    CommunityResponseKind,
-    ContactKind,
-    ContactPurpose,
-    ExitReason,
-    Gender,
-    IncidentType,
-    ReferralStatus,
-    RiskTier,
-    Strategy,
-    YouthsMet,
-)
 from interrupters.participants.models import Participant
 from interrupters.participants.services import CODE_ALPHABET
+from interrupters.participants.values import AgeBand, ExitReason, Gender, RiskTier
 from interrupters.places.models import Area, Place
 from interrupters.records.models import CodeCounter
 from interrupters.referrals.models import Referral, ReferralUpdate, Service
+from interrupters.referrals.values import ReferralStatus
 from interrupters.walks.models import Walk, WalkReport, WalkSignup
+from interrupters.walks.values import Atmosphere, YouthsMet
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MONTHS = 6

@@ -17,7 +17,7 @@ from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 from interrupters.extensions import babel
-from interrupters.labels import label
+from interrupters.valuelists import label
 
 
 def select_locale() -> str:

@@ -18,12 +18,15 @@ from werkzeug.wrappers import Response
 from interrupters.admin import services as admin
 from interrupters.audit.services import last_event_at
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import Role
 from interrupters.authz import PUBLIC, SIGNED_IN, guard, may_reach
 from interrupters.briefings import services as briefings
+from interrupters.briefings.values import BriefingState
 from interrupters.conflicts import services as conflicts
+from interrupters.conflicts.values import MediationOutcome
 from interrupters.contacts import services as contacts
+from interrupters.contacts.values import ReviewState
 from interrupters.db import get_session, utcnow
-from interrupters.enums import BriefingState, MediationOutcome, ReviewState, Role
 from interrupters.health.views import host_report
 from interrupters.participants import services as participants
 from interrupters.places.services import area_names, district_names, place_names

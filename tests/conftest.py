@@ -21,9 +21,9 @@ from sqlmodel import Session
 from interrupters import create_app
 from interrupters.auth import services as auth_services
 from interrupters.auth.principal import OFFICE_ROLES
+from interrupters.auth.values import Role
 from interrupters.cli import upgrade_database
 from interrupters.db import make_engine, metadata
-from interrupters.enums import Role
 from interrupters.push.jobs import join_deliveries
 
 from . import factories

@@ -21,22 +21,17 @@ from interrupters.auth.services import (
     principal_for_token,
     start_device_session,
 )
+from interrupters.auth.values import OrganisationType, Role
 from interrupters.contacts.models import Contact
 from interrupters.contacts.services import ContactInput, log_contact
-from interrupters.enums import (
-    AgeBand,
-    ContactKind,
-    ContactPurpose,
-    OrganisationType,
-    PlaceType,
-    RiskTier,
-    Role,
-)
+from interrupters.contacts.values import ContactKind, ContactPurpose
 from interrupters.participants.models import Participant
 from interrupters.participants.services import ParticipantInput, create_participant
+from interrupters.participants.values import AgeBand, RiskTier
 from interrupters.picture.models import PictureAction
 from interrupters.places.models import Area, District, Place
 from interrupters.places.services import ensure_stockholm_districts
+from interrupters.places.values import PlaceType
 from interrupters.referrals.models import Referral, Service
 from interrupters.referrals.services import ReferralInput, make_referral
 from interrupters.walks.models import Walk, WalkReport, WalkSignup

@@ -19,9 +19,10 @@ from interrupters.auth.models import (
     OrganisationDistrict,
     User,
 )
-from interrupters.enums import OrganisationType, PlaceType, Role
+from interrupters.auth.values import OrganisationType, Role
 from interrupters.errors import InvalidInput, NotAllowed, NotVisible
 from interrupters.places.models import Area, District, Place
+from interrupters.places.values import PlaceType
 
 from . import factories
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import col, select
 
 from interrupters.contacts import services as contacts
+from interrupters.contacts.values import ReviewDecision
 from interrupters.db import utcnow
-from interrupters.enums import ReviewDecision
 from interrupters.push import jobs
 from interrupters.push import services as push
 from interrupters.push.models import Notification

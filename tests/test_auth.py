@@ -10,7 +10,7 @@ from sqlmodel import select
 from interrupters.auth import services
 from interrupters.auth.models import DeviceSession, User
 from interrupters.auth.principal import Principal
-from interrupters.enums import Role
+from interrupters.auth.values import Role
 from interrupters.errors import InvalidInput, NotVisible
 
 from . import factories

@@ -18,8 +18,8 @@ from interrupters.conflicts.models import (
     Incident,
     Mediation,
 )
+from interrupters.conflicts.values import ConflictStatus
 from interrupters.duty import services as duty_services
-from interrupters.enums import ConflictStatus
 from interrupters.errors import DuplicateRecord, InvalidInput, NotAllowed, NotVisible
 from interrupters.push.models import Notification
 from interrupters.reports.services import outcome_shares

@@ -11,7 +11,7 @@ from sqlmodel import func, select
 from interrupters.audit.models import AuditEvent
 from interrupters.contacts import services
 from interrupters.contacts.models import Contact, ContactReview
-from interrupters.enums import ReviewDecision, ReviewState
+from interrupters.contacts.values import ReviewDecision, ReviewState
 from interrupters.errors import DuplicateRecord, InvalidInput, InvalidState, NotAllowed, NotVisible
 
 from . import factories

@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import Session, col, select
 
 from interrupters.demo import seed_demo
-from interrupters.enums import WalkState
 from interrupters.walks.models import Walk, WalkReport, WalkSignup
+from interrupters.walks.values import WalkState
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 

@@ -9,10 +9,10 @@ import pytest
 from sqlmodel import select
 
 from interrupters.audit.models import AuditEvent
-from interrupters.enums import ExitReason, ParticipantStatus
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.participants import services
 from interrupters.participants.models import Participant
+from interrupters.participants.values import ExitReason, ParticipantStatus
 
 from . import factories
 

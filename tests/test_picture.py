@@ -18,7 +18,7 @@ from sqlmodel import func, select
 
 from interrupters.audit.models import AuditEvent
 from interrupters.auth.models import Organisation, OrganisationDistrict
-from interrupters.enums import OrganisationType
+from interrupters.auth.values import OrganisationType
 from interrupters.errors import InvalidInput, NotAllowed, NotVisible
 from interrupters.exports import BOM_BYTES
 from interrupters.picture import mapping, services

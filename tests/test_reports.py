@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session
 
-from interrupters import enums as e
 from interrupters.conflicts.models import (
     CommunityResponse,
     Conflict,
@@ -24,14 +23,25 @@ from interrupters.conflicts.models import (
     Incident,
     Mediation,
 )
+from interrupters.conflicts.values import (
+    Catalyst,
+    CommunityResponseKind,
+    IncidentResponse,
+    IncidentType,
+    MediationOutcome,
+    Strategy,
+)
 from interrupters.contacts.models import Contact
+from interrupters.contacts.values import ContactKind, ContactPurpose, ContactSubject
 from interrupters.errors import InvalidInput
 from interrupters.participants.models import Participant
 from interrupters.referrals.models import Referral, ReferralUpdate
+from interrupters.referrals.values import ReferralStatus, ServiceKind
 from interrupters.reports import services
 from interrupters.reports.indicators import BY_NAME, COUNT, INDICATORS, RATE, WALK_INDICATORS
 from interrupters.reports.suppression import Relation, determined_cells, suppress
 from interrupters.walks.models import WalkReport, WalkSignup
+from interrupters.walks.values import Atmosphere
 
 from . import factories
 
@@ -105,11 +115,11 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
     for _ in range(160):
         month = rng.choice(MONTHS)
         area = rng.choice(areas)
-        subject = rng.choice(list(e.ContactSubject))
-        kind = rng.choice(list(e.ContactKind))
-        purpose = rng.choice(list(e.ContactPurpose))
+        subject = rng.choice(list(ContactSubject))
+        kind = rng.choice(list(ContactKind))
+        purpose = rng.choice(list(ContactPurpose))
         minutes = rng.choice([None, 5, 15, 30])
-        participant = rng.choice(participants) if subject == e.ContactSubject.participant else None
+        participant = rng.choice(participants) if subject == ContactSubject.participant else None
         session.add(
             Contact(
                 client_uuid=uid(),
@@ -118,8 +128,8 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
                 worker_id=worker.id or 0,
                 subject=subject.value,
                 participant_id=participant.id if participant else None,
-                age_band="18-20" if subject == e.ContactSubject.person else None,
-                group_size=4 if subject == e.ContactSubject.group else None,
+                age_band="18-20" if subject == ContactSubject.person else None,
+                group_size=4 if subject == ContactSubject.group else None,
                 occurred_at=local(some_day(rng, month), rng.randint(8, 23)),
                 area_id=area,
                 kind=kind.value,
@@ -195,7 +205,7 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
         month = MONTHS[n % 3]
         area = areas[n % 2]
         level = rng.randint(1, 4)
-        catalyst = rng.choice(list(e.Catalyst))
+        catalyst = rng.choice(list(Catalyst))
         conflict = Conflict(
             client_uuid=uid(),
             payload_hash="t",
@@ -254,8 +264,8 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
             )
         for _ in range(rng.randint(0, 3)):
             when = rng.choice(MONTHS)
-            outcome = rng.choice(list(e.MediationOutcome))
-            strategies = rng.sample([s.value for s in e.Strategy], rng.randint(0, 3))
+            outcome = rng.choice(list(MediationOutcome))
+            strategies = rng.sample([s.value for s in Strategy], rng.randint(0, 3))
             session.add(
                 Mediation(
                     client_uuid=uid(),
@@ -278,7 +288,7 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
     # Incidents and community responses.
     for _ in range(30):
         month, area = rng.choice(MONTHS), rng.choice(areas)
-        kind, response = rng.choice(list(e.IncidentType)), rng.choice(list(e.IncidentResponse))
+        kind, response = rng.choice(list(IncidentType)), rng.choice(list(IncidentResponse))
         injured = rng.randint(0, 2)
         session.add(
             Incident(
@@ -303,7 +313,7 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
         expected.add(month, area, "incidents_injured", by=injured)
     for n in range(18):
         month, area = rng.choice(MONTHS), rng.choice(areas)
-        kind = list(e.CommunityResponseKind)[n % len(e.CommunityResponseKind)]
+        kind = list(CommunityResponseKind)[n % len(CommunityResponseKind)]
         session.add(
             CommunityResponse(
                 client_uuid=uid(),
@@ -320,9 +330,9 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
     # Referrals: made in a month, by the participant's area, and the statuses they reached.
     services_by_kind = {
         kind.value: factories.create_service(session, world, kind=kind.value)
-        for kind in e.ServiceKind
+        for kind in ServiceKind
     }
-    kinds = [kind.value for kind in e.ServiceKind]
+    kinds = [kind.value for kind in ServiceKind]
     for n in range(48):
         participant = rng.choice(participants)
         kind = kinds[n % len(kinds)]
@@ -344,7 +354,7 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
         session.flush()
         expected.add(month, participant.area_id, "referrals_made", f"referrals_made_kind_{kind}")
         reached: set[tuple[date, str]] = set()
-        others = [s.value for s in e.ReferralStatus if s.value not in ("made", "started")]
+        others = [s.value for s in ReferralStatus if s.value not in ("made", "started")]
         # Every kind of service is started with and completed with at least once.
         statuses = ["started", "completed"] if n < len(kinds) else rng.sample(others, 2)
         for status in statuses:
@@ -567,7 +577,7 @@ def test_walk_figures_per_district_and_month(session, world):
         if state == "completed":
             expected[(month, district, "walks_held")] += 1
             expected[(month, district, "walker_evenings")] += len(signed)
-            atmosphere = rng.choice(list(e.Atmosphere)).value
+            atmosphere = rng.choice(list(Atmosphere)).value
             session.add(
                 WalkReport(
                     client_uuid=uid(),

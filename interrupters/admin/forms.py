@@ -19,8 +19,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from interrupters.enums import OrganisationType, PlaceType, Role
-from interrupters.labels import choices
+from interrupters.auth.values import OrganisationType, Role
+from interrupters.places.values import PlaceType
+from interrupters.valuelists import choices
 
 COORDINATE = r"^-?\d{1,3}([.,]\d{1,8})?$"
 

@@ -13,8 +13,8 @@ from sqlmodel import Session, col, func, select
 
 from interrupters.auth.models import DeviceSession, Invitation, Membership, Organisation, User
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import Role
 from interrupters.db import utcnow
-from interrupters.enums import Role
 from interrupters.errors import NotAllowed, NotVisible
 from interrupters.places.models import District, Place
 from interrupters.places.services import AreaPlaces, areas_with_places

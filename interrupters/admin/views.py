@@ -28,14 +28,15 @@ from interrupters.auth import services as auth_services
 from interrupters.auth import twofactor
 from interrupters.auth.models import Organisation
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import OrganisationType, Role
 from interrupters.authz import guard
 from interrupters.db import get_session
-from interrupters.enums import OrganisationType, PlaceType, Role
 from interrupters.errors import InvalidInput
-from interrupters.labels import choices
 from interrupters.places import services as place_services
+from interrupters.places.values import PlaceType
 from interrupters.records import validated
 from interrupters.retention import services as retention_services
+from interrupters.valuelists import choices
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from wtforms.fields.choices import SelectChoice
 
 from interrupters.audit import services
 from interrupters.audit.forms import AuditFilterForm
+from interrupters.auth.values import Role
 from interrupters.authz import guard
 from interrupters.db import get_session, utcnow
-from interrupters.enums import Role
 
 logger = logging.getLogger(__name__)
 

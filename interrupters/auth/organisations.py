@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Membership, Organisation, OrganisationDistrict
 from interrupters.auth.principal import Principal
-from interrupters.enums import OrganisationType, Role
+from interrupters.auth.values import OrganisationType, Role
 from interrupters.errors import InvalidInput, NotAllowed, NotVisible
 from interrupters.places.models import District
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 
-from interrupters.enums import Role
+from interrupters.auth.values import Role
 
 # Office roles get short sessions; field roles keep theirs through a night on the street.
 OFFICE_ROLES = frozenset({Role.admin, Role.supervisor, Role.briefing_author, Role.researcher})

@@ -20,8 +20,8 @@ from interrupters.auth.models import DeviceSession, Invitation, Membership, Orga
 from interrupters.auth.principal import OFFICE_ROLES, Principal
 from interrupters.auth.signals import devices_signed_out
 from interrupters.auth.twofactor import pending_step
+from interrupters.auth.values import Role
 from interrupters.db import utcnow
-from interrupters.enums import Role
 from interrupters.errors import InvalidInput, NotAllowed, NotVisible
 
 logger = logging.getLogger(__name__)

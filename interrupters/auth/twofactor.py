@@ -39,8 +39,8 @@ from interrupters.auth import throttle
 from interrupters.auth.models import DeviceSession, Passkey, RecoveryCode, TotpFactor, User
 from interrupters.auth.principal import OFFICE_ROLES, Principal
 from interrupters.auth.signals import devices_signed_out, second_factors_reset
+from interrupters.auth.values import Role
 from interrupters.db import utcnow
-from interrupters.enums import Role
 from interrupters.errors import InvalidInput, NotAllowed, NotVisible
 
 logger = logging.getLogger(__name__)

@@ -22,11 +22,11 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from interrupters.briefings import services
 from interrupters.briefings.models import Briefing
-from interrupters.enums import PlaceStatus
 from interrupters.forms import MultiCheckboxField, options
-from interrupters.labels import LABELS
 from interrupters.places.models import District
+from interrupters.places.values import PlaceStatus
 from interrupters.records import validated
+from interrupters.valuelists import LABELS
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"

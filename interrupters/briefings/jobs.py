@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 
 from interrupters.briefings.models import Briefing
 from interrupters.briefings.services import expire_briefings, publish_briefing
+from interrupters.briefings.values import BriefingState
 from interrupters.db import utcnow
-from interrupters.enums import BriefingState
 
 logger = logging.getLogger(__name__)
 

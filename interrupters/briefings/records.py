@@ -12,7 +12,7 @@ from sqlmodel import Session
 from interrupters.auth.principal import Principal
 from interrupters.briefings import forms, services
 from interrupters.briefings.models import BriefingReceipt
-from interrupters.enums import ReceiptKind
+from interrupters.briefings.values import ReceiptKind
 from interrupters.errors import InvalidInput
 from interrupters.forms import PreparedForm
 from interrupters.records import RecordKind, batch_memo, declare, validated

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, select
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Membership, Organisation, OrganisationDistrict, User
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import OrganisationType, Role
 from interrupters.briefings.models import (
     Acknowledgement,
     Briefing,
@@ -29,11 +30,12 @@ from interrupters.briefings.models import (
     BriefingReceipt,
 )
 from interrupters.briefings.signals import briefing_published
+from interrupters.briefings.values import BriefingState, ReceiptKind
 from interrupters.db import utcnow
-from interrupters.enums import BriefingState, OrganisationType, PlaceStatus, ReceiptKind, Role
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.identifying import Identifier, find_identifier
 from interrupters.places.models import Area, District, Place
+from interrupters.places.values import PlaceStatus
 from interrupters.records import find_replay, payload_hash
 from interrupters.walks import services as walks
 

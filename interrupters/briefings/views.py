@@ -15,12 +15,13 @@ from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from interrupters.auth.models import Organisation
+from interrupters.auth.values import Role
 from interrupters.authz import guard
 from interrupters.briefings import forms, services
 from interrupters.briefings.models import Briefing
 from interrupters.briefings.signals import briefing_drafting
+from interrupters.briefings.values import ReceiptKind
 from interrupters.db import get_session, utcnow
-from interrupters.enums import ReceiptKind, Role
 from interrupters.errors import InvalidInput, InvalidState
 from interrupters.places.models import District
 from interrupters.records import validated

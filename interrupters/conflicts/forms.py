@@ -26,9 +26,21 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from interrupters import enums
 from interrupters.auth.principal import Principal
 from interrupters.conflicts import services
+from interrupters.conflicts.values import (
+    Catalyst,
+    CommunityResponseKind,
+    ConflictStatus,
+    ConflictType,
+    DetectedVia,
+    IncidentResponse,
+    IncidentType,
+    MediationOutcome,
+    RiskLevel,
+    Strategy,
+    Weapon,
+)
 from interrupters.forms import (
     MultiCheckboxField,
     blank,
@@ -36,9 +48,9 @@ from interrupters.forms import (
     options,
     parse_location,
 )
-from interrupters.labels import choices
 from interrupters.participants.services import organisation_workers
 from interrupters.records import validated
+from interrupters.valuelists import choices
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -63,11 +75,11 @@ class _RecordForm(FlaskForm):
 class ConflictForm(_RecordForm):
     location = SelectField(_l("Where"), validators=[DataRequired()])
     risk_level = RadioField(
-        _l("Risk level"), choices=choices(enums.RiskLevel), validators=[DataRequired()]
+        _l("Risk level"), choices=choices(RiskLevel), validators=[DataRequired()]
     )
     type = RadioField(
         _l("Who against whom"),
-        choices=choices(enums.ConflictType),
+        choices=choices(ConflictType),
         default="group_vs_group",
         validators=[DataRequired()],
     )
@@ -86,10 +98,10 @@ class ConflictForm(_RecordForm):
         ),
     )
     detected_via = SelectField(
-        _l("How it was detected"), choices=choices(enums.DetectedVia), default="street"
+        _l("How it was detected"), choices=choices(DetectedVia), default="street"
     )
-    catalyst = SelectField(_l("What set it off"), choices=choices(enums.Catalyst))
-    weapon = RadioField(_l("Weapons"), choices=choices(enums.Weapon), default="none_known")
+    catalyst = SelectField(_l("What set it off"), choices=choices(Catalyst))
+    weapon = RadioField(_l("Weapons"), choices=choices(Weapon), default="none_known")
     youth_involved = BooleanField(_l("Young people are involved"))
     retaliation_related = BooleanField(_l("It is about retaliation"))
     note = TextAreaField(
@@ -105,11 +117,9 @@ class ConflictUpdateForm(_RecordForm):
         default="info",
     )
     risk_level = RadioField(
-        _l("Risk level now"), choices=choices(enums.RiskLevel), validators=[Optional()]
+        _l("Risk level now"), choices=choices(RiskLevel), validators=[Optional()]
     )
-    status = SelectField(
-        _l("Status"), choices=choices(enums.ConflictStatus), validators=[Optional()]
-    )
+    status = SelectField(_l("Status"), choices=choices(ConflictStatus), validators=[Optional()])
     text = TextAreaField(
         _l("What is new, or why the level changed"),
         validators=[Optional(), Length(max=280)],
@@ -121,9 +131,9 @@ class MediationForm(_RecordForm):
     conflict_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,9}$")])
     mediator_ids = MultiCheckboxField(_l("Mediators"), coerce=int, validate_choice=False)
     location = SelectField(_l("Where"), validators=[Optional()])
-    strategies = MultiCheckboxField(_l("Strategies"), choices=choices(enums.Strategy))
+    strategies = MultiCheckboxField(_l("Strategies"), choices=choices(Strategy))
     outcome = RadioField(
-        _l("Outcome"), choices=choices(enums.MediationOutcome), validators=[DataRequired()]
+        _l("Outcome"), choices=choices(MediationOutcome), validators=[DataRequired()]
     )
     follow_up_on = DateField(_l("Follow up on"), validators=[Optional()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=280)], description=NO_NAMES)
@@ -131,20 +141,20 @@ class MediationForm(_RecordForm):
 
 class IncidentForm(_RecordForm):
     type = RadioField(
-        _l("What happened"), choices=choices(enums.IncidentType), validators=[DataRequired()]
+        _l("What happened"), choices=choices(IncidentType), validators=[DataRequired()]
     )
     location = SelectField(_l("Where"), validators=[DataRequired()])
     conflict_id = SelectField(_l("Part of a conflict"), validators=[Optional()])
     injured_count = IntegerField(
         _l("Injured"), default=0, validators=[Optional(), NumberRange(min=0, max=500)]
     )
-    response = RadioField(_l("Response"), choices=choices(enums.IncidentResponse), default="none")
+    response = RadioField(_l("Response"), choices=choices(IncidentResponse), default="none")
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=280)], description=NO_NAMES)
 
 
 class CommunityResponseForm(_RecordForm):
     kind = RadioField(
-        _l("Response"), choices=choices(enums.CommunityResponseKind), validators=[DataRequired()]
+        _l("Response"), choices=choices(CommunityResponseKind), validators=[DataRequired()]
     )
     location = SelectField(_l("Where"), validators=[DataRequired()])
     incident_id = SelectField(_l("After an incident"), validators=[Optional()])

@@ -15,8 +15,8 @@ from sqlmodel import Session, col, select
 from interrupters.conflicts.models import Mediation
 from interrupters.contacts.models import Contact
 from interrupters.db import utcnow
-from interrupters.enums import ParticipantStatus
 from interrupters.participants.models import Participant
+from interrupters.participants.values import ParticipantStatus
 from interrupters.push.services import remind_follow_up
 
 logger = logging.getLogger(__name__)

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, func, select
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Membership
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import Role
 from interrupters.conflicts.models import (
     CommunityResponse,
     Conflict,
@@ -28,9 +29,7 @@ from interrupters.conflicts.models import (
     Mediation,
 )
 from interrupters.conflicts.signals import conflict_escalated
-from interrupters.db import utcnow
-from interrupters.duty import services as duty
-from interrupters.enums import (
+from interrupters.conflicts.values import (
     Catalyst,
     CommunityResponseKind,
     ConflictStatus,
@@ -39,11 +38,12 @@ from interrupters.enums import (
     IncidentResponse,
     IncidentType,
     MediationOutcome,
-    Role,
     Strategy,
     TimelineKind,
     Weapon,
 )
+from interrupters.db import utcnow
+from interrupters.duty import services as duty
 from interrupters.errors import DuplicateRecord, InvalidInput, NotAllowed, NotVisible
 from interrupters.participants.models import Participant
 from interrupters.places.models import Area, District, Place

@@ -14,11 +14,11 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from interrupters.auth.services import display_names
+from interrupters.auth.values import Role
 from interrupters.authz import guard
 from interrupters.conflicts import forms, services
 from interrupters.db import get_session
 from interrupters.duty import services as duty
-from interrupters.enums import Role
 from interrupters.errors import InvalidInput
 from interrupters.forms import blank, options
 from interrupters.htmx import render_page_or_block

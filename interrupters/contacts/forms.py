@@ -18,9 +18,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from interrupters import enums
 from interrupters.auth.principal import Principal
 from interrupters.contacts.services import ContactInput
+from interrupters.contacts.values import ContactKind, ContactPurpose, ContactSubject, Referral
 from interrupters.errors import InvalidInput
 from interrupters.forms import (
     MultiCheckboxField,
@@ -29,8 +29,9 @@ from interrupters.forms import (
     options,
     parse_location,
 )
-from interrupters.labels import choices
 from interrupters.participants.services import participant_choices
+from interrupters.participants.values import AgeBand, Gender
+from interrupters.valuelists import choices
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -48,33 +49,31 @@ class ContactForm(FlaskForm):
     location = SelectField(_l("Where"), validators=[DataRequired()])
     subject = RadioField(
         _l("Who"),
-        choices=choices(enums.ContactSubject),
+        choices=choices(ContactSubject),
         default="participant",
         validators=[DataRequired()],
     )
     participant_id = SelectField(_l("Participant"), validators=[Optional()])
-    age_band = SelectField(
-        _l("Age band"), choices=blank(choices(enums.AgeBand)), validators=[Optional()]
-    )
+    age_band = SelectField(_l("Age band"), choices=blank(choices(AgeBand)), validators=[Optional()])
     gender = SelectField(
-        _l("Gender (optional)"), choices=blank(choices(enums.Gender)), validators=[Optional()]
+        _l("Gender (optional)"), choices=blank(choices(Gender)), validators=[Optional()]
     )
     group_size = IntegerField(
         _l("How many in the group"), validators=[Optional(), NumberRange(min=2, max=500)]
     )
     kind = RadioField(
         _l("Kind of contact"),
-        choices=choices(enums.ContactKind),
+        choices=choices(ContactKind),
         default="street",
         validators=[DataRequired()],
     )
     purpose = RadioField(
         _l("Purpose"),
-        choices=choices(enums.ContactPurpose),
+        choices=choices(ContactPurpose),
         default="check_in",
         validators=[DataRequired()],
     )
-    referrals = MultiCheckboxField(_l("Referrals"), choices=choices(enums.Referral))
+    referrals = MultiCheckboxField(_l("Referrals"), choices=choices(Referral))
     duration_minutes = IntegerField(
         _l("Minutes"), validators=[Optional(), NumberRange(min=0, max=1440)]
     )
@@ -123,10 +122,10 @@ def contact_input(form: ContactForm, *, session: Session) -> ContactInput:
     """Turn a validated form into the service's input; the local time becomes aware."""
     area_id, place_id = parse_location(form.location.data or "", session=session)
     errors: dict[str, Any] = {}
-    subject = enums.ContactSubject(form.subject.data)
-    if subject == enums.ContactSubject.participant and not form.participant_id.data:
+    subject = ContactSubject(form.subject.data)
+    if subject == ContactSubject.participant and not form.participant_id.data:
         errors["participant_id"] = _l("Choose the participant.")
-    if subject == enums.ContactSubject.person and not form.age_band.data:
+    if subject == ContactSubject.person and not form.age_band.data:
         errors["age_band"] = _l("Choose an age band.")
     if errors:
         raise InvalidInput(errors)

@@ -12,23 +12,21 @@ from sqlmodel import Session, col, select
 
 from interrupters.audit.services import record_event
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import Role
 from interrupters.contacts.models import Contact, ContactReview
 from interrupters.contacts.signals import contact_returned
-from interrupters.db import utcnow
-from interrupters.enums import (
-    AgeBand,
+from interrupters.contacts.values import (
     ContactKind,
     ContactPurpose,
     ContactSubject,
-    Gender,
-    ParticipantStatus,
     Referral,
     ReviewDecision,
     ReviewState,
-    Role,
 )
+from interrupters.db import utcnow
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.participants.models import Participant
+from interrupters.participants.values import AgeBand, Gender, ParticipantStatus
 from interrupters.places.models import Area, Place
 from interrupters.records import find_replay, payload_hash
 

@@ -13,6 +13,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from interrupters.auth.services import display_names
+from interrupters.auth.values import Role
 from interrupters.authz import deny, guard
 from interrupters.contacts import services
 from interrupters.contacts.forms import (
@@ -26,8 +27,8 @@ from interrupters.contacts.forms import (
 )
 from interrupters.contacts.models import Contact
 from interrupters.contacts.records import bind_form
+from interrupters.contacts.values import ReviewDecision, ReviewState
 from interrupters.db import get_session
-from interrupters.enums import ReviewDecision, ReviewState, Role
 from interrupters.errors import InvalidInput
 from interrupters.forms import blank, location_value, options
 from interrupters.htmx import render_page_or_block

@@ -9,9 +9,9 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import Role
 from interrupters.db import utcnow
 from interrupters.duty.models import Duty
-from interrupters.enums import Role
 from interrupters.errors import InvalidInput, NotAllowed
 from interrupters.places.models import Area
 

@@ -13,9 +13,9 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
+from interrupters.auth.values import Role
 from interrupters.authz import PUBLIC, guard
 from interrupters.db import get_engine, get_session, utcnow
-from interrupters.enums import Role
 from interrupters.health import services
 from interrupters.keys import key_id
 from interrupters.push.webpush import vapid_key

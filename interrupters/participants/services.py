@@ -15,11 +15,19 @@ from sqlmodel import Session, col, func, select
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Membership, User
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import Role
 from interrupters.contacts.models import Contact
 from interrupters.db import utcnow
-from interrupters.enums import AgeBand, ExitReason, Gender, Goal, ParticipantStatus, RiskTier, Role
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.participants.models import Participant
+from interrupters.participants.values import (
+    AgeBand,
+    ExitReason,
+    Gender,
+    Goal,
+    ParticipantStatus,
+    RiskTier,
+)
 from interrupters.places.models import Area
 
 logger = logging.getLogger(__name__)

@@ -7,14 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from interrupters.auth.values import Role
 from interrupters.authz import deny, guard
 from interrupters.contacts import services as contacts
 from interrupters.db import get_session
-from interrupters.enums import ExitReason, Role
 from interrupters.errors import InvalidInput
 from interrupters.forms import options
 from interrupters.participants import services
 from interrupters.participants.forms import CloseForm, ParticipantForm
+from interrupters.participants.values import ExitReason
 from interrupters.places.services import areas_with_places
 from interrupters.referrals import services as referrals
 

@@ -24,10 +24,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from interrupters import enums
 from interrupters.auth.principal import Principal
 from interrupters.forms import blank, options
-from interrupters.labels import LABELS, choices
 from interrupters.picture import services
 from interrupters.picture.services import (
     ActionInput,
@@ -36,7 +34,15 @@ from interrupters.picture.services import (
     ObservationInput,
     SignalInput,
 )
+from interrupters.picture.values import (
+    ActionKind,
+    ActionStatus,
+    ObservationKind,
+    ObservationSource,
+    Severity,
+)
 from interrupters.records import validated
+from interrupters.valuelists import LABELS, choices
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -50,13 +56,11 @@ class ObservationForm(FlaskForm):
     observed_at = DateTimeLocalField(
         _l("When"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
     )
-    kind = RadioField(
-        _l("What"), choices=choices(enums.ObservationKind), validators=[DataRequired()]
-    )
+    kind = RadioField(_l("What"), choices=choices(ObservationKind), validators=[DataRequired()])
     severity = RadioField(
         _l("How serious"),
-        choices=choices(enums.Severity),
-        default=enums.Severity.noted.value,
+        choices=choices(Severity),
+        default=Severity.noted.value,
         validators=[DataRequired()],
     )
     source = RadioField(_l("Seen by"), validators=[DataRequired()])
@@ -69,14 +73,14 @@ class SignalForm(FlaskForm):
     place_id = SelectField(_l("Place"), validators=[DataRequired()])
     kind = RadioField(
         _l("What is going on"),
-        choices=[c for c in choices(enums.ObservationKind) if c.value in services.SIGNAL_KINDS],
-        default=enums.ObservationKind.tension_between_groups.value,
+        choices=[c for c in choices(ObservationKind) if c.value in services.SIGNAL_KINDS],
+        default=ObservationKind.tension_between_groups.value,
         validators=[DataRequired()],
     )
     severity = RadioField(
         _l("How serious"),
-        choices=choices(enums.Severity),
-        default=enums.Severity.concerning.value,
+        choices=choices(Severity),
+        default=Severity.concerning.value,
         validators=[DataRequired()],
     )
     observed_at = DateTimeLocalField(
@@ -86,14 +90,14 @@ class SignalForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     place_id = SelectField(_l("Place"), validators=[DataRequired()])
-    what = SelectField(_l("Action"), choices=choices(enums.ActionKind))
+    what = SelectField(_l("Action"), choices=choices(ActionKind))
     owner_organisation_id = SelectField(_l("Who does it"), validators=[DataRequired()])
     due_on = DateField(_l("Due"), validators=[DataRequired()])
 
 
 class FollowUpForm(FlaskForm):
     status = RadioField(
-        _l("How did it go"), choices=choices(enums.ActionStatus), validators=[DataRequired()]
+        _l("How did it go"), choices=choices(ActionStatus), validators=[DataRequired()]
     )
     result_note = StringField(
         _l("What came of it"), validators=[Optional(), Length(max=140)], description=NO_PERSONS
@@ -154,7 +158,7 @@ def prepare_observation_form(
     assert organisation.id is not None
     form.place_id.choices = place_choices(session=session, organisation_id=organisation.id)
     sources = services.sources_for(organisation)
-    labels = LABELS[enums.ObservationSource]
+    labels = LABELS[ObservationSource]
     form.source.choices = [SelectChoice(s.value, labels[s.value]) for s in sources]
     if not form.source.data:
         form.source.data = sources[0].value
@@ -245,7 +249,7 @@ def close_input(
     follow_ups = []
     for action_id in follow_up_ids:
         status = data.get(f"followup-{action_id}", "")
-        if status and status != enums.ActionStatus.planned.value:
+        if status and status != ActionStatus.planned.value:
             follow_ups.append(
                 {
                     "action_id": action_id,

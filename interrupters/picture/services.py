@@ -27,19 +27,8 @@ from sqlmodel import Session, col, select
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Organisation, OrganisationDistrict
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import OrganisationType, Role
 from interrupters.db import utcnow
-from interrupters.enums import (
-    ActionKind,
-    ActionStatus,
-    ObservationKind,
-    ObservationSource,
-    OrganisationType,
-    PeriodState,
-    PlaceStatus,
-    Role,
-    Severity,
-    Trend,
-)
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.identifying import identifying_problem
 from interrupters.picture.models import (
@@ -50,7 +39,17 @@ from interrupters.picture.models import (
     PlaceObservation,
     SignalSharing,
 )
+from interrupters.picture.values import (
+    ActionKind,
+    ActionStatus,
+    ObservationKind,
+    ObservationSource,
+    PeriodState,
+    Severity,
+    Trend,
+)
 from interrupters.places.models import Area, District, Place
+from interrupters.places.values import PlaceStatus
 from interrupters.records import find_replay, payload_hash
 from interrupters.walks.models import Walk, WalkReport
 
@@ -1228,7 +1227,7 @@ def briefing_start(
 ) -> DraftStart:
     """The statuses of the last closed periods' places of concern, a "watch" for a place
     rising since, and the open actions, for the districts of a new draft."""
-    from interrupters.labels import label
+    from interrupters.valuelists import label
 
     now = now or utcnow()
     statuses: dict[int, tuple[str, str]] = {}
@@ -1368,7 +1367,7 @@ def lagesbild_table(
 ) -> tuple[list[Any], list[list[Any]]]:
     """One row a place and one a place type: observations by kind (counts under 5
     suppressed), the eight weeks before, the trend, the statuses given and the actions."""
-    from interrupters.labels import label
+    from interrupters.valuelists import label
 
     now = now or utcnow()
     assert district.id is not None

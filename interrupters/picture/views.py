@@ -16,9 +16,9 @@ from flask_login import current_user
 from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
+from interrupters.auth.values import Role
 from interrupters.authz import guard
 from interrupters.db import get_session, utcnow
-from interrupters.enums import Role
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed
 from interrupters.exports import csv_response
 from interrupters.picture import forms, mapping, services

@@ -10,9 +10,10 @@ from sqlmodel import Session, col, select
 
 from interrupters.audit.services import record_event
 from interrupters.auth.principal import Principal
-from interrupters.enums import PlaceType, Role
+from interrupters.auth.values import Role
 from interrupters.errors import InvalidInput, NotAllowed, NotVisible
 from interrupters.places.models import Area, District, Place
+from interrupters.places.values import PlaceType
 
 # Stockholm's eleven districts since 2023-07-01, with the names older documents use.
 STOCKHOLM_DISTRICTS: dict[str, list[str]] = {

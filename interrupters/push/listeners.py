@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from interrupters.auth.models import Membership
 from interrupters.auth.principal import Principal
 from interrupters.auth.signals import devices_signed_out, second_factors_reset
+from interrupters.auth.values import Role
 from interrupters.briefings import services as briefings
 from interrupters.briefings.models import Briefing
 from interrupters.briefings.signals import briefing_published
@@ -19,7 +20,6 @@ from interrupters.conflicts.models import Conflict, ConflictEvent
 from interrupters.conflicts.signals import conflict_escalated
 from interrupters.contacts.models import Contact, ContactReview
 from interrupters.contacts.signals import contact_returned
-from interrupters.enums import Role
 from interrupters.places.models import District
 from interrupters.push.services import forget_devices, notify
 from interrupters.records.models import HeldRecord

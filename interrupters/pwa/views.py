@@ -13,9 +13,9 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from interrupters import security
+from interrupters.auth.values import Role
 from interrupters.authz import PUBLIC, guard, may_reach
 from interrupters.db import utcnow
-from interrupters.enums import Role
 
 bp = Blueprint("pwa", __name__)
 guard(bp, {"asset": PUBLIC, "service_worker": PUBLIC, "manifest": PUBLIC, "offline": PUBLIC})

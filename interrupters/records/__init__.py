@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, select
 
-from interrupters.enums import Role
+from interrupters.auth.values import Role
 from interrupters.errors import DuplicateRecord, InvalidInput
 
 Row = TypeVar("Row")

@@ -27,8 +27,8 @@ from sqlmodel import Session, col, func, select
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Membership, User
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import Role
 from interrupters.db import utcnow
-from interrupters.enums import Role
 from interrupters.errors import DuplicateRecord, InvalidInput, NotAllowed, NotVisible
 from interrupters.i18n import message_of, render_message
 from interrupters.records import (

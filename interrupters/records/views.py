@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from interrupters.auth.values import Role
 from interrupters.authz import SIGNED_IN, guard
 from interrupters.db import get_session
-from interrupters.enums import Role
 from interrupters.errors import NotVisible
 from interrupters.records import KINDS
 from interrupters.records import services as records

@@ -20,19 +20,19 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from interrupters import enums
 from interrupters.auth.principal import Principal
 from interrupters.forms import MultiCheckboxField, blank, options
-from interrupters.labels import choices, label
 from interrupters.places.models import District
 from interrupters.records import validated
 from interrupters.referrals import services
 from interrupters.referrals.services import ReferralInput, ReferralUpdateInput, ServiceInput
+from interrupters.referrals.values import ConsentScope, ReferralStatus, ServiceKind
+from interrupters.valuelists import choices, label
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # Where a referral may go next: every status but "made".
-NEXT_STATUSES = [s for s in enums.ReferralStatus if s != enums.ReferralStatus.made]
+NEXT_STATUSES = [s for s in ReferralStatus if s != ReferralStatus.made]
 
 
 class ReferralForm(FlaskForm):
@@ -45,8 +45,8 @@ class ReferralForm(FlaskForm):
     consent_given = BooleanField(_l("The participant agrees to the referral"))
     consent_scope = RadioField(
         _l("What the participant agreed to"),
-        choices=choices(enums.ConsentScope),
-        default=enums.ConsentScope.worker_contacts_service.value,
+        choices=choices(ConsentScope),
+        default=ConsentScope.worker_contacts_service.value,
         validators=[DataRequired()],
     )
     follow_up_on = DateField(_l("Follow up on"), validators=[Optional()])
@@ -58,7 +58,7 @@ class ReferralUpdateForm(FlaskForm):
     referral_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,9}$")])
     status = RadioField(
         _l("Where the referral got to"),
-        choices=[c for c in choices(enums.ReferralStatus) if c.value != "made"],
+        choices=[c for c in choices(ReferralStatus) if c.value != "made"],
         validators=[DataRequired()],
     )
     occurred_at = DateTimeLocalField(
@@ -69,7 +69,7 @@ class ReferralUpdateForm(FlaskForm):
 
 class ServiceForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
-    kind = SelectField(_l("Kind of service"), choices=choices(enums.ServiceKind))
+    kind = SelectField(_l("Kind of service"), choices=choices(ServiceKind))
     district_ids = MultiCheckboxField(_l("Districts served (none: the whole city)"), coerce=int)
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
     opening_hours = StringField(_l("Opening hours"), validators=[Optional(), Length(max=200)])

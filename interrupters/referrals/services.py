@@ -12,13 +12,15 @@ from sqlmodel import Session, col, or_, select
 
 from interrupters.audit.services import record_event
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import Role
 from interrupters.db import utcnow
-from interrupters.enums import ConsentScope, ParticipantStatus, ReferralStatus, Role, ServiceKind
 from interrupters.errors import InvalidInput, NotAllowed, NotVisible
 from interrupters.participants.models import Participant
+from interrupters.participants.values import ParticipantStatus
 from interrupters.places.models import District
 from interrupters.records import find_replay, payload_hash
 from interrupters.referrals.models import Referral, ReferralUpdate, Service
+from interrupters.referrals.values import ConsentScope, ReferralStatus, ServiceKind
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from interrupters.auth.services import display_names
+from interrupters.auth.values import Role
 from interrupters.authz import guard
 from interrupters.db import get_session
-from interrupters.enums import Role
 from interrupters.errors import InvalidInput
 from interrupters.records.correction import fill_from_held, held_to_correct, settle_correction
 from interrupters.records.services import held_records

@@ -16,8 +16,18 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from interrupters import enums as e
-from interrupters.labels import LABELS
+from interrupters.conflicts.values import (
+    Catalyst,
+    CommunityResponseKind,
+    IncidentResponse,
+    IncidentType,
+    MediationOutcome,
+    Strategy,
+)
+from interrupters.contacts.values import ContactKind, ContactPurpose, ContactSubject
+from interrupters.referrals.values import ReferralStatus, ServiceKind
+from interrupters.valuelists import LABELS
+from interrupters.walks.values import Atmosphere
 
 COUNT = "count"
 MINUTES = "minutes"
@@ -116,7 +126,7 @@ def _build() -> list[Indicator]:
             "contacts",
         )
     )
-    for value, text in _values(e.ContactSubject):
+    for value, text in _values(ContactSubject):
         add(
             _count(
                 f"contacts_subject_{value}",
@@ -128,7 +138,7 @@ def _build() -> list[Indicator]:
                 code=value,
             )
         )
-    for value, text in _values(e.ContactKind):
+    for value, text in _values(ContactKind):
         add(
             _count(
                 f"contacts_kind_{value}",
@@ -140,7 +150,7 @@ def _build() -> list[Indicator]:
                 code=value,
             )
         )
-    for value, text in _values(e.ContactPurpose):
+    for value, text in _values(ContactPurpose):
         add(
             _count(
                 f"contacts_purpose_{value}",
@@ -218,7 +228,7 @@ def _build() -> list[Indicator]:
             basis=("contacts",),
         )
     )
-    for value, text in _values(e.ContactKind):
+    for value, text in _values(ContactKind):
         add(
             Indicator(
                 f"staff_minutes_kind_{value}",
@@ -255,7 +265,7 @@ def _build() -> list[Indicator]:
                 code=level,
             )
         )
-    for value, text in _values(e.Catalyst):
+    for value, text in _values(Catalyst):
         add(
             _count(
                 f"conflicts_new_catalyst_{value}",
@@ -300,7 +310,7 @@ def _build() -> list[Indicator]:
             "mediations",
         )
     )
-    for value, text in _values(e.MediationOutcome):
+    for value, text in _values(MediationOutcome):
         add(
             _count(
                 f"mediations_outcome_{value}",
@@ -312,7 +322,7 @@ def _build() -> list[Indicator]:
                 code=value,
             )
         )
-    for value, text in _values(e.Strategy):
+    for value, text in _values(Strategy):
         add(
             _count(
                 f"mediations_strategy_{value}",
@@ -333,7 +343,7 @@ def _build() -> list[Indicator]:
             "incidents",
         )
     )
-    for value, text in _values(e.IncidentType):
+    for value, text in _values(IncidentType):
         add(
             _count(
                 f"incidents_type_{value}",
@@ -345,7 +355,7 @@ def _build() -> list[Indicator]:
                 code=value,
             )
         )
-    for value, text in _values(e.IncidentResponse):
+    for value, text in _values(IncidentResponse):
         add(
             _count(
                 f"incidents_response_{value}",
@@ -375,7 +385,7 @@ def _build() -> list[Indicator]:
             "incidents",
         )
     )
-    for value, text in _values(e.CommunityResponseKind):
+    for value, text in _values(CommunityResponseKind):
         add(
             _count(
                 f"community_responses_kind_{value}",
@@ -397,7 +407,7 @@ def _build() -> list[Indicator]:
             "referrals",
         )
     )
-    for value, text in _values(e.ServiceKind):
+    for value, text in _values(ServiceKind):
         add(
             _count(
                 f"referrals_made_kind_{value}",
@@ -410,12 +420,12 @@ def _build() -> list[Indicator]:
             )
         )
     reached = {
-        e.ReferralStatus.contact_made: _l("Referrals with contact made"),
-        e.ReferralStatus.started: _l("Referrals started"),
-        e.ReferralStatus.completed: _l("Referrals completed"),
-        e.ReferralStatus.declined: _l("Referrals declined"),
-        e.ReferralStatus.no_response: _l("Referrals without response"),
-        e.ReferralStatus.withdrawn: _l("Referrals withdrawn"),
+        ReferralStatus.contact_made: _l("Referrals with contact made"),
+        ReferralStatus.started: _l("Referrals started"),
+        ReferralStatus.completed: _l("Referrals completed"),
+        ReferralStatus.declined: _l("Referrals declined"),
+        ReferralStatus.no_response: _l("Referrals without response"),
+        ReferralStatus.withdrawn: _l("Referrals withdrawn"),
     }
     for status, label in reached.items():
         add(
@@ -428,14 +438,14 @@ def _build() -> list[Indicator]:
                 code=status.value,
             )
         )
-    for status in (e.ReferralStatus.started, e.ReferralStatus.completed):
-        for value, text in _values(e.ServiceKind):
+    for status in (ReferralStatus.started, ReferralStatus.completed):
+        for value, text in _values(ServiceKind):
             add(
                 _count(
                     f"referrals_{status.value}_kind_{value}",
                     _l(
                         "%(status)s: %(kind)s",
-                        status=LABELS[e.ReferralStatus][status.value],
+                        status=LABELS[ReferralStatus][status.value],
                         kind=text,
                     ),
                     _l("Referrals to a service of this kind that reached this status."),
@@ -472,7 +482,7 @@ def _build_walks() -> list[Indicator]:
             "walks",
         ),
     ]
-    for value, text in _values(e.Atmosphere):
+    for value, text in _values(Atmosphere):
         out.append(
             _count(
                 f"walk_reports_atmosphere_{value}",

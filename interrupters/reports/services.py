@@ -24,6 +24,7 @@ from sqlmodel import Session, col, func, select
 
 from interrupters.auth.models import Organisation, OrganisationDistrict
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import OrganisationType, Role
 from interrupters.conflicts.models import (
     CommunityResponse,
     Conflict,
@@ -31,20 +32,13 @@ from interrupters.conflicts.models import (
     Incident,
     Mediation,
 )
+from interrupters.conflicts.values import Strategy, TimelineKind
 from interrupters.contacts.models import Contact
-from interrupters.enums import (
-    Atmosphere,
-    OrganisationType,
-    ReferralStatus,
-    Role,
-    Strategy,
-    TimelineKind,
-    WalkState,
-)
 from interrupters.errors import InvalidInput, NotAllowed
 from interrupters.participants.models import Participant
 from interrupters.places.models import Area, District
 from interrupters.referrals.models import Referral, ReferralUpdate, Service
+from interrupters.referrals.values import ReferralStatus
 from interrupters.reports.indicators import (
     COUNT,
     INDICATORS,
@@ -55,6 +49,7 @@ from interrupters.reports.indicators import (
 )
 from interrupters.reports.suppression import HIDDEN, Relation, suppress
 from interrupters.walks.models import Walk, WalkReport, WalkSignup
+from interrupters.walks.values import Atmosphere, WalkState
 
 logger = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from flask_login import current_user
 from sqlmodel import Session
 
 from interrupters.audit.services import record_event
+from interrupters.auth.values import Role
 from interrupters.authz import guard
 from interrupters.db import get_session, utcnow
-from interrupters.enums import Role
 from interrupters.i18n import format_locale, today_local
 from interrupters.reports import forms, services
 from interrupters.reports.indicators import BY_NAME, INDICATORS, SECTIONS, WALK_INDICATORS

@@ -19,13 +19,30 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlmodel import Session, col, select
 
-from interrupters import enums
 from interrupters.conflicts.models import Conflict, ConflictEvent, Mediation
+from interrupters.conflicts.values import (
+    Catalyst,
+    ConflictType,
+    MediationOutcome,
+    Strategy,
+    TimelineKind,
+    Weapon,
+)
 from interrupters.contacts.models import Contact
-from interrupters.labels import label
+from interrupters.contacts.values import (
+    ContactKind,
+    ContactPurpose,
+    ContactSubject,
+    ReviewState,
+)
+from interrupters.contacts.values import (
+    Referral as ReferralNeed,
+)
 from interrupters.participants.models import Participant
+from interrupters.participants.values import AgeBand, Gender
 from interrupters.places.models import Area, District
 from interrupters.referrals.models import Referral, Service
+from interrupters.referrals.values import ReferralStatus, ServiceKind
 from interrupters.research.anonymity import (
     SUPPRESSED,
     UNIT,
@@ -37,6 +54,7 @@ from interrupters.research.anonymity import (
 )
 from interrupters.research.models import EventFile, ResearchProject
 from interrupters.research.sealing import Pseudonymiser
+from interrupters.valuelists import label
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 LIST_SEPARATOR = "|"  # inside one cell; the CSV itself is separated by semicolons
@@ -149,14 +167,14 @@ COLUMNS: dict[str, Column] = {
             Kind.code,
             quasi=True,
         ),
-        Column("subject", _l("Whom the contact was with."), Kind.code, enums.ContactSubject),
-        Column("kind", _l("The kind of contact."), Kind.code, enums.ContactKind),
-        Column("purpose", _l("The purpose of the contact."), Kind.code, enums.ContactPurpose),
+        Column("subject", _l("Whom the contact was with."), Kind.code, ContactSubject),
+        Column("kind", _l("The kind of contact."), Kind.code, ContactKind),
+        Column("purpose", _l("The purpose of the contact."), Kind.code, ContactPurpose),
         Column(
             "referral_needs",
             _l("Needs the worker noted for a referral during the contact."),
             Kind.code_list,
-            enums.Referral,
+            ReferralNeed,
         ),
         Column(
             "duration_minutes",
@@ -181,18 +199,18 @@ COLUMNS: dict[str, Column] = {
             "review_state",
             _l("The supervisor's review of the contact."),
             Kind.code,
-            enums.ReviewState,
+            ReviewState,
         ),
-        Column("conflict_type", _l("Who the conflict is between."), Kind.code, enums.ConflictType),
-        Column("catalyst", _l("What set the conflict off."), Kind.code, enums.Catalyst),
+        Column("conflict_type", _l("Who the conflict is between."), Kind.code, ConflictType),
+        Column("catalyst", _l("What set the conflict off."), Kind.code, Catalyst),
         Column(
             "weapon",
             _l("What was known of weapons in the conflict (not of a person)."),
             Kind.code,
-            enums.Weapon,
+            Weapon,
         ),
-        Column("strategies", _l("The mediation's strategies."), Kind.code_list, enums.Strategy),
-        Column("outcome", _l("The mediation's outcome."), Kind.code, enums.MediationOutcome),
+        Column("strategies", _l("The mediation's strategies."), Kind.code_list, Strategy),
+        Column("outcome", _l("The mediation's outcome."), Kind.code, MediationOutcome),
         Column(
             "mediators",
             _l("The number of the programme's workers who mediated."),
@@ -230,7 +248,7 @@ COLUMNS: dict[str, Column] = {
             "service_kind",
             _l("The kind of service referred to (never its name)."),
             Kind.code,
-            enums.ServiceKind,
+            ServiceKind,
         ),
         Column(
             "consent_given",
@@ -238,7 +256,7 @@ COLUMNS: dict[str, Column] = {
             Kind.flag,
             values=_l("1, 0"),
         ),
-        Column("status", _l("How far the referral has got."), Kind.code, enums.ReferralStatus),
+        Column("status", _l("How far the referral has got."), Kind.code, ReferralStatus),
         Column(
             "status_week",
             _l("The week the referral reached its status."),
@@ -469,7 +487,7 @@ def _contact_rows(
         select(Contact)
         .where(Contact.organisation_id == project.organisation_id)
         .where(col(Contact.occurred_at) >= period.start, col(Contact.occurred_at) < period.end)
-        .where(Contact.review_state != enums.ReviewState.returned.value)
+        .where(Contact.review_state != ReviewState.returned.value)
         .order_by(col(Contact.occurred_at))
     ).all()
     rows = []
@@ -517,7 +535,7 @@ def _referral_rows(
             "area": participant.area_id,
             "age_band": participant.age_band,
             "gender": participant.gender,
-            "service_kind": kinds.get(referral.service_id, enums.ServiceKind.other.value),
+            "service_kind": kinds.get(referral.service_id, ServiceKind.other.value),
             "consent_given": _flag(referral.consent_given),
             "status": referral.status,
             "status_week": iso_week(referral.status_changed_at),
@@ -581,7 +599,7 @@ def _level_rows(
         .where(col(ConflictEvent.conflict_id).in_([i for i in conflicts if i is not None]))
         .where(
             col(ConflictEvent.kind).in_(
-                [enums.TimelineKind.detected.value, enums.TimelineKind.level_changed.value]
+                [TimelineKind.detected.value, TimelineKind.level_changed.value]
             )
         )
         .where(
@@ -691,10 +709,10 @@ def allowed_values(
             values = sorted(set(places.areas.values()))
         return "; ".join([*values, SUPPRESSED])
     if column.name == "age_band":
-        bands = {"band": [b.value for b in enums.AgeBand], "wide": ["<18", "18-24", "25+"]}
+        bands = {"band": [b.value for b in AgeBand], "wide": ["<18", "18-24", "25+"]}
         return "; ".join([*bands.get(level or "band", [ANY]), UNKNOWN, SUPPRESSED])
     if column.name == "gender":
-        genders = [g.value for g in enums.Gender] + [UNKNOWN] if level != ANY else [ANY]
+        genders = [g.value for g in Gender] + [UNKNOWN] if level != ANY else [ANY]
         return "; ".join([*genders, SUPPRESSED])
     return str(column.values or "")
 

@@ -17,8 +17,8 @@ from sqlmodel import Session, col, or_, select
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Organisation
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import OrganisationType, Role
 from interrupters.db import utcnow
-from interrupters.enums import OrganisationType, Role
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.identifying import identifying_problem
 from interrupters.reports.services import MAX_MONTHS

@@ -15,9 +15,9 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from interrupters.auth.services import display_names
+from interrupters.auth.values import Role
 from interrupters.authz import guard
 from interrupters.db import get_session, utcnow
-from interrupters.enums import Role
 from interrupters.errors import InvalidInput
 from interrupters.research import datasets, forms, services
 from interrupters.research.sealing import research_key

@@ -37,6 +37,7 @@ from sqlmodel import Session, col, func, select
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Organisation
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import Role
 from interrupters.conflicts.models import (
     Conflict,
     ConflictEvent,
@@ -45,7 +46,6 @@ from interrupters.conflicts.models import (
     Mediation,
 )
 from interrupters.contacts.models import Contact, ContactReview
-from interrupters.enums import Role
 from interrupters.errors import NotAllowed, NotVisible
 from interrupters.retention.models import RetentionPolicy
 from interrupters.walks.models import Walk, WalkReport

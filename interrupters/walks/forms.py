@@ -24,14 +24,21 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from interrupters import enums
 from interrupters.auth.principal import Principal
 from interrupters.forms import MultiCheckboxField, blank, options
-from interrupters.labels import choices
 from interrupters.places.models import District, Place
 from interrupters.records import validated
+from interrupters.valuelists import choices
 from interrupters.walks import services
 from interrupters.walks.services import STOCKHOLM
+from interrupters.walks.values import (
+    AgeImpression,
+    Atmosphere,
+    EnvironmentFault,
+    Observation,
+    WalkAction,
+    YouthsMet,
+)
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 WEEKDAYS = [
@@ -75,18 +82,16 @@ class WalkReportForm(FlaskForm):
     walk_id = SelectField(_l("Which walk"), validators=[DataRequired()])
     places_visited = MultiCheckboxField(_l("Places visited"), coerce=int, validate_choice=False)
     youths_met = RadioField(
-        _l("Young people met"), choices=choices(enums.YouthsMet), validators=[DataRequired()]
+        _l("Young people met"), choices=choices(YouthsMet), validators=[DataRequired()]
     )
-    age_impression = MultiCheckboxField(
-        _l("Their ages, roughly"), choices=choices(enums.AgeImpression)
-    )
+    age_impression = MultiCheckboxField(_l("Their ages, roughly"), choices=choices(AgeImpression))
     atmosphere = RadioField(
-        _l("Atmosphere"), choices=choices(enums.Atmosphere), validators=[DataRequired()]
+        _l("Atmosphere"), choices=choices(Atmosphere), validators=[DataRequired()]
     )
-    observations = MultiCheckboxField(_l("What you saw"), choices=choices(enums.Observation))
-    actions = MultiCheckboxField(_l("What you did"), choices=choices(enums.WalkAction))
+    observations = MultiCheckboxField(_l("What you saw"), choices=choices(Observation))
+    actions = MultiCheckboxField(_l("What you did"), choices=choices(WalkAction))
     environment_faults = MultiCheckboxField(
-        _l("Faults in the environment"), choices=choices(enums.EnvironmentFault)
+        _l("Faults in the environment"), choices=choices(EnvironmentFault)
     )
     fault_place_id = SelectField(_l("Where the fault is"), validators=[Optional()])
     debrief_held = BooleanField(_l("We held a debrief after the walk"))

@@ -24,29 +24,28 @@ from sqlmodel import Session, col, func, select
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Membership, Organisation, OrganisationDistrict, User
 from interrupters.auth.principal import Principal
+from interrupters.auth.values import OrganisationType, Role
 from interrupters.briefings.models import Briefing, BriefingDistrict
+from interrupters.briefings.values import BriefingState
 from interrupters.db import utcnow
 from interrupters.duty import services as duty
-from interrupters.enums import (
+from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
+from interrupters.exports import csv_bytes
+from interrupters.identifying import identifying_problem
+from interrupters.places.models import Area, District, Place
+from interrupters.records import find_replay, payload_hash
+from interrupters.valuelists import label
+from interrupters.walks.models import Walk, WalkReport, WalkSignup
+from interrupters.walks.signals import urgent_report_filed
+from interrupters.walks.values import (
     AgeImpression,
     Atmosphere,
-    BriefingState,
     EnvironmentFault,
     Observation,
-    OrganisationType,
-    Role,
     WalkAction,
     WalkState,
     YouthsMet,
 )
-from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
-from interrupters.exports import csv_bytes
-from interrupters.identifying import identifying_problem
-from interrupters.labels import label
-from interrupters.places.models import Area, District, Place
-from interrupters.records import find_replay, payload_hash
-from interrupters.walks.models import Walk, WalkReport, WalkSignup
-from interrupters.walks.signals import urgent_report_filed
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from werkzeug.exceptions import Conflict
 from werkzeug.wrappers import Response
 
 from interrupters.auth.services import display_names
+from interrupters.auth.values import Role
 from interrupters.authz import guard
 from interrupters.db import get_session
-from interrupters.enums import Role
 from interrupters.errors import InvalidInput
 from interrupters.exports import csv_response
 from interrupters.places.models import District

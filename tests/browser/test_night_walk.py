@@ -25,12 +25,13 @@ from interrupters.briefings.models import (
     BriefingDistrict,
     BriefingReceipt,
 )
+from interrupters.briefings.values import BriefingState, ReceiptKind
 from interrupters.db import utcnow
 from interrupters.demo import ASSOCIATION, FIELD_ASSISTANTS
-from interrupters.enums import BriefingState, ReceiptKind, WalkState
 from interrupters.places.models import District, Place
 from interrupters.push.models import Notification
 from interrupters.walks.models import Walk, WalkReport, WalkSignup
+from interrupters.walks.values import WalkState
 
 from .live import PHONE, LiveServer, sign_in
 from .test_offline import (

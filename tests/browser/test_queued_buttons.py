@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from interrupters.enums import ReceiptKind
+from interrupters.briefings.values import ReceiptKind
 
 from .live import PHONE, LiveServer, sign_in
 from .test_night_walk import CURRENT, _back_online, _kept, _receipts
