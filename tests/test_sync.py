@@ -18,6 +18,7 @@ from sqlmodel import func, select
 from interrupters.audit.models import AuditEvent
 from interrupters.auth import services as auth_services
 from interrupters.contacts.models import Contact
+from interrupters.db import utcnow
 from interrupters.records.models import HeldRecord
 from interrupters.sync import crypto
 
@@ -191,6 +192,40 @@ def test_expired_session_is_401_login(phone, session, world):
     assert response.status_code == 401 and response.get_json()["status"] == "login"
     assert "Clear-Site-Data" not in response.headers
     assert count(session, Contact) == 0
+
+
+def test_a_request_reads_before_it_writes_the_devices_last_seen(app, phone, session, world):
+    """The loader's touch waits for the request's commit: on SQLite a first-statement write
+    would hold the write lock while the batch is decrypted and checked."""
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    from interrupters.auth.models import DeviceSession
+
+    phone.refresh()
+    for device in session.exec(select(DeviceSession)):
+        device.last_seen_at -= timedelta(minutes=5)
+        session.add(device)
+    session.commit()
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()).lower())
+
+    engine = app.extensions["db_engine"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert phone.send(payload(world)).status_code == 201
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    writes = [i for i, s in enumerate(statements) if s.startswith(("update", "insert"))]
+    touch = next(i for i, s in enumerate(statements) if s.startswith("update device_session"))
+    looked_up = next(i for i, s in enumerate(statements) if "from contact" in s)
+    assert looked_up < writes[0] and writes[0] <= touch
+    session.expire_all()
+    device = session.exec(select(DeviceSession).order_by(DeviceSession.id.desc())).first()
+    assert utcnow() - device.last_seen_at < timedelta(minutes=1)
 
 
 def test_revoked_device_is_told_to_wipe(phone, session, world, actor_for):

@@ -11,6 +11,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from sqlalchemy import event, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 from zxcvbn import zxcvbn
 
@@ -68,6 +72,43 @@ FIELD_IDLE = timedelta(hours=12)
 FIELD_ABSOLUTE = timedelta(days=7)
 # Writing last_seen on every request would turn every read into a write.
 _TOUCH_EVERY = timedelta(seconds=60)
+_TOUCH_COLUMNS = ("last_seen_at", "last_active_at")
+
+
+def _defer_device_write(session: Session, device: DeviceSession) -> None:
+    """Keep the sign-in loader's once-a-minute touch (last seen, last active) for the request's
+    commit instead of letting the next query flush it.
+
+    A flush here would make a request's first statement a write: on SQLite that takes the
+    database's write lock before the request has read anything, so a sync request decrypting
+    and checking 100 records would hold it all along and its neighbours would wait past the
+    busy timeout ("database is locked"). The values stay on the object as committed state and
+    one UPDATE goes out just before the request's commit (`_write_deferred_devices`). Rarer
+    changes (the PIN's lock, the resume cookie) are flushed as usual. For a page,
+    `create_app`'s after_request commits when the flag is set.
+    """
+    state = sa_inspect(device)
+    assert state is not None
+    touch = {
+        key: getattr(device, key)
+        for key in _TOUCH_COLUMNS
+        if state.attrs[key].history.has_changes()
+    }
+    for key, value in touch.items():
+        set_committed_value(device, key, value)
+    if touch:
+        session.info.setdefault("device_writes", {}).setdefault(device.id, {}).update(touch)
+    if touch or session.is_modified(device):
+        session.add(device)
+        session.info["touched"] = True
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _write_deferred_devices(session: OrmSession) -> None:
+    for device_id, changes in session.info.pop("device_writes", {}).items():
+        session.execute(
+            update(DeviceSession).where(col(DeviceSession.id) == device_id).values(**changes)
+        )
 
 
 def _token_hash(token: str) -> str:
@@ -205,11 +246,7 @@ def principal_for_token(
     assert user.id is not None and device.id is not None
     locked, unlocked_until = pin.lock_state(device=device, now=now, active=active, idle=pin_idle)
     pin.confirm_resume(device, resume_token)
-    if session.is_modified(device):
-        # Committed by the request's single commit, or for a page by `create_app`'s
-        # after_request, which the flag tells (the lookups below flush the change).
-        session.add(device)
-        session.info["touched"] = True
+    _defer_device_write(session, device)
     memberships = memberships_of(session=session, user_id=user.id)
     step = None
     if two_factor_required:
