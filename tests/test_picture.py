@@ -710,6 +710,46 @@ def test_the_lagesbild_export_opens_in_swedish_excel_and_is_audited(
     assert count(session, AuditEvent, AuditEvent.object_type == "picture_lagesbild") == 1
 
 
+def test_the_lagesbild_hides_what_a_place_types_total_would_give_away(
+    session, world, partners, client
+):
+    """Two squares: one with six fights, one with two. The two is hidden, and so is another
+    cell of its column, or the square total minus the six would tell it."""
+    assistant, liaison = partners
+    torg = world.places["Rinkeby torg"]
+    pitch = Place(area_id=torg.area_id, name="Rinkeby bollplan", type=torg.type)
+    session.add(pitch)
+    session.commit()
+    now = datetime.now(UTC)
+    for minutes in range(6):
+        observe(session, liaison, torg, at=now - timedelta(minutes=10 + minutes), kind="fight")
+    for minutes in range(2):
+        observe(session, assistant, pitch, at=now - timedelta(minutes=20 + minutes), kind="fight")
+    session.commit()
+    factories_login(client, assistant)
+    month = now.astimezone(STOCKHOLM).strftime("%Y-%m")
+    response = client.get(
+        f"/picture/district/{world.districts['Järva'].id}/lagesbild.csv?month={month}"
+    )
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig")), delimiter=";"))
+    header = rows[0]
+    table = [dict(zip(header, r, strict=True)) for r in rows[1:]]
+    squares = [r for r in table if r["Typ av plats"] == "Torg"]
+    assert {r["Plats"] for r in squares} == {
+        "Rinkeby torg",
+        "Rinkeby bollplan",
+        "Alla platser av den här typen",
+    }
+    for column in ("Observationer", "Slagsmål"):
+        cells = [r[column] for r in squares]
+        assert cells.count("<5") != 1, (column, cells)
+        assert next(r[column] for r in squares if r["Plats"] == "Rinkeby bollplan") == "<5"
+    # Within a row, the kinds add up to the observations: never one hidden alone either.
+    for row in table:
+        kinds = [row[h] for h in header[5 : header.index("Lugna kvällar")]]
+        assert [*kinds, row["Observationer"]].count("<5") != 1, row
+
+
 def test_a_night_walker_reads_the_picture_but_takes_no_export(session, world, client, login_as):
     login_as("night_walker")
     district_id = world.districts["Järva"].id

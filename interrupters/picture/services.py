@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -51,6 +51,7 @@ from interrupters.picture.values import (
 from interrupters.places.models import Area, District, Place
 from interrupters.places.values import PlaceStatus
 from interrupters.records import find_replay, payload_hash
+from interrupters.reports.suppression import HIDDEN, Relation, small, suppress
 from interrupters.walks.models import Walk, WalkReport
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,6 @@ WALK_KINDS: dict[str, tuple[ObservationKind, int]] = {
     "fire": (ObservationKind.fire, 3),
 }
 BASELINE_WEEKS = 8
-SMALL_COUNT = 5
 PERIOD_WEEKS = (1, 2)
 DEFAULT_PERIOD_WEEKS = 2
 # A phone's clock may be off; an observation "tomorrow" is refused, one from last month is
@@ -128,13 +128,10 @@ ROWS_NEW_ACTIONS = 3
 
 
 def suppressed(count: int) -> str:
-    """A count that leaves its organisation: 1 to 4 are shown as "<5", a true zero as 0.
-
-    The one place the picture decides what is hidden. The `reports` package (interrupters/
-    reports/suppression.py, on main after this branch began) states the same rule for every
-    figure, with complementary suppression: the merge should route this through it.
-    """
-    return "<5" if 0 < count < SMALL_COUNT else str(count)
+    """A count that stands alone where it leaves its organisation (a place's shared signals):
+    1 to 4 shown as "<5", a true zero as 0, by the reports package's rule. Tables with totals
+    go through `reports.suppression.suppress` as a whole (`_suppressed_cells`)."""
+    return HIDDEN if small(count) else str(count)
 
 
 def _no_identifier(errors: dict[str, Any], name: str, text: str) -> None:
@@ -1416,18 +1413,10 @@ def lagesbild_table(
         _l("Actions done"),
         _l("Actions"),
     ]
+    rows = sorted(picture.rows, key=lambda r: (r.area, r.name))
+    shown = _suppressed_cells(rows)
     table: list[list[Any]] = []
-    by_type: dict[str, PlaceRow] = {}
-    for row in sorted(picture.rows, key=lambda r: (r.area, r.name)):
-        total = by_type.setdefault(
-            row.type,
-            PlaceRow(0, "", "", row.type, None, None, None),
-        )
-        total.current += row.current
-        total.baseline += row.baseline
-        total.expected += row.expected
-        total.calm += row.calm
-        total.by_kind.update(row.by_kind)
+    for row in rows:
         mine = actions.get(row.place_id, [])
         table.append(
             [
@@ -1435,10 +1424,7 @@ def lagesbild_table(
                 district.name,
                 row.name,
                 label(row.type, "PlaceType"),
-                suppressed(row.current),
-                *(suppressed(row.by_kind[k.value]) for k in REPORTED_KINDS),
-                suppressed(row.calm),
-                suppressed(row.baseline),
+                *shown(("place", row.place_id)),
                 label(row.trend.value, "Trend"),
                 suppressed(row.signals) if row.signals is not None else "",
                 ", ".join(statuses.get(row.place_id, [])),
@@ -1450,18 +1436,21 @@ def lagesbild_table(
                 ),
             ]
         )
-    for place_type, total in sorted(by_type.items()):
+    for place_type in sorted({row.type for row in rows}):
+        of_type = [row for row in rows if row.type == place_type]
+        trend = trend_of(
+            sum(r.current for r in of_type),
+            sum(r.expected for r in of_type),
+            sum(r.baseline for r in of_type),
+        )
         table.append(
             [
                 month,
                 district.name,
                 str(_l("All places of this type")),
                 label(place_type, "PlaceType"),
-                suppressed(total.current),
-                *(suppressed(total.by_kind[k.value]) for k in REPORTED_KINDS),
-                suppressed(total.calm),
-                suppressed(total.baseline),
-                label(total.trend.value, "Trend"),
+                *shown(("type", place_type)),
+                label(trend.value, "Trend"),
                 "",
                 "",
                 "",
@@ -1469,6 +1458,50 @@ def lagesbild_table(
             ]
         )
     return header, table
+
+
+# The export's counted columns: the observations, by kind, the calm evenings, the weeks before.
+_COUNTED = ("current", *(k.value for k in REPORTED_KINDS), "calm", "baseline")
+
+
+def _suppressed_cells(rows: list[PlaceRow]) -> Callable[[tuple[str, Any]], list[str]]:
+    """The export's counts as they may leave the organisation, through the reports package's
+    suppression: the small ones hidden, and enough others that no hidden count follows from
+    a place type's total or a place's sum of kinds."""
+    values: dict[tuple[tuple[str, Any], str], int] = {}
+    for row in rows:
+        key = ("place", row.place_id)
+        values[(key, "current")] = row.current
+        for kind in REPORTED_KINDS:
+            values[(key, kind.value)] = row.by_kind[kind.value]
+        values[(key, "calm")] = row.calm
+        values[(key, "baseline")] = row.baseline
+        total = ("type", row.type)
+        for column in _COUNTED:
+            values[(total, column)] = values.get((total, column), 0) + values[(key, column)]
+    relations = [
+        Relation(
+            parts=tuple((("place", r.place_id), column) for r in rows if r.type == place_type),
+            total=(("type", place_type), column),
+        )
+        for place_type in {r.type for r in rows}
+        for column in _COUNTED
+    ]
+    # The kinds add up to the observations of a place or a type (calm evenings apart).
+    for key in {k for k, _column in values}:
+        relations.append(
+            Relation(
+                parts=tuple((key, kind.value) for kind in REPORTED_KINDS), total=(key, "current")
+            )
+        )
+    hidden = suppress(values, relations)
+
+    def shown(key: tuple[str, Any]) -> list[str]:
+        return [
+            HIDDEN if (key, column) in hidden else str(values[(key, column)]) for column in _COUNTED
+        ]
+
+    return shown
 
 
 def export_lagesbild(
