@@ -63,7 +63,7 @@ PAGES = [
 ]
 BUDGETS = {
     "html_gzip_bytes": 14.6 * KB,
-    "cold_total_gzip_bytes": 100 * KB,
+    "cold_total_gzip_bytes": 75 * KB,
     "js_gzip_bytes": 37.5 * KB,
     "second_visit_static_from_network": 0,
 }
