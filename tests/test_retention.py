@@ -23,6 +23,7 @@ from interrupters.conflicts.models import (
     Mediation,
 )
 from interrupters.contacts.models import Contact, ContactReview
+from interrupters.picture.models import PlaceObservation
 from interrupters.retention.models import RetentionPolicy
 from interrupters.retention.services import KINDS, apply_retention, months_before
 from interrupters.scheduler import SchedulerLock, build_scheduler
@@ -45,6 +46,8 @@ class Aged:
     new_conflict: int
     old_report: int
     new_report: int
+    old_observation: int
+    new_observation: int
 
 
 def _conflict(session: Session, world: factories.World, author_id: int, **values: Any) -> Conflict:
@@ -158,6 +161,24 @@ def age(session: Session, world: factories.World) -> Aged:
         report.submitted_at = starts + timedelta(hours=6)
         session.add_all([walk, report])
         reports.append(report)
+    observations = []
+    for months in (8, 1):
+        observation = PlaceObservation(
+            client_uuid=str(uuid.uuid4()),
+            payload_hash="0" * 64,
+            organisation_id=world.organisations["municipal"].id,
+            author_id=walker.id,
+            place_id=world.places["Rinkeby torg"].id,
+            district_id=world.districts["Järva"].id,
+            observed_at=months_before(NOW, months) - timedelta(days=2),
+            source="field_assistants",
+            kind="gathering",
+            severity=2,
+            note=NOTE,
+        )
+        session.add(observation)
+        observations.append(observation)
+    session.flush()
     session.commit()
     return Aged(
         participant_id=participant.id,
@@ -168,6 +189,8 @@ def age(session: Session, world: factories.World) -> Aged:
         new_conflict=new_conflict.id,
         old_report=reports[0].id,
         new_report=reports[1].id,
+        old_observation=observations[0].id,
+        new_observation=observations[1].id,
     )
 
 
@@ -210,6 +233,7 @@ def snapshot(session: Session) -> list[Any]:
         Mediation,
         Incident,
         WalkReport,
+        PlaceObservation,
     ):
         rows.extend(row.model_dump() for row in session.exec(select(model)).all())
     return rows
@@ -222,6 +246,7 @@ EXPECTED = {
     "conflicts_anonymised": 1,
     "conflict_texts": 3,  # its timeline entry, mediation note and incident note
     "walk_report_texts": 1,  # the 8-month report
+    "observation_notes": 1,  # the 8-month observation's
 }
 
 
@@ -261,6 +286,8 @@ def test_a_run_removes_what_is_due_keeps_figures_and_is_idempotent(session, worl
         assert texts == {aged.old_conflict: "", aged.new_conflict: NOTE}, model
     assert session.get(WalkReport, aged.old_report).note == ""
     assert session.get(WalkReport, aged.new_report).note == NOTE
+    assert session.get(PlaceObservation, aged.old_observation).note == ""
+    assert session.get(PlaceObservation, aged.new_observation).note == NOTE
 
     assert figures(session, world) == figures_before
 

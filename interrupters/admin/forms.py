@@ -86,7 +86,9 @@ class RetentionForm(FlaskForm):
     contact_note_months = _months(_l("Contact notes are blanked after (months)"))
     contact_months = _months(_l("Contacts are anonymised after (months)"))
     conflict_months = _months(_l("Conflicts are anonymised after (months without change)"))
-    walk_report_text_months = _months(_l("Walk reports' free text is blanked after (months)"))
+    walk_report_text_months = _months(
+        _l("Walk reports' and place observations' free text is blanked after (months)")
+    )
 
 
 class AreaForm(FlaskForm):

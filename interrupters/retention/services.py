@@ -15,7 +15,9 @@ What a run does, per organisation (periods from its RetentionPolicy, else DESIGN
   mediation and incident figures stay the same. The timeline is otherwise append-only: this
   is the one change made to it, and it only empties text.
 - walk reports' free text (6 months after the report): the note is blanked; bands,
-  atmosphere, observations and actions stay, so the walk figures stay the same.
+  atmosphere, observations and actions stay, so the walk figures stay the same;
+- place observations' notes (the same period as walk reports' free text): blanked; place,
+  kind, severity and evening stay, so the situational picture's trends stay the same.
 
 Every step selects only what is due and not yet done (a note not yet empty, a link still
 there), so a second run finds nothing and a run can be repeated after a failure. The run is
@@ -47,6 +49,7 @@ from interrupters.conflicts.models import (
 )
 from interrupters.contacts.models import Contact, ContactReview
 from interrupters.errors import NotAllowed, NotVisible
+from interrupters.picture.models import PlaceObservation
 from interrupters.retention.models import RetentionPolicy
 from interrupters.walks.models import Walk, WalkReport
 
@@ -62,6 +65,7 @@ KINDS = (
     "conflicts_anonymised",
     "conflict_texts",
     "walk_report_texts",
+    "observation_notes",
 )
 
 
@@ -290,6 +294,30 @@ def _apply_walk_reports(
         )
 
 
+def _apply_observations(
+    session: Session, report: RetentionReport, policy: RetentionPolicy, now: datetime
+) -> None:
+    # A partner's note on a place is free text like a walk report's, and keeps its period.
+    organisation_id = policy.organisation_id
+    due = (
+        select(PlaceObservation.id)
+        .where(PlaceObservation.organisation_id == organisation_id)
+        .where(
+            col(PlaceObservation.observed_at) < months_before(now, policy.walk_report_text_months)
+        )
+        .where(PlaceObservation.note != "")
+    )
+    count = _count(session, due)
+    report.add(organisation_id, "observation_notes", count)
+    if count and not report.dry_run:
+        session.execute(
+            update(PlaceObservation)
+            .where(col(PlaceObservation.id).in_(due))
+            .values(note="")
+            .execution_options(synchronize_session=False)
+        )
+
+
 def apply_retention(*, session: Session, now: datetime, dry_run: bool = False) -> RetentionReport:
     """Blank and anonymise what every organisation keeps past its periods (see the module).
 
@@ -303,6 +331,7 @@ def apply_retention(*, session: Session, now: datetime, dry_run: bool = False) -
         _apply_contacts(session, report, policy, now)
         _apply_conflicts(session, report, policy, now)
         _apply_walk_reports(session, report, policy, now)
+        _apply_observations(session, report, policy, now)
     if not dry_run:
         record_event(
             session=session,
