@@ -50,6 +50,7 @@ STREET = {
             "/conflicts/levels",
             "/conflicts/incidents/new",
             "/referrals/new",
+            "/picture/signal",
             "/services",
             "/walks/reports/new",
         },

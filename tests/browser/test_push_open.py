@@ -162,8 +162,13 @@ def test_after_the_session_ended_a_tap_opens_the_item_after_sign_in(
     assert parse_qs(urlsplit(phone.url).query)["next"] == [item]
     phone.locator("input[name=email]").fill(WALKER)
     phone.locator("input[name=password]").fill(PASSWORDS[WALKER])
-    with phone.expect_navigation(url=f"{live.url}{item}"):
+    with phone.expect_navigation():
         phone.locator("form:has(input[name=password]) button[type=submit]").click()
+    # A field phone is offered a PIN first (issue 9); declined, the item opens.
+    assert urlsplit(phone.url).path == "/pin/new"
+    assert parse_qs(urlsplit(phone.url).query)["next"] == [item]
+    with phone.expect_navigation(url=f"{live.url}{item}"):
+        phone.locator("form[action*='/pin/skip'] button[type=submit]").click()
     expect(phone.locator("main h1")).to_be_visible()
     expect(phone.locator("form.logout")).to_have_count(1)
 
