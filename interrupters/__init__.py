@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import BadRequest, HTTPException
@@ -100,7 +100,9 @@ def _init_login(app: Flask) -> None:
         return principal_for_token(
             session=db.get_session(),
             token=token,
-            two_factor_required=bool(app.config.get("TWO_FACTOR_REQUIRED", True)),
+            # The app serving this request: the login manager is one object shared by every
+            # app a process builds (tests build several), so never the one captured here.
+            two_factor_required=bool(current_app.config.get("TWO_FACTOR_REQUIRED", True)),
             # The outbox sending by itself is not the person using the app (the PIN's idle).
             active=request.endpoint not in cookies.BACKGROUND_ENDPOINTS,
             resume_token=request.cookies.get(cookies.resume_name()),
