@@ -318,7 +318,9 @@ def _log_contact(
 
 
 def _send_now(page: Page) -> None:
-    page.locator("[data-outbox-send]").click()
+    # Back online the outbox may send by itself first and the panel (with its button) hides:
+    # the tap is then a no-op, not a button to wait for.
+    page.locator("[data-outbox-send]").dispatch_event("click")
 
 
 # --- the server --------------------------------------------------------------------------
