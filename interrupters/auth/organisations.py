@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -166,6 +166,21 @@ def update_organisation(
         now=now,
     )
     return organisation
+
+
+def served_districts(*, session: Session, organisation_ids: Collection[int]) -> list[int]:
+    """Districts the organisations serve."""
+    if not organisation_ids:
+        return []
+    return sorted(
+        set(
+            session.exec(
+                select(OrganisationDistrict.district_id).where(
+                    col(OrganisationDistrict.organisation_id).in_(list(organisation_ids))
+                )
+            )
+        )
+    )
 
 
 def _districts_by_organisation(

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, func, select
 
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Membership, Organisation, OrganisationDistrict, User
+from interrupters.auth.organisations import served_districts
 from interrupters.auth.principal import Principal
 from interrupters.auth.values import OrganisationType, Role
 from interrupters.briefings.models import (
@@ -143,21 +144,6 @@ def serving_organisations(*, session: Session, district_ids: Collection[int]) ->
             session.exec(
                 select(OrganisationDistrict.organisation_id).where(
                     col(OrganisationDistrict.district_id).in_(list(district_ids))
-                )
-            )
-        )
-    )
-
-
-def served_districts(*, session: Session, organisation_ids: Collection[int]) -> list[int]:
-    """Districts the organisations serve."""
-    if not organisation_ids:
-        return []
-    return sorted(
-        set(
-            session.exec(
-                select(OrganisationDistrict.district_id).where(
-                    col(OrganisationDistrict.organisation_id).in_(list(organisation_ids))
                 )
             )
         )

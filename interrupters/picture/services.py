@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Organisation, OrganisationDistrict
+from interrupters.auth.organisations import served_districts
 from interrupters.auth.principal import Principal
 from interrupters.auth.values import OrganisationType, Role
 from interrupters.db import utcnow
@@ -218,20 +219,6 @@ class CloseInput(BaseModel):
 
 
 # Districts, organisations, who may do what -------------------------------------------------
-
-
-def served_districts(*, session: Session, organisation_ids: Collection[int]) -> list[int]:
-    if not organisation_ids:
-        return []
-    return sorted(
-        set(
-            session.exec(
-                select(OrganisationDistrict.district_id).where(
-                    col(OrganisationDistrict.organisation_id).in_(list(organisation_ids))
-                )
-            )
-        )
-    )
 
 
 def serving_organisations(*, session: Session, district_id: int) -> list[Organisation]:
