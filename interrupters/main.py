@@ -320,7 +320,8 @@ PLACES: dict[Role, tuple[tuple[str, Any], ...]] = {
     ),
     Role.researcher: (
         ("reports.figures", _l("Figures")),
-        ("research.index", _l("Research projects")),
+        # A researcher's projects are research projects: the short word fits a phone's tab.
+        ("research.index", _l("Projects")),
         ("reports.monthly", _l("Monthly report")),
         ("walks.figures", _l("Walk figures")),
     ),
