@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Error, Page
@@ -67,3 +68,14 @@ def problems(page: Page) -> Iterator[list[str]]:
     page.on("console", _console)
     page.on("pageerror", _page_error)
     yield found
+
+
+@pytest.fixture
+def two_factors(live: LiveServer) -> Iterator[str]:
+    """The live server asks office roles for their second factor, for this test only; the
+    origin to open is localhost (WebAuthn refuses an IP address as the relying party)."""
+    live.app.config["TWO_FACTOR_REQUIRED"] = True
+    try:
+        yield "http://localhost:" + str(urlsplit(live.url).port)
+    finally:
+        live.app.config["TWO_FACTOR_REQUIRED"] = False

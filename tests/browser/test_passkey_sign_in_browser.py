@@ -7,7 +7,6 @@ WebAuthn refuses an IP address as the relying party: the pages are opened on loc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,16 +21,6 @@ from .live import PASSWORDS, LiveServer, sign_out
 pytestmark = pytest.mark.browser
 
 ADMIN = "admin@example.org"
-
-
-@pytest.fixture
-def two_factors(live: LiveServer) -> Iterator[str]:
-    """The live server asks office roles for their second factor, for this test only."""
-    live.app.config["TWO_FACTOR_REQUIRED"] = True
-    try:
-        yield "http://localhost:" + str(urlsplit(live.url).port)
-    finally:
-        live.app.config["TWO_FACTOR_REQUIRED"] = False
 
 
 def test_a_passkey_alone_signs_in(
