@@ -12,7 +12,11 @@ SQLite): seeding a million through the services would take hours. Each size gets
 database migrated with Alembic, so the indexes are the migrations' own.
 
     .venv/bin/python bench/growth.py [--db sqlite,postgresql] [--sizes 10000,1000000]
-        [--repeat 30]
+        [--repeat 30] [--cache]
+
+With --cache each seeded size is kept (SQLite files and PostgreSQL template databases under
+the names in GROWTH_CACHE, `interrupters_growth_<size>`) and later runs start from a copy of
+it, migrated to the current head: seeding a million takes minutes, an index change should not.
 
 Writes bench/results/growth.json and exits 1 when a goal is missed.
 """
@@ -23,6 +27,7 @@ import argparse
 import gzip
 import json
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -48,6 +53,7 @@ from interrupters.participants.models import Participant  # noqa: E402
 from tests import factories  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "growth.json"
+GROWTH_CACHE = Path(tempfile.gettempdir()) / "interrupters-growth"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 WORKERS = 20
 PARTICIPANTS = 2_000
@@ -60,17 +66,21 @@ HTML_BUDGET = 14_600  # bytes gzipped: TCP's first round trip
 
 
 @contextmanager
-def fresh_database(kind: str) -> Iterator[str]:
-    """A migrated, empty database; dropped afterwards."""
+def fresh_database(kind: str, template: str | None = None) -> Iterator[str]:
+    """A migrated database, empty or a copy of `template`; dropped afterwards."""
     if kind == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
+            if template:
+                shutil.copyfile(template, f"{folder}/growth.db")
             url = f"sqlite:///{folder}/growth.db"
             upgrade_database(url)
             yield url
         return
     name = f"interrupters_growth_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
+        connection.execute(
+            f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")
+        )
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     try:
         upgrade_database(url)
@@ -234,6 +244,42 @@ def pages(people: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
+@contextmanager
+def seeded_database(kind: str, size: int, cache: bool) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A database with `size` contacts: seeded now, or copied from the cache when asked."""
+    cached_people = GROWTH_CACHE / f"{kind}-{size}.json"
+    template = str(GROWTH_CACHE / f"{kind}-{size}.db") if kind == "sqlite" else None
+    if kind == "postgresql":
+        template = f"interrupters_growth_{size}"
+    if cache and cached_people.exists():
+        with fresh_database(kind, template) as url:
+            print(f"{kind}: {size:,} contacts copied from the cache", flush=True)
+            yield url, json.loads(cached_people.read_text())
+        return
+    with fresh_database(kind) as url:
+        started = time.perf_counter()
+        people = seed(url, size)
+        print(
+            f"{kind}: {size:,} contacts seeded in {time.perf_counter() - started:.0f} s", flush=True
+        )
+        if cache:
+            _keep(kind, url, str(template))
+            GROWTH_CACHE.mkdir(exist_ok=True)
+            cached_people.write_text(json.dumps(people))
+        yield url, people
+
+
+def _keep(kind: str, url: str, template: str) -> None:
+    GROWTH_CACHE.mkdir(exist_ok=True)
+    if kind == "sqlite":
+        shutil.copyfile(url.removeprefix("sqlite:///"), template)
+        return
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {template}")
+        connection.execute(f"CREATE DATABASE {template} TEMPLATE {name}")
+
+
 def measure(url: str, people: dict[str, Any], repeat: int) -> dict[str, dict[str, float]]:
     app = create_app(
         {
@@ -279,6 +325,7 @@ def main() -> int:
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--cache", action="store_true", help="keep and reuse seeded databases")
     args = parser.parse_args()
     small, large = (int(size) for size in args.sizes.split(","))
     report: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "sizes": [small, large]}
@@ -286,11 +333,7 @@ def main() -> int:
     for kind in args.db.split(","):
         figures = {}
         for size in (small, large):
-            with fresh_database(kind) as url:
-                started = time.perf_counter()
-                people = seed(url, size)
-                seeded = time.perf_counter() - started
-                print(f"{kind}: {size:,} contacts seeded in {seeded:.0f} s", flush=True)
+            with seeded_database(kind, size, args.cache) as (url, people):
                 figures[size] = measure(url, people, args.repeat)
         print(f"\n{kind}  (p50 / p95 ms; first HTML gzipped, bytes, at {large:,})")
         print(f"{'page':<20}{small:>14,}{large:>18,}{'p95 ratio':>11}{'HTML':>9}")
