@@ -409,3 +409,58 @@ def test_supervisor_reviews_through_the_routes(client, session, world, login_as)
     assert first.review_state == ReviewState.returned
     assert second.review_state == ReviewState.approved
     assert count(session, ContactReview) == 2
+
+
+def test_the_form_offers_the_workers_own_participants_and_accepts_a_colleagues(
+    client, session, world, login_as
+):
+    user = login_as("interrupter")
+    colleague = factories.create_user(session, world, "interrupter")
+    mine = factories.create_participant_for(session, world, user)
+    theirs = factories.create_participant_for(session, world, colleague)
+    met = factories.create_participant_for(session, world, colleague)
+    factories.create_contact(session, world, user, subject="participant", participant_id=met.id)
+    session.commit()
+    html = client.get("/contacts/new").get_data(as_text=True)
+    # The programme's other participants are not listed: the form stays one worker's size.
+    assert mine.code in html and met.code in html and theirs.code not in html
+    # Opened from the colleague's participant's page, that one is offered and chosen.
+    html = client.get(f"/contacts/new?participant={theirs.id}").get_data(as_text=True)
+    assert f'<option selected value="{theirs.id}">{theirs.code}</option>' in html
+    key = str(uuid.uuid4())
+    response = client.post(
+        "/contacts/new",
+        data=_form(
+            world,
+            subject="participant",
+            participant_id=str(theirs.id),
+            age_band="",
+            client_uuid=key,
+        ),
+    )
+    assert response.status_code == 303
+    stored = session.exec(select(Contact).where(Contact.client_uuid == key)).one()
+    assert stored.participant_id == theirs.id
+
+
+@pytest.mark.parametrize("value", ["abc", "99999999", "-1", "1e3"])
+def test_a_participant_outside_the_programme_is_refused_by_the_form(
+    client, session, world, login_as, value
+):
+    login_as("interrupter")
+    outsider = factories.create_user(session, world, "interrupter", organisation="other_programme")
+    foreign = factories.create_participant_for(session, world, outsider)
+    session.commit()
+    for participant in (value, str(foreign.id)):
+        response = client.post(
+            "/contacts/new",
+            data=_form(
+                world,
+                subject="participant",
+                participant_id=participant,
+                age_band="",
+                client_uuid=str(uuid.uuid4()),
+            ),
+        )
+        assert response.status_code == 422
+    assert count(session, Contact) == 0

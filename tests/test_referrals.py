@@ -419,6 +419,31 @@ def test_the_worker_makes_and_follows_a_referral_online(client, session, world, 
     assert count(session, Referral) == 1
 
 
+def test_a_supervisor_refers_from_a_participants_page_without_a_programme_long_list(
+    client, session, world, login_as
+):
+    supervisor = login_as("supervisor")
+    worker = factories.create_user(session, world, "interrupter")
+    chosen = factories.create_participant_for(session, world, worker)
+    other = factories.create_participant_for(session, world, worker)
+    service = factories.create_service(session, world)
+    session.commit()
+    # The form lists the supervisor's own caseload and the one whose page it came from.
+    body = client.get(f"/referrals/new?participant={chosen.id}").get_data(as_text=True)
+    assert f'<option selected value="{chosen.id}">{chosen.code}</option>' in body
+    assert other.code not in body
+    response = client.post("/referrals/new", data=referral_form(other.id, service.id))
+    assert response.status_code == 303
+    assert session.exec(select(Referral)).one().made_by_id == supervisor.id
+    # A participant of another programme is refused, whatever the form offered.
+    outsider = factories.create_user(session, world, "interrupter", organisation="other_programme")
+    foreign = factories.create_participant_for(session, world, outsider)
+    session.commit()
+    refused = client.post("/referrals/new", data=referral_form(foreign.id, service.id))
+    assert refused.status_code == 422
+    assert count(session, Referral) == 1
+
+
 def test_a_colleague_and_another_programme_get_404(client, session, world, login_as, case):
     worker, participant, service = case
     referral = factories.create_referral(session, worker, participant, service)

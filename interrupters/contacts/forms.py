@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from wtforms import (
     DateField,
     DateTimeLocalField,
@@ -19,8 +20,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from interrupters.auth.principal import Principal
+from interrupters.contacts.models import Contact
 from interrupters.contacts.services import ContactInput
 from interrupters.contacts.values import ContactKind, ContactPurpose, ContactSubject, Referral
+from interrupters.db import utcnow
 from interrupters.errors import InvalidInput
 from interrupters.forms import (
     MultiCheckboxField,
@@ -34,6 +37,11 @@ from interrupters.participants.values import AgeBand, Gender
 from interrupters.valuelists import choices
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+# Participants a worker met lately are offered beside their own caseload (a colleague's, met
+# again in the street); bounded so the form stays the size of one worker's work.
+RECENTLY_MET = timedelta(days=60)
+MAX_RECENTLY_MET = 100
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -53,7 +61,13 @@ class ContactForm(FlaskForm):
         default="participant",
         validators=[DataRequired()],
     )
-    participant_id = SelectField(_l("Participant"), validators=[Optional()])
+    # Offers the worker's own participants; any active one of the programme is accepted (the
+    # service checks it), so the form does not list the whole programme.
+    participant_id = SelectField(
+        _l("Participant"),
+        validate_choice=False,
+        validators=[Optional(), Regexp(r"^\d{1,9}$", message=_l("Choose the participant."))],
+    )
     age_band = SelectField(_l("Age band"), choices=blank(choices(AgeBand)), validators=[Optional()])
     gender = SelectField(
         _l("Gender (optional)"), choices=blank(choices(Gender)), validators=[Optional()]
@@ -109,12 +123,22 @@ class QueueFilterForm(FlaskForm):
     day_to = DateField(_l("To"), validators=[Optional()])
 
 
-def prepare_contact_form(form: ContactForm, *, session: Session, actor: Principal) -> ContactForm:
-    """Fill the choices that come from the database: places by area, the participants."""
+def prepare_contact_form(
+    form: ContactForm, *, session: Session, actor: Principal, include: Iterable[int | None] = ()
+) -> ContactForm:
+    """Fill the choices that come from the database: places by area; the actor's caseload, the
+    participants they met in the last RECENTLY_MET, and `include`."""
     form.location.choices = location_choices(session=session)
-    form.participant_id.choices = blank(
-        options((p.id, p.code) for p in participant_choices(session=session, actor=actor))
-    )
+    since = utcnow() - RECENTLY_MET
+    met = session.exec(
+        select(Contact.participant_id)
+        .where(Contact.worker_id == actor.user_id, col(Contact.occurred_at) >= since)
+        .where(col(Contact.participant_id).is_not(None))
+        .distinct()
+        .limit(MAX_RECENTLY_MET)
+    ).all()
+    offered = participant_choices(session=session, actor=actor, include=[*met, *include])
+    form.participant_id.choices = blank(options((p.id, p.code) for p in offered))
     return form
 
 

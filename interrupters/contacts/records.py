@@ -21,6 +21,7 @@ from interrupters.contacts.forms import (
 from interrupters.contacts.models import Contact
 from interrupters.errors import DuplicateRecord, InvalidInput
 from interrupters.forms import PreparedForm, location_value
+from interrupters.participants.models import Participant
 from interrupters.places.services import areas_with_places
 from interrupters.records import RecordKind, batch_keep, batch_memo, declare, stored_row
 
@@ -66,9 +67,19 @@ def bind_form(
     batch_keep("contact_places", lambda: areas_with_places(session=session, active_only=False))
     if stored is not None:
         _keep_choice(form.location, location_value(stored.area_id, stored.place_id))
-        if stored.participant_id is not None:
-            _keep_choice(form.participant_id, str(stored.participant_id))
+    _show_participant(form, session=session)
     return form
+
+
+def _show_participant(form: ContactForm, *, session: Session) -> None:
+    """A participant the form does not offer (a colleague's) shown by its code when chosen."""
+    value = form.participant_id.data
+    choices = list(form.participant_id.choices or [])
+    if not value or not str(value).isdigit() or any(c.value == value for c in choices):
+        return
+    participant = session.get(Participant, int(value))
+    if participant is not None:
+        form.participant_id.choices = [*choices, SelectChoice(value=value, label=participant.code)]
 
 
 def _checked(

@@ -64,8 +64,8 @@ MINE_ORDER = [
 ]
 
 
-def _prepare_form(form: ContactForm) -> ContactForm:
-    return prepare_contact_form(form, session=get_session(), actor=current_user)
+def _prepare_form(form: ContactForm, *include: int | None) -> ContactForm:
+    return prepare_contact_form(form, session=get_session(), actor=current_user, include=include)
 
 
 def _show_errors(form: ContactForm, errors: dict[str, str]) -> None:
@@ -93,13 +93,13 @@ def _render_form(form: ContactForm, contact: Contact | None, status: int = 200) 
 @bp.route("/contacts/new", methods=["GET", "POST"])
 def new() -> Any:
     session = get_session()
-    form = _prepare_form(ContactForm())
+    preselect = request.args.get("participant", type=int)
+    form = _prepare_form(ContactForm(), preselect if preselect and preselect < 2**31 else None)
     if request.method == "GET":
         now_local = datetime.now(STOCKHOLM).replace(second=0, microsecond=0)
         form.occurred_at.data = now_local.replace(tzinfo=None)
         area_id, place_id = services.last_location(session=session, actor=current_user)
         form.location.data = location_value(area_id, place_id)
-        preselect = request.args.get("participant", type=int)
         if preselect is not None:
             form.participant_id.data = str(preselect)
         held = held_to_correct("contact")
@@ -186,7 +186,10 @@ def edit(contact_id: int) -> Any:
     if not services.can_edit(current_user, contact):
         flash(_("This contact can no longer be changed."), "error")
         return redirect(url_for("contacts.detail", contact_id=contact_id), 303)
-    form = _prepare_form(ContactForm(obj=contact) if request.method == "GET" else ContactForm())
+    form = _prepare_form(
+        ContactForm(obj=contact) if request.method == "GET" else ContactForm(),
+        contact.participant_id,
+    )
     if request.method == "GET":
         form.occurred_at.data = contact.occurred_at.astimezone(STOCKHOLM).replace(tzinfo=None)
         form.location.data = location_value(contact.area_id, contact.place_id)

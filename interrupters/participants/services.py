@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -292,13 +294,24 @@ def team_participants(*, session: Session, actor: Principal) -> list[tuple[Casel
     return [(row, name) for row, (_p, name) in zip(rows, found, strict=True)]
 
 
-def participant_choices(*, session: Session, actor: Principal) -> list[Participant]:
-    """Participants a contact may be logged for: own caseload first, then the team's."""
+def participant_choices(
+    *, session: Session, actor: Principal, include: Iterable[int | None] = ()
+) -> list[Participant]:
+    """The participants the contact form offers: the actor's own caseload and `include` (those
+    met lately, or the colleague's participant whose page the form was opened from).
+
+    Any active participant of the actor's programme may be chosen (the contact's service checks
+    that); the list is one worker's work, not the whole programme's, so the form a phone keeps
+    stays small at any size.
+    """
     organisations = actor.organisations(*CASE_ROLES)
+    wanted = [pid for pid in include if pid is not None]
+    mine = col(Participant.worker_id) == actor.user_id
     participants = session.exec(
         select(Participant)
         .where(col(Participant.organisation_id).in_(organisations))
         .where(Participant.status != ParticipantStatus.exited.value)
+        .where(or_(mine, col(Participant.id).in_(wanted)) if wanted else mine)
         .order_by(col(Participant.code))
     ).all()
     return sorted(participants, key=lambda p: (p.worker_id != actor.user_id, p.code))

@@ -39,7 +39,16 @@ class ReferralForm(FlaskForm):
     client_uuid = HiddenField(validators=[Optional(), Regexp(UUID_PATTERN)])
     # Set when the form corrects a record the server held (see records.models.HeldRecord).
     held_id = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])
-    participant_id = SelectField(_l("Participant"), validators=[DataRequired()])
+    # Offers the actor's own caseload (and the participant whose page it was opened from); the
+    # service decides whom the actor may refer, so the form never lists the whole programme.
+    participant_id = SelectField(
+        _l("Participant"),
+        validate_choice=False,
+        validators=[
+            DataRequired(),
+            Regexp(r"^\d{1,9}$", message=_l("Choose a participant of your caseload.")),
+        ],
+    )
     service_id = SelectField(_l("Service"), validators=[DataRequired()])
     made_at = DateTimeLocalField(_l("When"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     consent_given = BooleanField(_l("The participant agrees to the referral"))
@@ -82,14 +91,11 @@ class ServiceForm(FlaskForm):
 
 
 def prepare_referral_form(
-    form: ReferralForm, *, session: Session, actor: Principal
+    form: ReferralForm, *, session: Session, actor: Principal, include: int | None = None
 ) -> ReferralForm:
     """Fill the choices from the database: the actor's participants, the directory."""
-    form.participant_id.choices = blank(
-        options(
-            (p.id, p.code) for p in services.referral_participants(session=session, actor=actor)
-        )
-    )
+    offered = services.referral_participants(session=session, actor=actor, include=include)
+    form.participant_id.choices = blank(options((p.id, p.code) for p in offered))
     form.service_id.choices = blank(
         options(
             (s.id, f"{s.name} · {label(s.kind, 'ServiceKind')}")

@@ -144,18 +144,25 @@ class ReferralUpdateInput(BaseModel):
         return payload_hash(self)
 
 
-def referral_participants(*, session: Session, actor: Principal) -> list[Participant]:
-    """Whom the actor may refer: own caseload (interrupters), the organisation's (supervisors)."""
+def referral_participants(
+    *, session: Session, actor: Principal, include: int | None = None
+) -> list[Participant]:
+    """Whom the referral form offers: the actor's own caseload, and `include` when the actor
+    may refer them (a supervisor starting from a participant's page).
+
+    A supervisor may refer any participant of the programme (make_referral checks it); the form
+    does not list the whole programme, which at 2,000 participants is 17 KB a page.
+    """
     supervised = actor.organisations(Role.supervisor)
-    own = actor.organisations(Role.interrupter)
+    own = actor.organisations(Role.interrupter, Role.supervisor)
     if not supervised and not own:
         return []
-    conditions: list[Any] = []
-    if supervised:
-        conditions.append(col(Participant.organisation_id).in_(supervised))
-    if own:
+    conditions: list[Any] = [
+        col(Participant.organisation_id).in_(own) & (Participant.worker_id == actor.user_id)
+    ]
+    if supervised and include is not None:
         conditions.append(
-            col(Participant.organisation_id).in_(own) & (Participant.worker_id == actor.user_id)
+            col(Participant.organisation_id).in_(supervised) & (Participant.id == include)
         )
     return list(
         session.exec(

@@ -77,11 +77,16 @@ def _render_form(form: forms.ReferralForm, status: int = 200) -> Any:
 @bp.route("/referrals/new", methods=["GET", "POST"])
 def new() -> Any:
     session = get_session()
-    form = forms.prepare_referral_form(forms.ReferralForm(), session=session, actor=current_user)
+    # The contact form's referral chips and a participant's page lead here with one chosen.
+    preselect = request.args.get("participant", type=int)
+    form = forms.prepare_referral_form(
+        forms.ReferralForm(),
+        session=session,
+        actor=current_user,
+        include=preselect if preselect is not None and 0 < preselect < 2**31 else None,
+    )
     if request.method == "GET":
         form.made_at.data = _now_local()
-        # The contact form's referral chips lead here with the participant chosen (by id).
-        preselect = request.args.get("participant", type=int)
         if preselect is not None:
             form.participant_id.data = str(preselect)
         held = held_to_correct("referral")
