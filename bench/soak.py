@@ -48,6 +48,7 @@ import os
 import random
 import re
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -493,6 +494,21 @@ class Watch:
         return {name: samples[-1][1] for name, samples in self.rss.items() if samples}
 
 
+def web_cpu_seconds(web: list[hosts.Host]) -> float:
+    """CPU time (user + system) of the hosts' gunicorns so far, masters and live workers:
+    per request, it says whether the app's own cost moved or the machine's load did."""
+    total = 0.0
+    for host in web:
+        try:
+            master = psutil.Process(host.web.pid)
+            for process in [master, *master.children()]:
+                times = process.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
 def read_beats(database_url: str, into: dict[str, set[datetime]]) -> None:
     engine = make_engine(database_url)
     try:
@@ -569,6 +585,7 @@ async def soak(
         next_sample = started
         next_beat = started
         next_minute = started + 60
+        cpu_before = web_cpu_seconds(web)
         while time.perf_counter() < deadline + 1:
             now = time.perf_counter()
             if now >= next_sample:
@@ -587,6 +604,13 @@ async def soak(
                     "rss_mb": {k: round(v, 1) for k, v in watch.latest().items()},
                     "load_1min": round(load, 2),
                 }
+                cpu = web_cpu_seconds(web)
+                line["server_cpu_ms_per_request"] = (
+                    round(1000 * (cpu - cpu_before) / line["requests"], 1)
+                    if line["requests"]
+                    else None
+                )
+                cpu_before = cpu
                 errors = Counter(
                     o.error for o in tally.outcomes if o.error and at - 60 <= o.at < at
                 )
@@ -596,7 +620,8 @@ async def soak(
                 print(
                     f"min {line['minute']:>3}: {line['requests']:>5} req "
                     f"{line['errors']:>3} err  p50 {line['p50_ms']} p95 {line['p95_ms']} ms  "
-                    f"RSS MB {memory}  load {load:.1f}"
+                    f"RSS MB {memory}  load {load:.1f}  "
+                    f"server CPU {line['server_cpu_ms_per_request']} ms/req"
                     + (f"  errors: {line['error_kinds']}" if errors else ""),
                     flush=True,
                 )
@@ -829,6 +854,7 @@ def summarise(
     exactly_once = all(c["rows"] == c["answered_stored"] for c in counts.values())
     worst_publication = max(late_publications, default=None)
     loads = [load for _at, load in watch.loads]
+    cpus = [m["server_cpu_ms_per_request"] for m in minutes if m["server_cpu_ms_per_request"]]
     verdicts = {
         "no_errors": not errors and not errors_in_logs,
         "exactly_once": exactly_once,
@@ -868,6 +894,11 @@ def summarise(
         "p95_last_ms": p95s[-1] if p95s else None,
         "p95_spread_ms": round(max(p95s) - min(p95s), 1) if p95s else None,
         "p95_max_over_min": round(max(p95s) / min(p95s), 2) if p95s and min(p95s) else None,
+        "server_cpu_ms_per_request_by_minute": {
+            "min": min(cpus, default=None),
+            "median": statistics.median(cpus) if cpus else None,
+            "max": max(cpus, default=None),
+        },
         "warm_up_s": warm_up,
         "memory": rss,
         "worker_slope_max_mb_per_hour": max(
@@ -934,6 +965,7 @@ def print_summary(result: dict[str, Any]) -> None:
         f"{[p['late_s'] for p in scheduler['briefing_publications']]} s after their time"
     )
     print(f"load average (1 min): {result['load_average_1min']}")
+    print(f"server CPU ms a request, by minute: {result['server_cpu_ms_per_request_by_minute']}")
     if result["errors_in_logs"]:
         print(f"ERROR lines in logs: {json.dumps(result['errors_in_logs'], indent=1)[:3000]}")
     print(f"verdicts: {result['verdicts']}")
