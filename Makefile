@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export INTERRUPTERS_ENV ?= development
 
-.PHONY: run test install install-test translations messages lint bench
+.PHONY: run test install install-test translations messages lint bench soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,3 +58,7 @@ bench: install-test
 		$(BIN)/python bench/$$script.py || status=1; \
 	done; \
 	exit $$status
+
+## Two hosts on PostgreSQL and Redis, 200 devices, 30 minutes (SOAK="--hours 4" for longer)
+soak: install-test
+	$(BIN)/python bench/soak.py $(SOAK)

@@ -246,18 +246,19 @@ def _wait_until_up(server: Gunicorn) -> None:
 
 
 @contextmanager
-def database(backend: str, directory: Path) -> Iterator[str]:
+def database(backend: str, directory: Path, name: str = PG_DATABASE) -> Iterator[str]:
+    """A fresh database for the run (PostgreSQL: `name`, dropped afterwards)."""
     if backend == "sqlite":
         yield f"sqlite:///{directory / 'load.db'}"
         return
     with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {PG_DATABASE}")
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {name}")
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DATABASE}"
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def prepare(database_url: str, devices: int) -> tuple[list[str], str]:

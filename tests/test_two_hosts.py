@@ -15,16 +15,13 @@ none from the instance folder. Each host's scheduler is its own process (`flask 
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +29,14 @@ import pytest
 import requests
 from sqlmodel import Session, select
 
-from interrupters import keys
 from interrupters.contacts.models import Contact
 from interrupters.health.models import SchedulerHeartbeat
 from interrupters.push import services as push
 from interrupters.sync import crypto
 
-from . import factories
+from . import factories, hosts
 from .conftest import REQUIRE_POSTGRES
+from .hosts import Host
 from .pushservice import PushService
 from .test_sync import payload
 
@@ -48,20 +45,6 @@ WRONG = "wrong-guess-Husby-17"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PUSH_KEY = re.compile(r'data-key="([^"]+)"')
 DEADLINE = 60.0
-
-
-def _redis_available() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), 2).close()
-        return True
-    except OSError:
-        return False
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _until(condition: Callable[[], Any], what: str, logs: list[Path]) -> Any:
@@ -78,16 +61,6 @@ def _until(condition: Callable[[], Any], what: str, logs: list[Path]) -> Any:
 
 
 @dataclass
-class Host:
-    name: str
-    url: str
-    module: str
-    log: Path
-    web: subprocess.Popen[bytes]
-    schedulers: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-
-@dataclass
 class Cluster:
     hosts: list[Host]
     env: dict[str, str]
@@ -96,111 +69,45 @@ class Cluster:
     prefix: str
 
     def start_scheduler(self, host: Host) -> subprocess.Popen[bytes]:
-        log = self.directory / f"scheduler-{host.name}-{len(host.schedulers)}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", host.module, "scheduler", "--wait"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        host.schedulers.append(process)
-        return process
+        return hosts.start_scheduler(host, self.directory, self.env)
 
     @property
     def logs(self) -> list[Path]:
         return sorted(self.directory.glob("*.log"))
 
 
-def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture
 def cluster(database, database_url: str, tmp_path: Path) -> Iterator[Cluster]:
     if database["kind"] != "postgresql":
         pytest.skip("several hosts share PostgreSQL; SQLite is the one-host default")
-    if not _redis_available():
+    if not hosts.redis_available():
         if REQUIRE_POSTGRES:
             pytest.fail("Redis does not answer at 127.0.0.1:6379", pytrace=False)
         pytest.skip("Redis does not answer at 127.0.0.1:6379")
     # What the operations team hands every host: the same four keys (docs/deploy.md).
-    shared = tmp_path / "shared"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT) + os.pathsep + str(tmp_path),
-        "INTERRUPTERS_ENV": "production",
-        "MULTI_HOST": "1",
-        "SECRET_KEY_FILE": str(shared / "secret_key"),
-        "VAPID_PRIVATE_KEY_FILE": str(shared / "vapid.pem"),
-        "OUTBOX_KEY_DIR": str(shared / "outbox"),
-        "RESEARCH_KEY_FILE": str(shared / "research.key"),
-        "DATABASE_URL": database_url,
-        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
-        "SECURE_COOKIES": "0",  # plain http on the loopback
-        "WEB_CONCURRENCY": "1",
-        "DRAIN_SECONDS": "0",
-    }
-    env.pop("FLASK_APP", None)
-    made = keys.init_configured_keys(
-        {
-            name: env[name]
-            for name in (
-                "SECRET_KEY_FILE",
-                "VAPID_PRIVATE_KEY_FILE",
-                "OUTBOX_KEY_DIR",
-                "RESEARCH_KEY_FILE",
-            )
-        }
-    )
-    assert len(made) == 4
+    env = hosts.multi_host_env(tmp_path, database_url, WEB_CONCURRENCY="1", DRAIN_SECONDS="0")
     prefix = f"two-hosts-{uuid.uuid4().hex[:8]}"  # this test's own counters in the shared Redis
-    hosts = []
+    started = []
     for name in ("a", "b"):
         module = f"two_hosts_{name}"
         # Test-only settings no environment variable sets: the push service is on 127.0.0.1.
-        (tmp_path / f"{module}.py").write_text(
-            "from interrupters import create_app\n"
-            "app = create_app({\n"
-            f"    'INSTANCE_PATH': {str(tmp_path / ('instance-' + name))!r},\n"
-            "    'PUSH_ALLOW_HTTP': True,\n"
-            "    'PUSH_SERVICE_HOSTS': ('127.0.0.1',),\n"
-            "    'PUSH_DELIVER_EVERY_SECONDS': 1,\n"
-            "    'SCHEDULER_HEARTBEAT_SECONDS': 1,\n"
-            "    'SCHEDULER_WAIT_SECONDS': 0.5,\n"
-            f"    'RATELIMIT_KEY_PREFIX': {prefix!r},\n"
-            "})\n"
+        hosts.write_app_module(
+            tmp_path,
+            module,
+            {
+                "INSTANCE_PATH": str(tmp_path / ("instance-" + name)),
+                "PUSH_ALLOW_HTTP": True,
+                "PUSH_SERVICE_HOSTS": ("127.0.0.1",),
+                "PUSH_DELIVER_EVERY_SECONDS": 1,
+                "SCHEDULER_HEARTBEAT_SECONDS": 1,
+                "SCHEDULER_WAIT_SECONDS": 0.5,
+                "RATELIMIT_KEY_PREFIX": prefix,
+            },
         )
-        port = _free_port()
-        log = tmp_path / f"web-{name}.log"
-        with log.open("wb") as out:
-            web = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "-c",
-                    "python:interrupters.gunicorn_conf",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    f"{module}:app",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        hosts.append(Host(name, f"http://127.0.0.1:{port}", module, log, web))
-    result = Cluster(hosts, env, tmp_path, database_url, prefix)
+        started.append(hosts.start_web(name, module, tmp_path, env))
+    result = Cluster(started, env, tmp_path, database_url, prefix)
     try:
-        for host in hosts:
+        for host in started:
 
             def up(host: Host = host) -> bool:
                 assert host.web.poll() is None, host.log.read_text()
@@ -212,11 +119,11 @@ def cluster(database, database_url: str, tmp_path: Path) -> Iterator[Cluster]:
             _until(up, f"host {host.name} answering", result.logs)
         yield result
     finally:
-        for host in hosts:
+        for host in started:
             for process in host.schedulers:
-                _stop(process)
+                hosts.stop(process)
             # At once: the drain and kept-alive connections are tests/test_health.py's.
-            _stop(host.web, signal.SIGQUIT)
+            hosts.stop(host.web, signal.SIGQUIT)
     # Neither host made a key of its own.
     assert not list(tmp_path.glob("instance-*/*.pem"))
     assert not list(tmp_path.glob("instance-*/secret_key"))
