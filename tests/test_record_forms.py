@@ -5,16 +5,15 @@ answer: stored once, the other one "already stored", other content under its UUI
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from interrupters.records import KINDS
 from interrupters.records.models import HeldRecord
-from interrupters.walks.models import WalkReport, WalkSignup
+from interrupters.walks.models import WalkReport
 
-from . import factories
+from . import test_sync
 from .test_records import (
     MODELS,
     case_payload,
@@ -22,8 +21,11 @@ from .test_records import (
     local,
     make_conflict,
     stored_count,
+    walk_report,
+    walker_on_a_walk,
 )
-from .test_sync import Phone
+
+phone = test_sync.phone  # the fixture: a signed-in interrupter's phone
 
 FORM_URL = {
     "contact": "/contacts/new",
@@ -33,12 +35,6 @@ FORM_URL = {
     "incident": "/conflicts/incidents/new",
     "community_response": "/conflicts/community-responses/new",
 }
-
-
-@pytest.fixture
-def worker(client, login_as):
-    login_as("interrupter")
-    return Phone(client)
 
 
 def _record(phone, world, kind):
@@ -54,33 +50,33 @@ def _post(client, url, data, client_uuid):
 
 @pytest.mark.parametrize("kind", list(FORM_URL))
 def test_a_form_submission_then_the_same_uuid_over_sync_is_already_stored(
-    worker, session, world, kind
+    phone, session, world, kind
 ):
-    url, data = _record(worker, world, kind)
+    url, data = _record(phone, world, kind)
     client_uuid = str(uuid.uuid4())
-    assert _post(worker.client, url, data, client_uuid).status_code == 303
+    assert _post(phone.client, url, data, client_uuid).status_code == 303
     assert stored_count(session, kind, [client_uuid]) == 1
-    answer = worker.send(data, client_uuid=client_uuid, kind=kind)
+    answer = phone.send(data, client_uuid=client_uuid, kind=kind)
     assert answer.status_code == 200 and answer.get_json()["status"] == "replayed"
     # Other content under that UUID, from the phone or the form: refused, nothing changed.
     other = {**data, "occurred_at": local(-2)}
-    assert worker.send(other, client_uuid=client_uuid, kind=kind).status_code == 409
-    assert _post(worker.client, url, other, client_uuid).status_code == 409
+    assert phone.send(other, client_uuid=client_uuid, kind=kind).status_code == 409
+    assert _post(phone.client, url, other, client_uuid).status_code == 409
     assert stored_count(session, kind, [client_uuid]) == 1
 
 
 @pytest.mark.parametrize("kind", list(FORM_URL))
 def test_a_record_sent_over_sync_then_posted_by_the_form_is_already_saved(
-    worker, session, world, kind
+    phone, session, world, kind
 ):
-    url, data = _record(worker, world, kind)
+    url, data = _record(phone, world, kind)
     client_uuid = str(uuid.uuid4())
-    assert worker.send(data, client_uuid=client_uuid, kind=kind).status_code == 201
-    again = _post(worker.client, url, data, client_uuid)
+    assert phone.send(data, client_uuid=client_uuid, kind=kind).status_code == 201
+    again = _post(phone.client, url, data, client_uuid)
     assert again.status_code == 303
     assert stored_count(session, kind, [client_uuid]) == 1
     if kind == "contact":
-        page = worker.client.get(again.headers["Location"]).get_data(as_text=True)
+        page = phone.client.get(again.headers["Location"]).get_data(as_text=True)
         assert "Kontakten var redan sparad." in page  # "The contact was already saved."
 
 
@@ -100,55 +96,43 @@ def test_every_record_kind_has_an_online_form_tested_here_or_with_its_domain():
     assert set(MODELS) >= set(FORM_URL)
 
 
-def test_the_form_settles_the_held_record_it_corrects(worker, session, world):
+def test_the_form_settles_the_held_record_it_corrects(phone, session, world):
     held_uuid = str(uuid.uuid4())
     ahead = case_payload("incident", world, 0, local(30))
-    assert worker.send(ahead, client_uuid=held_uuid, kind="incident").status_code == 200
+    assert phone.send(ahead, client_uuid=held_uuid, kind="incident").status_code == 200
     held = session.exec(select(HeldRecord).where(HeldRecord.client_uuid == held_uuid)).one()
     fixed = case_payload("incident", world, 0, local(-1)) | {"held_id": str(held.id)}
     # Without JavaScript: no UUID, the server makes one.
-    response = worker.client.post(FORM_URL["incident"], data=fixed)
+    response = phone.client.post(FORM_URL["incident"], data=fixed)
     assert response.status_code == 303
     session.expire_all()
     settled = session.get(HeldRecord, held.id)
     assert settled.resolved_at is not None and settled.resolved_as
     # The held UUID posted by the form is answered as sync answers it: still held, not stored.
-    again = _post(worker.client, FORM_URL["incident"], ahead, held_uuid)
+    again = _post(phone.client, FORM_URL["incident"], ahead, held_uuid)
     assert again.status_code == 422
     assert stored_count(session, "incident", [held_uuid]) == 0
 
 
-def test_a_form_with_an_error_is_422_not_held_and_gets_a_new_uuid(worker, session, world):
+def test_a_form_with_an_error_is_422_not_held_and_gets_a_new_uuid(phone, session, world):
     client_uuid = str(uuid.uuid4())
     data = case_payload("incident", world, 0, local(30))  # a day ahead: refused
-    response = _post(worker.client, FORM_URL["incident"], data, client_uuid)
+    response = _post(phone.client, FORM_URL["incident"], data, client_uuid)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert f'value="{client_uuid}"' not in page
     assert count(session, HeldRecord) == 0
     # A UUID that is not one: refused on the form, nothing stored.
     bad = _post(
-        worker.client, FORM_URL["incident"], case_payload("incident", world, 0, local(-1)), "x"
+        phone.client, FORM_URL["incident"], case_payload("incident", world, 0, local(-1)), "x"
     )
     assert bad.status_code == 422
     assert stored_count(session, "incident", ["x"]) == 0
 
 
 def test_a_walk_report_from_the_form_then_over_sync_is_one_report(client, session, world, login_as):
-    lead = factories.create_user(session, world, "association_lead")
-    member = login_as("night_walker")
-    walk = factories.create_walk(
-        session, world, lead, planned_start=datetime.now(UTC) - timedelta(hours=4)
-    )
-    session.add(WalkSignup(walk_id=walk.id, user_id=member.id))
-    session.commit()
-    phone = Phone(client)
-    report = {
-        "walk_id": str(walk.id),
-        "places_visited": [str(world.places["Rinkeby torg"].id)],
-        "youths_met": "1-10",
-        "atmosphere": "calm",
-    }
+    phone, walk = walker_on_a_walk(client, session, world, login_as)
+    report = walk_report(walk, world.places["Rinkeby torg"])
     client_uuid = str(uuid.uuid4())
     first = _post(client, "/walks/reports/new", report, client_uuid)
     assert first.status_code == 303, first.get_data(as_text=True)
