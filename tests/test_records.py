@@ -182,7 +182,8 @@ def test_every_case_kind_is_held_shown_corrected_and_stored_once(
     assert stored_count(session, kind, [held_uuid]) == 0
 
 
-def test_a_walk_report_and_an_acknowledgement_are_held_and_listed(client, session, world, login_as):
+def walker_on_a_walk(client, session, world, login_as):
+    """A night walker signed in, signed up to a walk that began four hours ago: (phone, walk)."""
     lead = factories.create_user(session, world, "association_lead")
     member = login_as("night_walker")
     walk = factories.create_walk(
@@ -190,13 +191,21 @@ def test_a_walk_report_and_an_acknowledgement_are_held_and_listed(client, sessio
     )
     session.add(WalkSignup(walk_id=walk.id, user_id=member.id))
     session.commit()
-    phone = Phone(client)
-    report = {
+    return Phone(client), walk
+
+
+def walk_report(walk, place):
+    return {
         "walk_id": str(walk.id),
-        "places_visited": [str(world.places["Bredängs centrum"].id)],
+        "places_visited": [str(place.id)],
         "youths_met": "26-50",
         "atmosphere": "lively",
     }
+
+
+def test_a_walk_report_and_an_acknowledgement_are_held_and_listed(client, session, world, login_as):
+    phone, walk = walker_on_a_walk(client, session, world, login_as)
+    report = walk_report(walk, world.places["Bredängs centrum"])
     assert phone.send(report, kind="walk_report").get_json()["status"] == "needs_correction"
     ack = phone.send({"briefing_id": "999999"}, kind="briefing_ack")
     assert ack.get_json()["status"] == "needs_correction"

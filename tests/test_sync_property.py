@@ -1,8 +1,10 @@
 """The sync protocol under faults: phones' outboxes against the real server (issue 3).
 
-A hypothesis state machine drives one to three phones (two workers, the first with two phones)
-against the real app through Flask's test client, on SQLite and on PostgreSQL, with CSRF on.
-Each phone runs a Python port of the outbox's rules (static/js/lib/outbox.js):
+A hypothesis state machine drives one to four phones (two workers, the first with two phones,
+and a night walker's) against the real app through Flask's test client, on SQLite and on
+PostgreSQL, with CSRF on. Between them they send every declared record kind but the
+picture's two (NOT_SENT; assert_every_declared_kind_is_sent fails on any other). Each
+phone runs a Python port of the outbox's rules (static/js/lib/outbox.js):
 
 - a record is sealed to the server's key (crypto.seal, as the browser does) when it is written,
   online or not; its occurred_at is the phone's wall clock;
@@ -90,6 +92,7 @@ from sqlmodel import Session, col, select
 
 from interrupters import create_app
 from interrupters.auth.models import DeviceSession
+from interrupters.briefings.models import BriefingReceipt
 from interrupters.conflicts import services as conflict_services
 from interrupters.conflicts.models import (
     CommunityResponse,
@@ -102,9 +105,11 @@ from interrupters.contacts.forms import STOCKHOLM
 from interrupters.contacts.models import Contact
 from interrupters.db import make_engine
 from interrupters.places.models import Place
+from interrupters.records import KINDS as DECLARED
 from interrupters.records.models import HeldRecord
 from interrupters.referrals.models import Referral, ReferralUpdate
 from interrupters.sync import crypto
+from interrupters.walks.models import WalkReport, WalkSignup
 
 from . import factories
 from .conftest import _test_config
@@ -121,9 +126,7 @@ SKEW = 72 * 3600  # seconds
 FUTURE_TOLERANCE = timedelta(minutes=10)  # contacts.services.FUTURE_TOLERANCE
 JSON = {"Accept": "application/json"}
 STALE_TOKEN = "stale-csrf-token"
-# Every kind a worker's phone sends ("contact" first: shrinking aims for it). Walk reports and
-# briefing receipts come from other roles (night walkers; briefings' readers) and are tested
-# with their own domains.
+# Every kind a worker's phone sends ("contact" first: shrinking aims for it).
 KINDS = (
     "contact",
     "conflict",
@@ -134,10 +137,22 @@ KINDS = (
     "referral",
     "referral_update",
 )
+# What a night walker's phone sends (the fourth phone): walk reports and briefing receipts.
+WALKER_KINDS = ("walk_report", "briefing_read", "briefing_ack")
+# Declared kinds no phone here sends yet: the picture's (a partner's observation needs a
+# briefing author's phone; an interrupter's place signal its own district set-up).
+NOT_SENT = frozenset({"place_observation", "place_signal"})
+# Kinds no phone time holds: a walk report has none; a receipt keeps a time ahead as it is.
+UNTIMED = frozenset({"walk_report", "briefing_read", "briefing_ack"})
+# The field that names a record's place, where it is not the location select.
+PLACE_FIELD = {"walk_report": "places_visited"}
+# Places of the walk's district (Järva): a walk report names the drawn place if it is one.
+WALK_PLACES = ("Rinkeby torg", "Tensta centrum")
 # Kinds whose location is an area (a removed place does not concern them), or none at all.
 AREA_ONLY = frozenset({"community_response"})
 NO_PLACE = frozenset(
     {"conflict_update", "mediation", "community_response", "referral", "referral_update"}
+    | {"briefing_read", "briefing_ack"}
 )
 # The field that carries a record's own time, where it is not occurred_at.
 TIME_FIELD = {"referral": "made_at"}
@@ -166,7 +181,7 @@ ATTEMPT = st.one_of(
         st.tuples(st.just("stale_csrf"), st.none()),
     ),
 )
-PHONE = st.integers(0, 2)
+PHONE = st.integers(0, 3)
 # The 72-hour range, and the ten-minute boundary where contacts start to be held.
 CLOCK_SKEW = st.one_of(st.integers(-SKEW, SKEW), st.integers(9 * 60, 12 * 60))
 
@@ -239,7 +254,7 @@ class Record:
 
     client_uuid: str
     phone: int
-    kind: str  # every kind a worker's phone sends (issue 8)
+    kind: str  # every kind a phone sends (issue 8)
     payload: dict[str, Any]
     place: str | None  # the place it names, None for "elsewhere in an area"
     occurred_at: datetime  # as the server will read the form's local time
@@ -339,10 +354,25 @@ class Harness:
             for user in users
         }
         session.commit()
-        # Two workers; the first has two phones.
+        # A night walker signed up to a walk that has begun, and a briefing for its district.
+        factories.serve(session, world, "municipal")
+        factories.serve(session, world, "association")
+        lead = factories.create_user(session, world, "association_lead")
+        walker = factories.create_user(session, world, "night_walker")
+        walk = factories.create_walk(
+            session, world, lead, planned_start=datetime.now(UTC) - timedelta(hours=4)
+        )
+        session.add(WalkSignup(walk_id=walk.id, user_id=walker.id))
+        author = factories.create_user(session, world, "briefing_author")
+        briefing = factories.create_briefing(
+            session, world, author, publish=True, valid_to=datetime.now(UTC) + timedelta(days=30)
+        )
+        session.commit()
+        self.walk_id, self.briefing_id = walk.id or 0, briefing.id or 0
+        # Two workers, the first with two phones; the night walker's phone is the fourth.
         self.devices = [
             Device(index=i, email=user.email, user_id=user.id or 0, client=app.test_client())
-            for i, user in enumerate((users[0], users[1], users[0]))
+            for i, user in enumerate((users[0], users[1], users[0], walker))
         ]
         self.stats: Counter[str] = Counter()
         self.backoff_left_s = 0.0
@@ -375,6 +405,8 @@ class Harness:
                 connection.execute(delete(CommunityResponse))
                 connection.execute(delete(Conflict).where(col(Conflict.id) != keep))
                 connection.execute(delete(ReferralUpdate))
+                connection.execute(delete(WalkReport))
+                connection.execute(delete(BriefingReceipt))
                 connection.execute(
                     delete(Referral).where(col(Referral.id).not_in(list(self.referrals.values())))
                 )
@@ -406,6 +438,8 @@ class Harness:
                 " UNION ALL SELECT client_uuid, client_uuid FROM referral"
                 f" WHERE id NOT IN ({', '.join(str(int(i)) for i in self.referrals.values())})"
                 " UNION ALL SELECT client_uuid, client_uuid FROM referral_update"
+                " UNION ALL SELECT client_uuid, client_uuid FROM walk_report"
+                " UNION ALL SELECT client_uuid, client_uuid FROM briefing_receipt"
                 " UNION ALL SELECT client_uuid, NULL FROM held_record"
             )
             rows = cursor.fetchall()
@@ -739,8 +773,9 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
                 assert (status, body["status"]) == (200, "needs_correction"), seen
                 return
             removed = record.place in self.removed
-            future_after = record.occurred_at > after + FUTURE_TOLERANCE
-            future_before = record.occurred_at > before + FUTURE_TOLERANCE
+            timed = record.kind not in UNTIMED
+            future_after = timed and record.occurred_at > after + FUTURE_TOLERANCE
+            future_before = timed and record.occurred_at > before + FUTURE_TOLERANCE
             if (status, body["status"]) == (201, "stored"):
                 assert not removed and not future_after, "stored, but should be held: " + seen
                 record.server = "stored"
@@ -749,7 +784,8 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
                 assert removed or future_before, "held, but valid: " + seen
                 errors = set(body.get("errors") or {})
                 time_field = TIME_FIELD.get(record.kind, "occurred_at")
-                assert errors == ({"location"} if removed else {time_field}), seen
+                place_field = PLACE_FIELD.get(record.kind, "location")
+                assert errors == ({place_field} if removed else {time_field}), seen
                 record.server = "held"
                 harness.stats["held"] += 1
             else:
@@ -764,7 +800,7 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
 
         # -- rules ----------------------------------------------------------------------------
 
-        @initialize(count=st.integers(1, 3))
+        @initialize(count=st.integers(1, 4))
         def phones_in_use(self, count: int) -> None:
             self.phones = harness.devices[:count]
             for phone in self.phones:
@@ -784,7 +820,7 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
             send=st.booleans(),
             attempts=st.lists(ATTEMPT, max_size=3),
             batch=st.booleans(),
-            kind=st.sampled_from(KINDS),
+            kind=st.sampled_from(KINDS + WALKER_KINDS),
         )
         def write_contacts(
             self,
@@ -799,10 +835,14 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
         ) -> None:
             """Records saved on the phone, one or two in a row; online, a run follows."""
             phone = self.phone(index)
+            # Each phone sends its role's kinds: the same draw, read as one of them.
+            own = WALKER_KINDS if phone is harness.devices[3] else KINDS
+            if kind not in own:
+                kind = own[(KINDS + WALKER_KINDS).index(kind) % len(own)]
             if kind in AREA_ONLY and not where.startswith("area:"):
                 where = "area:Rinkeby"
             location, place = harness.location(where)
-            if kind in NO_PLACE:
+            if kind in NO_PLACE or (kind == "walk_report" and place not in WALK_PLACES):
                 place = None
             for _ in range(count):
                 local = (datetime.now(UTC) + timedelta(seconds=phone.skew)).astimezone(STOCKHOLM)
@@ -818,6 +858,11 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
                     }
                 if kind == "referral_update":
                     payload |= {"referral_id": str(harness.referrals[phone.user_id])}
+                if kind == "walk_report":
+                    visited = [str(harness.places[place])] if place else []
+                    payload |= {"walk_id": str(harness.walk_id), "places_visited": visited}
+                if kind in ("briefing_read", "briefing_ack"):
+                    payload |= {"briefing_id": str(harness.briefing_id)}
                 self.records[client_uuid] = Record(
                     client_uuid=client_uuid,
                     phone=phone.index,
@@ -1026,6 +1071,7 @@ def test_sync_protocol_under_faults(
     app: Flask, database_url: str, session: Session, world: factories.World
 ) -> None:
     """SYNC_PROPERTY_EXAMPLES sequences (default 1,000) with 0 records lost or duplicated."""
+    assert_every_declared_kind_is_sent()
     harness = Harness(app, database_url, session, world, Path(app.instance_path))
     for device in harness.devices:
         harness.sign_in(device)
@@ -1065,6 +1111,18 @@ def test_sync_protocol_under_faults(
         print("  seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in spent))
         TIMES.clear()
         harness.close()
+
+
+def assert_every_declared_kind_is_sent() -> None:
+    """A kind declared (records.declare) that no phone of the machine sends fails here."""
+    sent = set(KINDS) | set(WALKER_KINDS)
+    missing = set(DECLARED) - sent - NOT_SENT
+    assert not missing, f"declared kinds the property test never sends: {sorted(missing)}"
+    assert not (sent | NOT_SENT) - set(DECLARED), "the test names a kind nobody declares"
+
+
+def test_the_machine_sends_every_declared_kind() -> None:
+    assert_every_declared_kind_is_sent()
 
 
 # -- What the machine found, as examples ------------------------------------------------------
@@ -1130,6 +1188,12 @@ def payload_of(
     if kind == "referral_update":
         # The referral is the phone's worker's (added by the caller); an open status only.
         return {"occurred_at": occurred, "status": "contact_made", "follow_up_on": ""}
+    if kind == "walk_report":
+        # The walk and the place visited are the caller's; no note (the time is the walk's).
+        return {"youths_met": "1-10", "atmosphere": "calm", "actions": ["talked_with_youth"]}
+    if kind in ("briefing_read", "briefing_ack"):
+        # The briefing is the caller's; the time is when the phone's reader read it.
+        return {"at": occurred}
     if kind == "referral":
         # The participant and the service are the phone's worker's (added by the caller).
         return {

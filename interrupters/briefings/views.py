@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import uuid4
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -19,12 +18,12 @@ from interrupters.auth.values import Role
 from interrupters.authz import guard
 from interrupters.briefings import forms, services
 from interrupters.briefings.models import Briefing
+from interrupters.briefings.records import BRIEFING_ACK
 from interrupters.briefings.signals import briefing_drafting
-from interrupters.briefings.values import ReceiptKind
 from interrupters.db import get_session, utcnow
 from interrupters.errors import InvalidInput, InvalidState
 from interrupters.places.models import District
-from interrupters.records import validated
+from interrupters.records.correction import submit_form
 
 bp = Blueprint("briefings", __name__, url_prefix=services.URL_PREFIX)
 
@@ -400,30 +399,18 @@ def unschedule(briefing_id: int) -> Response:
 
 @bp.post("/<int:briefing_id>/acknowledge")
 def acknowledge(briefing_id: int) -> Response:
-    """The acknowledge button without JavaScript (with it, the outbox sends "briefing_ack")."""
-    session = get_session()
+    """The acknowledge button without JavaScript (with it, the outbox sends "briefing_ack"):
+    the same record, through its kind's declaration."""
     form = forms.AcknowledgeForm()
-    now = utcnow()
-    if form.validate_on_submit() and form.briefing_id.data == str(briefing_id):
-        data = validated(
-            services.ReceiptInput,
-            {
-                "briefing_id": briefing_id,
-                "kind": ReceiptKind.acknowledged,
-                "at": form.moment() or now,
-            },
-        )
-        services.record_receipt(
-            session=session,
-            actor=current_user,
-            data=data,
-            client_uuid=form.client_uuid.data or str(uuid4()),
-            now=now,
-        )
-        session.commit()
+    # Without JavaScript the form carries no time: the server's, in the phone's zone.
+    fixed = {"briefing_id": str(briefing_id)}
+    if form.moment() is None:
+        fixed["at"] = utcnow().astimezone(forms.STOCKHOLM).strftime(forms.LOCAL)
+    if submit_form(BRIEFING_ACK, form, **fixed).errors is None:
+        get_session().commit()
         flash(_("Thank you: your acknowledgement is recorded."), "success")
     else:
-        services.get_briefing(session=session, actor=current_user, briefing_id=briefing_id)
+        services.get_briefing(session=get_session(), actor=current_user, briefing_id=briefing_id)
         flash(_("The acknowledgement could not be read. Try again."), "error")
     return redirect(url_for("briefings.current"), 303)
 

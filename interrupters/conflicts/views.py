@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import uuid4
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,13 +16,21 @@ from interrupters.auth.services import display_names
 from interrupters.auth.values import Role
 from interrupters.authz import guard
 from interrupters.conflicts import forms, services
+from interrupters.conflicts.records import (
+    COMMUNITY_RESPONSE,
+    CONFLICT,
+    CONFLICT_UPDATE,
+    INCIDENT,
+    MEDIATION,
+)
 from interrupters.db import get_session
 from interrupters.duty import services as duty
 from interrupters.errors import InvalidInput
 from interrupters.forms import blank, options
 from interrupters.htmx import render_page_or_block
 from interrupters.places.services import area_names, areas_with_places, place_names
-from interrupters.records.correction import fill_from_held, held_to_correct, settle_correction
+from interrupters.records import RecordKind
+from interrupters.records.correction import fill_from_held, held_to_correct, submit_form
 from interrupters.reports import services as figure_services
 
 bp = Blueprint("conflicts", __name__, url_prefix=services.URL_PREFIX)
@@ -50,19 +57,6 @@ guard(
 
 def _now_local() -> datetime:
     return datetime.now(forms.STOCKHOLM).replace(second=0, microsecond=0, tzinfo=None)
-
-
-def _show(form: FlaskForm, errors: dict[str, Any]) -> None:
-    """Put a service's field errors on the form (a field it lacks: on its first field)."""
-    for name, message in errors.items():
-        target = "location" if name in ("area_id", "place_id") else name
-        field = getattr(form, target, None) or form.occurred_at
-        field.errors = [*list(field.errors), str(message)]
-
-
-def _uuid(form: FlaskForm) -> str:
-    # Without JavaScript the browser sends no UUID: the server makes one.
-    return form.client_uuid.data or str(uuid4())
 
 
 @bp.get("/")
@@ -117,23 +111,15 @@ def new() -> Any:
         if held is not None:
             fill_from_held(form, held)
         return render_template("conflicts/new.html", form=form)
-    if form.validate_on_submit():
-        try:
-            conflict, created = services.flag_conflict(
-                session=session,
-                actor=current_user,
-                data=forms.conflict_input(form, session=session),
-                client_uuid=_uuid(form),
-            )
-        except InvalidInput as error:
-            _show(form, error.errors)
-        else:
-            settle_correction(form, resolved_as=conflict.id, created=created)
-            session.commit()
-            flash(_("Conflict %(code)s is flagged.", code=conflict.code), "success")
-            return redirect(url_for("conflicts.detail", conflict_id=conflict.id), 303)
-    form.client_uuid.data = ""
-    return render_template("conflicts/new.html", form=form), 422
+    result = submit_form(CONFLICT, form)
+    if result.errors is not None or result.record_id is None:
+        return render_template("conflicts/new.html", form=form), 422
+    conflict = services.get_conflict(
+        session=session, actor=current_user, conflict_id=result.record_id, audit=False
+    )
+    session.commit()
+    flash(_("Conflict %(code)s is flagged.", code=conflict.code), "success")
+    return redirect(url_for("conflicts.detail", conflict_id=conflict.id), 303)
 
 
 def _detail_forms(conflict_id: int) -> dict[str, Any]:
@@ -185,24 +171,9 @@ def _back(conflict_id: int) -> Response:
 def update(conflict_id: int) -> Any:
     session = get_session()
     services.get_conflict(session=session, actor=current_user, conflict_id=conflict_id, audit=False)
-    form = forms.ConflictUpdateForm()
-    if form.validate_on_submit():
-        try:
-            events, created = services.update_conflict(
-                session=session,
-                actor=current_user,
-                conflict_id=conflict_id,
-                data=forms.update_input(form),
-                client_uuid=_uuid(form),
-            )
-        except InvalidInput as error:
-            flash(" ".join(str(m) for m in error.errors.values()), "error")
-        else:
-            settle_correction(form, resolved_as=events[0].id, created=created)
-            session.commit()
-            flash(_("Added to the timeline."), "success")
-    else:
-        flash(" ".join(forms.errors_of(form).values()), "error")
+    _record_on_timeline(
+        CONFLICT_UPDATE, forms.ConflictUpdateForm(), conflict_id, _("Added to the timeline.")
+    )
     return _back(conflict_id)
 
 
@@ -211,24 +182,18 @@ def mediation(conflict_id: int) -> Any:
     session = get_session()
     services.get_conflict(session=session, actor=current_user, conflict_id=conflict_id, audit=False)
     form = forms.prepare(forms.MediationForm(), session=session, actor=current_user)
-    if form.validate_on_submit():
-        try:
-            record, created = services.record_mediation(
-                session=session,
-                actor=current_user,
-                conflict_id=conflict_id,
-                data=forms.mediation_input(form, session=session),
-                client_uuid=_uuid(form),
-            )
-        except InvalidInput as error:
-            flash(" ".join(str(m) for m in error.errors.values()), "error")
-        else:
-            settle_correction(form, resolved_as=record.id, created=created)
-            session.commit()
-            flash(_("The mediation is recorded."), "success")
-    else:
-        flash(" ".join(forms.errors_of(form).values()), "error")
+    _record_on_timeline(MEDIATION, form, conflict_id, _("The mediation is recorded."))
     return _back(conflict_id)
+
+
+def _record_on_timeline(kind: RecordKind, form: FlaskForm, conflict_id: int, done: str) -> None:
+    """An update or a mediation of the conflict in the URL, through its kind's declaration."""
+    result = submit_form(kind, form, conflict_id=str(conflict_id))
+    if result.errors is not None:
+        flash(" ".join(result.errors.values()), "error")
+        return
+    get_session().commit()
+    flash(done, "success")
 
 
 @bp.post("/<int:conflict_id>/participants")
@@ -272,32 +237,18 @@ def incidents() -> str:
     )
 
 
-def _record_page(
-    form: FlaskForm,
-    kind: str,
-    template: str,
-    save: Any,
-    done: str,
-) -> Any:
-    session = get_session()
+def _record_page(form: FlaskForm, kind: RecordKind, template: str, done: str) -> Any:
     if request.method == "GET":
         form.occurred_at.data = _now_local()
-        held = held_to_correct(kind)
+        held = held_to_correct(kind.name)
         if held is not None:
             fill_from_held(form, held)
         return render_template(template, form=form)
-    if form.validate_on_submit():
-        try:
-            record, created = save(session, form)
-        except InvalidInput as error:
-            _show(form, error.errors)
-        else:
-            settle_correction(form, resolved_as=record.id, created=created)
-            session.commit()
-            flash(done, "success")
-            return redirect(url_for("conflicts.incidents"), 303)
-    form.client_uuid.data = ""
-    return render_template(template, form=form), 422
+    if submit_form(kind, form).errors is not None:
+        return render_template(template, form=form), 422
+    get_session().commit()
+    flash(done, "success")
+    return redirect(url_for("conflicts.incidents"), 303)
 
 
 @bp.route("/incidents/new", methods=["GET", "POST"])
@@ -307,16 +258,7 @@ def new_incident() -> Any:
     if request.method == "GET" and request.args.get("conflict", "").isdigit():
         form.conflict_id.data = request.args["conflict"]
     return _record_page(
-        form,
-        "incident",
-        "conflicts/incident_form.html",
-        lambda session, form: services.record_incident(
-            session=session,
-            actor=current_user,
-            data=forms.incident_input(form, session=session),
-            client_uuid=_uuid(form),
-        ),
-        _("The incident is recorded."),
+        form, INCIDENT, "conflicts/incident_form.html", _("The incident is recorded.")
     )
 
 
@@ -326,14 +268,8 @@ def new_community_response() -> Any:
     form = forms.prepare(forms.CommunityResponseForm(), session=session, actor=current_user)
     return _record_page(
         form,
-        "community_response",
+        COMMUNITY_RESPONSE,
         "conflicts/community_response_form.html",
-        lambda session, form: services.record_community_response(
-            session=session,
-            actor=current_user,
-            data=forms.community_response_input(form, session=session),
-            client_uuid=_uuid(form),
-        ),
         _("The community response is recorded."),
     )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from uuid import uuid4
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -26,7 +25,7 @@ from interrupters.contacts.forms import (
     prepare_contact_form,
 )
 from interrupters.contacts.models import Contact
-from interrupters.contacts.records import bind_form
+from interrupters.contacts.records import CONTACT, bind_form
 from interrupters.contacts.values import ReviewDecision, ReviewState
 from interrupters.db import get_session
 from interrupters.errors import InvalidInput
@@ -34,7 +33,7 @@ from interrupters.forms import blank, location_value, options
 from interrupters.htmx import render_page_or_block
 from interrupters.participants import services as participants
 from interrupters.places.services import area_names, areas_with_places, place_names
-from interrupters.records.correction import held_to_correct, settle_correction, show_errors
+from interrupters.records.correction import held_to_correct, show_errors, submit_form
 from interrupters.records.services import held_records, shown_errors
 
 bp = Blueprint("contacts", __name__)
@@ -109,32 +108,21 @@ def new() -> Any:
             form.held_id.data = str(held.id)
             show_errors(form, shown_errors(held.errors))
         return _render_form(form, None)
-    if not form.validate_on_submit():
+    result = submit_form(CONTACT, form)
+    if result.errors is not None:
         return _render_form(form, None, 422)
-    try:
-        data = contact_input(form, session=session)
-        contact, created = services.log_contact(
-            session=session,
-            actor=current_user,
-            data=data,
-            # Without JavaScript the browser sends no UUID; the server makes one.
-            client_uuid=form.client_uuid.data or str(uuid4()),
-        )
-    except InvalidInput as error:
-        _show_errors(form, error.errors)
-        return _render_form(form, None, 422)
-    settle_correction(form, resolved_as=contact.id, created=created)
     session.commit()
     flash(
         _("The contact is saved and sent for review.")
-        if created
+        if result.created
         else _("The contact was already saved."),
         "success",
     )
-    if data.referrals and data.participant_id is not None:
+    refer = form.participant_id.data or ""
+    if form.referrals.data and refer.isdigit():
         # The referral chips are a shortcut: offer to start a referral for this participant
         # (by id, never the code in a URL); the chips stay on the contact as they are.
-        return redirect(url_for("contacts.mine", refer=data.participant_id), 303)
+        return redirect(url_for("contacts.mine", refer=int(refer)), 303)
     return redirect(url_for("contacts.mine"), 303)
 
 

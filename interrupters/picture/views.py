@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
-from uuid import uuid4
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -22,9 +21,14 @@ from interrupters.db import get_session, utcnow
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed
 from interrupters.exports import csv_response
 from interrupters.picture import forms, mapping, services
-from interrupters.picture.records import bind_observation_form, bind_signal_form
+from interrupters.picture.records import (
+    PLACE_OBSERVATION,
+    PLACE_SIGNAL,
+    bind_observation_form,
+    bind_signal_form,
+)
 from interrupters.places.models import District
-from interrupters.records.correction import fill_from_held, held_to_correct, settle_correction
+from interrupters.records.correction import fill_from_held, held_to_correct, submit_form
 from interrupters.records.services import held_records
 from interrupters.security import CSP
 
@@ -52,11 +56,6 @@ guard(
         "outlines": {Role.admin},
     },
 )
-
-
-def _uuid(form: Any) -> str:
-    # Without JavaScript the browser sends no UUID: the server makes one.
-    return form.client_uuid.data or str(uuid4())
 
 
 def _to_district(district_id: int, anchor: str | None = None) -> Response:
@@ -328,31 +327,18 @@ def new_observation() -> Any:
                 held.payload, session=session, actor=current_user, strict=False
             )
             fill_from_held(form, held)
-    elif form.validate_on_submit():
-        try:
-            observation, created = services.file_observation(
-                session=session,
-                actor=current_user,
-                data=forms.observation_input(form),
-                client_uuid=_uuid(form),
-            )
-        except InvalidInput as error:
-            forms.show_errors(form, error.errors)
-            status = 422
-        else:
-            settle_correction(form, resolved_as=observation.id, created=created)
+    else:
+        result = submit_form(PLACE_OBSERVATION, form)
+        if result.errors is None:
             session.commit()
             flash(
                 _("The observation is saved.")
-                if created
+                if result.created
                 else _("The observation was already saved."),
                 "success",
             )
             return redirect(url_for("picture.new_observation"), 303)
-    else:
         status = 422
-    if status != 200:
-        form.client_uuid.data = ""  # nothing was stored: a new UUID at the next submit
     return render_template(
         "picture/observation_form.html",
         form=form,
@@ -373,26 +359,12 @@ def signal() -> Any:
         if held is not None:
             form = bind_signal_form(held.payload, session=session, actor=current_user, strict=False)
             fill_from_held(form, held)
-    elif form.validate_on_submit():
-        try:
-            signal_row, created = services.send_place_signal(
-                session=session,
-                actor=current_user,
-                data=forms.signal_input(form),
-                client_uuid=_uuid(form),
-            )
-        except InvalidInput as error:
-            forms.show_errors(form, error.errors)
-            status = 422
-        else:
-            settle_correction(form, resolved_as=signal_row.id, created=created)
-            session.commit()
-            flash(_("The signal is saved."), "success")
-            return redirect(url_for("picture.signal"), 303)
+    elif submit_form(PLACE_SIGNAL, form).errors is None:
+        session.commit()
+        flash(_("The signal is saved."), "success")
+        return redirect(url_for("picture.signal"), 303)
     else:
         status = 422
-    if status != 200:
-        form.client_uuid.data = ""
     organisation_id = services.signaller_organisation(session=session, actor=current_user)
     return render_template(
         "picture/signal_form.html",

@@ -1,5 +1,6 @@
-"""The correction of a held record in its kind's own form: filled from what arrived, with the
-reasons on the fields, and settled when the corrected record is stored."""
+"""A record kind's online form: its record submitted through the kind's declaration (as sync
+takes a phone's), and the correction of a held record in it: filled from what arrived, with
+the reasons on the fields, and settled when the corrected record is stored."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from typing import Any
 from flask import request
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField
 
 from interrupters.db import get_session
 from interrupters.forms import formdata_of
+from interrupters.records import RecordKind
 from interrupters.records.models import HeldRecord
-from interrupters.records.services import open_held, resolve_held, shown_errors
+from interrupters.records.services import Submitted, open_held, shown_errors, submit
 
 # A service names the location's parts; the form has one select for them.
 _FIELD = {"area_id": "location", "place_id": "location"}
@@ -52,10 +55,39 @@ def fill_from_held(form: FlaskForm, held: HeldRecord) -> FlaskForm:
     return form
 
 
-def settle_correction(form: FlaskForm, *, resolved_as: int | None, created: bool) -> None:
-    """After the form's record is stored: the held record it corrects is done."""
-    held_id = _bounded_id(form.held_id.data)
-    if created and held_id is not None and resolved_as is not None:
-        resolve_held(
-            session=get_session(), actor=current_user, held_id=held_id, resolved_as=resolved_as
+def form_payload(form: FlaskForm) -> dict[str, Any]:
+    """The posted form as a phone's outbox sends it (outbox-form.js `payloadOf`): the form's
+    fields that were posted, but the CSRF token and the UUID; lists for repeated ones."""
+    payload: dict[str, Any] = {}
+    for name, field in form._fields.items():
+        values = request.form.getlist(field.name)
+        if name in ("csrf_token", "client_uuid") or not values:
+            continue
+        multiple = isinstance(field, SelectMultipleField) or len(values) > 1
+        payload[name] = values if multiple else values[0]
+    return payload
+
+
+def submit_form(kind: RecordKind, form: FlaskForm, **fixed: str) -> Submitted:
+    """The posted form's record through its kind's declaration, as sync takes a phone's:
+    the role, the create-once check, the kind's store, the held record it corrects settled.
+
+    `fixed`: fields the page itself names (the conflict in its URL) over what was posted.
+    Not stored: the reasons are on the form's fields, and its UUID is cleared (a new one
+    at the next submit). The caller commits.
+    """
+    uuid_field = form.client_uuid
+    if uuid_field.validate(form):
+        result = submit(
+            session=get_session(),
+            actor=current_user,
+            kind=kind,
+            payload={**form_payload(form), **fixed},
+            client_uuid=uuid_field.data or None,
         )
+    else:
+        result = Submitted(errors={"client_uuid": " ".join(map(str, uuid_field.errors))})
+    if result.errors is not None:
+        show_errors(form, result.errors)
+        uuid_field.data = ""
+    return result

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from typing import Any
+from uuid import uuid4
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -360,19 +361,7 @@ def _receive_one(
         return Received(Outcome.needs_correction, errors=shown_errors(earlier.errors))
     for attempt in (1, 2):
         try:
-            with session.begin_nested():
-                record_id, created = kind.store(
-                    session=session, actor=actor, payload=payload, client_uuid=uuid, now=now
-                )
-                held_id = _held_id(payload)
-                if created and held_id is not None:
-                    resolve_held(
-                        session=session,
-                        actor=actor,
-                        held_id=held_id,
-                        resolved_as=record_id,
-                        now=now,
-                    )
+            record_id, created = _store_settled(session, actor, kind, uuid, payload, now=now)
             return Received(Outcome.stored if created else Outcome.replayed, record_id=record_id)
         except DuplicateRecord:
             return Received(Outcome.conflict)
@@ -425,6 +414,29 @@ def _receive_one(
     return _hold(session, actor, kind, uuid, payload, errors, held=held, now=now)
 
 
+def _store_settled(
+    session: Session,
+    actor: Principal,
+    kind: RecordKind,
+    uuid: str,
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+) -> tuple[int, bool]:
+    """Store one record through its kind's `store`, in its own savepoint; the held record it
+    corrects (its `held_id`) is settled with it. Returns (record id, created now)."""
+    with session.begin_nested():
+        record_id, created = kind.store(
+            session=session, actor=actor, payload=payload, client_uuid=uuid, now=now
+        )
+        held_id = _held_id(payload)
+        if created and held_id is not None:
+            resolve_held(
+                session=session, actor=actor, held_id=held_id, resolved_as=record_id, now=now
+            )
+    return record_id, created
+
+
 def _hold(
     session: Session,
     actor: Principal,
@@ -472,6 +484,77 @@ def _escalates(check: Callable[[dict[str, Any]], bool], payload: dict[str, Any])
         return bool(check(payload))
     except (TypeError, ValueError):
         return False
+
+
+# The online forms ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What a record from its online form became: stored now (`created`), the same record
+    already stored, or not stored, with the reasons for the form's fields (`errors`)."""
+
+    record_id: int | None = None
+    created: bool = False
+    errors: dict[str, str] | None = None
+
+
+def submit(
+    *,
+    session: Session,
+    actor: Principal,
+    kind: RecordKind,
+    payload: dict[str, Any],
+    client_uuid: str | None,
+    now: datetime | None = None,
+) -> Submitted:
+    """A record from its kind's online form (without JavaScript): what `receive` makes of a
+    phone's record, but what cannot be stored goes back to the form with its reasons and is
+    never held. The caller commits.
+
+    The role first, before anything in the payload is read (NotAllowed); the payload cleaned
+    and checked as a phone's; a UUID held for correction answered as it was; then the kind's
+    `store`, whose create-once check gives the same record again as already stored (created
+    False) and raises DuplicateRecord (409) for other content under a known UUID; the held
+    record it corrects (`held_id`) is settled with it. No UUID (no JavaScript): a new one.
+    """
+    if not actor.has_role(*kind.roles):
+        raise NotAllowed()
+    now = now or utcnow()
+    uuid = (client_uuid or str(uuid4())).lower()
+    try:
+        cleaned = clean_payload(kind, payload)
+    except _Unacceptable as refused:
+        return Submitted(errors=_form_errors(refused.errors))
+    except ValueError:
+        return Submitted(errors=_form_errors({"__all__": _l("A value is out of range.")}))
+    earlier = session.exec(select(HeldRecord).where(HeldRecord.client_uuid == uuid)).first()
+    if earlier is not None:
+        if (
+            earlier.author_id != actor.user_id
+            or earlier.kind != kind.name
+            or earlier.payload_hash != payload_hash(cleaned)
+        ):
+            raise DuplicateRecord()
+        return Submitted(errors=shown_errors(earlier.errors))
+    for attempt in (1, 2):
+        try:
+            record_id, created = _store_settled(session, actor, kind, uuid, cleaned, now=now)
+            return Submitted(record_id=record_id, created=created)
+        except InvalidInput as error:
+            return Submitted(errors=_form_errors(error.errors))
+        except IntegrityError:
+            # A concurrent send of this UUID committed first: once more, it is a replay now.
+            if attempt == 2:
+                raise
+        except (DBAPIError, StatementError, OverflowError):
+            return Submitted(errors=_form_errors({"__all__": _l("A value is out of range.")}))
+    raise AssertionError("unreachable")
+
+
+def _form_errors(errors: dict[str, Any]) -> dict[str, str]:
+    """A refusal's reasons as text for the form, in the reader's language, one per field."""
+    return shown_errors(_stored_errors(errors))
 
 
 # The held records ------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any
-from uuid import uuid4
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -19,10 +18,10 @@ from interrupters.auth.values import Role
 from interrupters.authz import guard
 from interrupters.db import get_session
 from interrupters.errors import InvalidInput
-from interrupters.records.correction import fill_from_held, held_to_correct, settle_correction
+from interrupters.records.correction import fill_from_held, held_to_correct, submit_form
 from interrupters.records.services import held_records
 from interrupters.referrals import forms, services
-from interrupters.referrals.records import bind_referral_form
+from interrupters.referrals.records import REFERRAL, REFERRAL_UPDATE, bind_referral_form
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +48,6 @@ def _now_local() -> datetime:
     return datetime.now(forms.STOCKHOLM).replace(second=0, microsecond=0, tzinfo=None)
 
 
-def _uuid(form: Any) -> str:
-    # Without JavaScript the browser sends no UUID: the server makes one.
-    return form.client_uuid.data or str(uuid4())
-
-
 @bp.get("/referrals")
 def index() -> Any:
     session = get_session()
@@ -69,8 +63,6 @@ def index() -> Any:
 
 
 def _render_form(form: forms.ReferralForm, status: int = 200) -> Any:
-    if status != 200:
-        form.client_uuid.data = ""  # nothing was stored: a new UUID at the next submit
     return render_template("referrals/form.html", form=form), status
 
 
@@ -96,25 +88,15 @@ def new() -> Any:
             )
             fill_from_held(form, held)
         return _render_form(form)
-    if not form.validate_on_submit():
+    result = submit_form(REFERRAL, form)
+    if result.errors is not None:
         return _render_form(form, 422)
-    try:
-        referral, created = services.make_referral(
-            session=session,
-            actor=current_user,
-            data=forms.referral_input(form),
-            client_uuid=_uuid(form),
-        )
-    except InvalidInput as error:
-        forms.show_errors(form, error.errors)
-        return _render_form(form, 422)
-    settle_correction(form, resolved_as=referral.id, created=created)
     session.commit()
     flash(
-        _("The referral is saved.") if created else _("The referral was already saved."),
+        _("The referral is saved.") if result.created else _("The referral was already saved."),
         "success",
     )
-    return redirect(url_for("referrals.detail", referral_id=referral.id), 303)
+    return redirect(url_for("referrals.detail", referral_id=result.record_id), 303)
 
 
 def _update_form(referral_id: int) -> forms.ReferralUpdateForm:
@@ -165,24 +147,11 @@ def update(referral_id: int) -> Any:
     session = get_session()
     services.get_referral(session=session, actor=current_user, referral_id=referral_id)
     form = forms.ReferralUpdateForm()
-    if form.validate_on_submit() and form.referral_id.data == str(referral_id):
-        try:
-            change, created = services.update_referral(
-                session=session,
-                actor=current_user,
-                referral_id=referral_id,
-                data=forms.update_input(form),
-                client_uuid=_uuid(form),
-            )
-        except InvalidInput as error:
-            forms.show_errors(form, error.errors)
-        else:
-            settle_correction(form, resolved_as=change.id, created=created)
-            session.commit()
-            flash(_("The referral is updated."), "success")
-            return redirect(url_for("referrals.detail", referral_id=referral_id), 303)
-    form.client_uuid.data = ""
-    return _render_detail(referral_id, form, 422)
+    if submit_form(REFERRAL_UPDATE, form, referral_id=str(referral_id)).errors is not None:
+        return _render_detail(referral_id, form, 422)
+    session.commit()
+    flash(_("The referral is updated."), "success")
+    return redirect(url_for("referrals.detail", referral_id=referral_id), 303)
 
 
 @bp.get("/services")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import uuid4
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -23,12 +22,13 @@ from interrupters.errors import InvalidInput
 from interrupters.exports import csv_response
 from interrupters.places.models import District
 from interrupters.places.services import place_names
-from interrupters.records.correction import fill_from_held, held_to_correct, settle_correction
+from interrupters.records.correction import fill_from_held, held_to_correct, submit_form
 from interrupters.records.services import held_records
 from interrupters.reports import services as figure_services
 from interrupters.reports.indicators import WALK_INDICATORS
 from interrupters.walks import forms, services
 from interrupters.walks.models import Walk
+from interrupters.walks.records import WALK_REPORT
 
 bp = Blueprint("walks", __name__, url_prefix=services.URL_PREFIX)
 
@@ -280,12 +280,6 @@ def cancel(walk_id: int) -> Response:
 # Walk reports -------------------------------------------------------------------------------
 
 
-def _show_errors(form: forms.WalkReportForm, errors: dict[str, Any]) -> None:
-    for name, message in errors.items():
-        field = getattr(form, name, None) or form.walk_id
-        field.errors = [*list(field.errors), str(message)]
-
-
 def _render_report_form(form: forms.WalkReportForm, status: int = 200) -> Any:
     return render_template("walks/new_report.html", form=form), status
 
@@ -300,26 +294,13 @@ def new_report() -> Any:
             # Correcting a report the server held: its content, its reasons, a new UUID.
             fill_from_held(form, held)
         return _render_report_form(form)
-    if not form.validate_on_submit():
-        form.client_uuid.data = ""
+    result = submit_form(WALK_REPORT, form)
+    if result.errors is not None:
         return _render_report_form(form, 422)
-    try:
-        report, created = services.file_walk_report(
-            session=session,
-            actor=current_user,
-            data=forms.report_input(form),
-            # Without JavaScript the browser sends no UUID: the server makes one.
-            client_uuid=form.client_uuid.data or str(uuid4()),
-        )
-    except InvalidInput as error:
-        _show_errors(form, error.errors)
-        form.client_uuid.data = ""
-        return _render_report_form(form, 422)
-    settle_correction(form, resolved_as=report.id, created=created)
     session.commit()
     flash(
         _("The walk report is filed. Thank you.")
-        if created
+        if result.created
         else _("The report was already filed."),
         "success",
     )
