@@ -96,7 +96,7 @@ def association_lead(session: Session, actor: Principal, now: datetime) -> dict[
         if briefing is not None
         else []
     )
-    context["reports"] = walks.list_reports(session=session, actor=actor, limit=SHOWN)
+    context["reports"] = walks.list_reports(session=session, actor=actor, size=SHOWN).items
     return context
 
 

@@ -1,0 +1,154 @@
+"""Lists that grow are paged with a keyset cursor (`before`): following "Show more" from the
+first page reaches every row once, newest first, and a garbled cursor is the first page."""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlmodel import Session
+
+from interrupters.conflicts import services as conflicts
+from interrupters.conflicts.models import CommunityResponse, Incident
+from interrupters.walks import services as walks
+from interrupters.walks.models import Walk, WalkReport
+
+from . import factories
+
+GARBLED = ["x", "!!!", "a" * 500, "WyJ0Iiwibm90IGEgZGF0ZSIsMV0", "W10"]
+
+
+def pages(
+    client: FlaskClient, url: str, row: str, *, step: str = "paging-more"
+) -> list[list[int]]:
+    """The ids `row` (a pattern with one group) finds on each page, following "Show more"."""
+    more = re.compile(rf'<p class="paging-more" id="{step}">(.*?)</p>', re.S)
+    found: list[list[int]] = []
+    for _turn in range(50):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = response.get_data(as_text=True)
+        found.append([int(i) for i in re.findall(row, text)])
+        shown = more.search(text)
+        link = shown and re.search(r'<a href="([^"]*before=[^"]*)"', shown.group(1))
+        if not link:
+            return found
+        url = html.unescape(link.group(1))
+    raise AssertionError("too many pages")
+
+
+def assert_pages(found: list[list[int]], expected: list[int], size: int) -> None:
+    """Every row once, in the expected order, in full pages but the last."""
+    assert [i for page in found for i in page] == expected
+    assert all(len(page) == size for page in found[:-1])
+    assert len(found) == -(-len(expected) // size)
+
+
+def assert_garbled_is_first(
+    client: FlaskClient, url: str, row: str, arg: str = "before"
+) -> None:
+    first = re.findall(row, client.get(url).get_data(as_text=True))
+    assert first
+    joiner = "&" if "?" in url else "?"
+    for token in GARBLED:
+        response = client.get(f"{url}{joiner}{arg}={token}")
+        assert response.status_code == 200
+        assert re.findall(row, response.get_data(as_text=True)) == first
+
+
+# Walks that are over and walk reports -----------------------------------------------------
+
+
+def _past_walks(session: Session, world: Any, lead: Any, count: int) -> list[Walk]:
+    start = datetime.now(UTC) - timedelta(days=2)
+    # Pairs share a start: the id settles their order.
+    made = [
+        factories.create_walk(
+            session, world, lead, planned_start=start - timedelta(days=7 * (i // 2)), state="done"
+        )
+        for i in range(count)
+    ]
+    session.commit()
+    return made
+
+
+def test_past_walks_page_through_every_walk_once(client, session, world, login_as):
+    lead = login_as("association_lead")
+    made = _past_walks(session, world, lead, 29)
+    upcoming = factories.create_walk(session, world, lead)
+    session.commit()
+    expected = [w.id for w in sorted(made, key=lambda w: (w.planned_start, w.id), reverse=True)]
+    row = r'href="/walks/(\d+)"'
+    found = pages(client, "/walks/", row)
+    # The coming walk is on the first page only, above the ones that are over.
+    assert found[0][0] == upcoming.id
+    found[0] = found[0][1:]
+    assert_pages(found, expected, walks.PAST_PAGE)
+    assert_garbled_is_first(client, "/walks/", row)
+
+
+def test_walk_reports_page_through_every_report_once(client, session, world, login_as):
+    lead = login_as("association_lead")
+    walk = _past_walks(session, world, lead, 1)[0]
+    now = datetime.now(UTC)
+    reports = []
+    for i in range(walks.REPORTS_PAGE * 2 + 3):
+        report = WalkReport(
+            client_uuid=str(uuid.uuid4()),
+            payload_hash="0" * 64,
+            walk_id=walk.id,
+            submitted_by_id=lead.id,
+            submitted_at=now - timedelta(minutes=i // 3),
+            youths_met="1-10",
+            atmosphere="calm",
+        )
+        session.add(report)
+        reports.append(report)
+    session.commit()
+    expected = [
+        r.id for r in sorted(reports, key=lambda r: (r.submitted_at, r.id), reverse=True)
+    ]
+    row = r'href="/walks/reports/(\d+)"'
+    assert_pages(pages(client, "/walks/reports", row), expected, walks.REPORTS_PAGE)
+    assert_garbled_is_first(client, "/walks/reports", row)
+
+
+# Incidents and community responses --------------------------------------------------------
+
+
+def test_incidents_and_responses_page_each_on_their_own(client, session, world, login_as):
+    worker = login_as("interrupter")
+    organisation_id = world.organisations["programme"].id
+    area_id = world.places["Tensta centrum"].area_id
+    now = datetime.now(UTC)
+    incidents, responses = [], []
+    for i in range(conflicts.PAGE_SIZE * 2 + 1):
+        common = {
+            "client_uuid": str(uuid.uuid4()),
+            "payload_hash": "0" * 64,
+            "organisation_id": organisation_id,
+            "area_id": area_id,
+            "occurred_at": now - timedelta(hours=i // 2),
+            "author_id": worker.id,
+        }
+        incident = Incident(type="shooting", note=f"incident-{i}", **common)
+        common["client_uuid"] = str(uuid.uuid4())
+        response = CommunityResponse(kind="vigil", note=f"response-{i}", **common)
+        session.add_all([incident, response])
+        incidents.append(incident)
+        responses.append(response)
+    session.commit()
+    for rows, word, arg in ((incidents, "incident", "before"), (responses, "response", "responses_before")):
+        expected = [
+            int(r.note.split("-")[1])
+            for r in sorted(rows, key=lambda r: (r.occurred_at, r.id), reverse=True)
+        ]
+        row = rf"<p>{word}-(\d+)</p>"
+        found = pages(client, "/conflicts/incidents", row, step=f"{word}s-more")
+        # The first page holds both lists; a later page only the list it continues.
+        assert_pages(found, expected, conflicts.PAGE_SIZE)
+        assert_garbled_is_first(client, "/conflicts/incidents", row, arg)
