@@ -14,6 +14,8 @@ from sqlmodel import Session
 
 from interrupters.conflicts import services as conflicts
 from interrupters.conflicts.models import CommunityResponse, Incident
+from interrupters.push import services as push
+from interrupters.push.models import Notification
 from interrupters.walks import services as walks
 from interrupters.walks.models import Walk, WalkReport
 
@@ -152,3 +154,42 @@ def test_incidents_and_responses_page_each_on_their_own(client, session, world, 
         # The first page holds both lists; a later page only the list it continues.
         assert_pages(found, expected, conflicts.PAGE_SIZE)
         assert_garbled_is_first(client, "/conflicts/incidents", row, arg)
+
+
+# Notifications ----------------------------------------------------------------------------
+
+
+def test_notifications_page_through_every_one_once(client, session, world, login_as):
+    user = login_as("interrupter")
+    now = datetime.now(UTC)
+    rows = [
+        Notification(
+            recipient_id=user.id,
+            kind="test",
+            subject=f"test:{i}",
+            title={"text": "Test"},
+            body={"text": "Body"},
+            deliver_at=now - timedelta(minutes=1 + i // 2),
+            next_attempt_at=now,
+            delivered_at=now,
+            delivery="sent",
+        )
+        for i in range(push.PAGE_SIZE * 2 + 5)
+    ]
+    # One not yet due: never listed.
+    rows.append(
+        Notification(
+            recipient_id=user.id,
+            kind="test",
+            subject="test:later",
+            deliver_at=now + timedelta(hours=1),
+            next_attempt_at=now + timedelta(hours=1),
+        )
+    )
+    session.add_all(rows)
+    session.commit()
+    due = [r for r in rows if r.deliver_at <= now]
+    expected = [r.id for r in sorted(due, key=lambda r: (r.deliver_at, r.id), reverse=True)]
+    row = r'id="notification-(\d+)"'
+    assert_pages(pages(client, "/notifications", row), expected, push.PAGE_SIZE)
+    assert_garbled_is_first(client, "/notifications", row)
