@@ -16,6 +16,7 @@ from interrupters.conflicts import services as conflicts
 from interrupters.conflicts.models import CommunityResponse, Incident
 from interrupters.push import services as push
 from interrupters.push.models import Notification
+from interrupters.referrals import services as referrals
 from interrupters.walks import services as walks
 from interrupters.walks.models import Walk, WalkReport
 
@@ -193,3 +194,45 @@ def test_notifications_page_through_every_one_once(client, session, world, login
     row = r'id="notification-(\d+)"'
     assert_pages(pages(client, "/notifications", row), expected, push.PAGE_SIZE)
     assert_garbled_is_first(client, "/notifications", row)
+
+
+# Referrals: the open ones by follow-up, the closed ones by closing ---------------------------
+
+
+def test_open_and_closed_referrals_page_each_on_their_own(client, session, world, login_as):
+    supervisor = login_as("supervisor")
+    worker = factories.create_user(session, world, "interrupter")
+    participant = factories.create_participant_for(session, world, worker)
+    service = factories.create_service(session, world)
+    session.commit()
+    today = datetime.now(UTC).date()
+    now = datetime.now(UTC)
+    open_rows, closed_rows = [], []
+    for i in range(referrals.PAGE_SIZE * 2 + 3):
+        made = factories.create_referral(session, worker, participant, service)
+        # Pairs share a follow-up date; every fifth has none (listed last).
+        made.follow_up_on = None if i % 5 == 0 else today + timedelta(days=i // 2)
+        open_rows.append(made)
+        gone = factories.create_referral(session, worker, participant, service)
+        gone.status = "completed"
+        gone.closed_at = now - timedelta(days=i // 2)
+        closed_rows.append(gone)
+    session.add_all(open_rows + closed_rows)
+    session.commit()
+    row = r'href="/referrals/(\d+)"'
+    no_date = datetime.max.date()
+    open_expected = [
+        r.id for r in sorted(open_rows, key=lambda r: (r.follow_up_on or no_date, r.id))
+    ]
+    closed_expected = [
+        r.id for r in sorted(closed_rows, key=lambda r: (r.closed_at, r.id), reverse=True)
+    ]
+    found = pages(client, "/referrals", row, step="open-more")
+    # The first page also holds the first closed ones.
+    found[0] = found[0][: referrals.PAGE_SIZE]
+    assert_pages(found, open_expected, referrals.PAGE_SIZE)
+    found = pages(client, "/referrals", row, step="closed-more")
+    found[0] = found[0][referrals.PAGE_SIZE :]
+    assert_pages(found, closed_expected, referrals.PAGE_SIZE)
+    assert_garbled_is_first(client, "/referrals", row)
+    assert_garbled_is_first(client, "/referrals", row, "closed_before")
