@@ -12,6 +12,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlmodel import Session
 
+from interrupters.briefings import services as briefings
 from interrupters.conflicts import services as conflicts
 from interrupters.conflicts.models import CommunityResponse, Incident
 from interrupters.push import services as push
@@ -25,9 +26,7 @@ from . import factories
 GARBLED = ["x", "!!!", "a" * 500, "WyJ0Iiwibm90IGEgZGF0ZSIsMV0", "W10"]
 
 
-def pages(
-    client: FlaskClient, url: str, row: str, *, step: str = "paging-more"
-) -> list[list[int]]:
+def pages(client: FlaskClient, url: str, row: str, *, step: str = "paging-more") -> list[list[int]]:
     """The ids `row` (a pattern with one group) finds on each page, following "Show more"."""
     more = re.compile(rf'<p class="paging-more" id="{step}">(.*?)</p>', re.S)
     found: list[list[int]] = []
@@ -51,9 +50,7 @@ def assert_pages(found: list[list[int]], expected: list[int], size: int) -> None
     assert len(found) == -(-len(expected) // size)
 
 
-def assert_garbled_is_first(
-    client: FlaskClient, url: str, row: str, arg: str = "before"
-) -> None:
+def assert_garbled_is_first(client: FlaskClient, url: str, row: str, arg: str = "before") -> None:
     first = re.findall(row, client.get(url).get_data(as_text=True))
     assert first
     joiner = "&" if "?" in url else "?"
@@ -112,9 +109,7 @@ def test_walk_reports_page_through_every_report_once(client, session, world, log
         session.add(report)
         reports.append(report)
     session.commit()
-    expected = [
-        r.id for r in sorted(reports, key=lambda r: (r.submitted_at, r.id), reverse=True)
-    ]
+    expected = [r.id for r in sorted(reports, key=lambda r: (r.submitted_at, r.id), reverse=True)]
     row = r'href="/walks/reports/(\d+)"'
     assert_pages(pages(client, "/walks/reports", row), expected, walks.REPORTS_PAGE)
     assert_garbled_is_first(client, "/walks/reports", row)
@@ -145,7 +140,8 @@ def test_incidents_and_responses_page_each_on_their_own(client, session, world, 
         incidents.append(incident)
         responses.append(response)
     session.commit()
-    for rows, word, arg in ((incidents, "incident", "before"), (responses, "response", "responses_before")):
+    lists = ((incidents, "incident", "before"), (responses, "response", "responses_before"))
+    for rows, word, arg in lists:
         expected = [
             int(r.note.split("-")[1])
             for r in sorted(rows, key=lambda r: (r.occurred_at, r.id), reverse=True)
@@ -200,7 +196,7 @@ def test_notifications_page_through_every_one_once(client, session, world, login
 
 
 def test_open_and_closed_referrals_page_each_on_their_own(client, session, world, login_as):
-    supervisor = login_as("supervisor")
+    login_as("supervisor")
     worker = factories.create_user(session, world, "interrupter")
     participant = factories.create_participant_for(session, world, worker)
     service = factories.create_service(session, world)
@@ -236,3 +232,25 @@ def test_open_and_closed_referrals_page_each_on_their_own(client, session, world
     assert_pages(found, closed_expected, referrals.PAGE_SIZE)
     assert_garbled_is_first(client, "/referrals", row)
     assert_garbled_is_first(client, "/referrals", row, "closed_before")
+
+
+# Briefings --------------------------------------------------------------------------------
+
+
+def test_briefings_page_through_every_one_once(client, session, world, login_as):
+    factories.serve(session, world, "municipal")
+    author = login_as("briefing_author")
+    now = datetime.now(UTC)
+    made = []
+    for i in range(briefings.PAGE_SIZE * 2 + 1):
+        briefing = factories.create_briefing(session, world, author, publish=i % 3 == 0)
+        # Pairs share a start, a week apart: the archive of five years in small.
+        briefing.valid_from = now - timedelta(days=7 * (i // 2))
+        briefing.valid_to = briefing.valid_from + timedelta(days=2)
+        made.append(briefing)
+    session.add_all(made)
+    session.commit()
+    expected = [b.id for b in sorted(made, key=lambda b: (b.valid_from, b.id), reverse=True)]
+    row = r'href="/briefings/(\d+)"'
+    assert_pages(pages(client, "/briefings/", row), expected, briefings.PAGE_SIZE)
+    assert_garbled_is_first(client, "/briefings/", row)
