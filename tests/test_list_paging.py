@@ -12,6 +12,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlmodel import Session
 
+from interrupters.admin import services as admin_services
 from interrupters.briefings import services as briefings
 from interrupters.conflicts import services as conflicts
 from interrupters.conflicts.models import CommunityResponse, Incident
@@ -254,3 +255,25 @@ def test_briefings_page_through_every_one_once(client, session, world, login_as)
     row = r'href="/briefings/(\d+)"'
     assert_pages(pages(client, "/briefings/", row), expected, briefings.PAGE_SIZE)
     assert_garbled_is_first(client, "/briefings/", row)
+
+
+# The admin's users ------------------------------------------------------------------------
+
+
+def test_users_page_by_name_with_the_organisation_filter(client, session, world, login_as):
+    admin = login_as("admin")
+    made = [
+        # Pairs share a name: the id settles their order.
+        factories.create_user(session, world, "night_walker", display_name=f"Walker {i // 2:03d}")
+        for i in range(admin_services.USERS_PAGE * 2 + 3)
+    ]
+    factories.create_user(session, world, "interrupter", display_name="Aaa Other")
+    session.commit()
+    expected = [u.id for u in sorted(made, key=lambda u: (u.display_name, u.id))]
+    association = world.organisations["association"].id
+    url = f"/admin/users?organisation={association}"
+    row = r'href="/admin/users/(\d+)"'
+    assert_pages(pages(client, url, row), expected, admin_services.USERS_PAGE)
+    assert_garbled_is_first(client, url, row)
+    everyone = [i for page in pages(client, "/admin/users", row) for i in page]
+    assert len(everyone) == len(set(everyone)) == len(made) + 2 and admin.id in everyone
