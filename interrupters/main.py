@@ -96,17 +96,13 @@ def association_lead(session: Session, actor: Principal, now: datetime) -> dict[
         if briefing is not None
         else []
     )
-    context["reports"] = walks.list_reports(session=session, actor=actor, limit=SHOWN)
+    context["reports"] = walks.list_reports(session=session, actor=actor, size=SHOWN).items
     return context
 
 
 def briefing_author(session: Session, actor: Principal, now: datetime) -> dict[str, Any]:
     """Drafts, scheduled, published with read and acknowledged counts, the next meeting."""
-    own = [
-        b
-        for b in briefings.list_briefings(session=session, actor=actor, now=now)
-        if briefings.can_write(actor, b)
-    ]
+    own = briefings.writable_briefings(session=session, actor=actor)
     by_state: dict[str, list[Any]] = {state.value: [] for state in BriefingState}
     for briefing in own:
         by_state.setdefault(briefing.state, []).append(briefing)

@@ -291,7 +291,7 @@ def test_the_list_holds_what_each_role_may_open(session, world, people):
         found = services.list_briefings(
             session=session, actor=actor(session, people[name]), now=later
         )
-        return {b.id for b in found}
+        return {b.id for b in found.items}
 
     assert listed("author") == {draft.id, published.id, expired.id}
     # A serving programme's supervisor follows what is out; readers read what is valid.

@@ -355,7 +355,7 @@ def test_a_notification_without_a_subscription_is_listed_only(app, session, worl
     session.refresh(row)
     assert row.delivery == "no_device"
     actor = factories.principal(session, user)
-    assert [n.id for n in push.list_notifications(session=session, actor=actor)] == [row.id]
+    assert [n.id for n in push.list_notifications(session=session, actor=actor).items] == [row.id]
 
 
 def test_a_replayed_notify_never_notifies_twice(app, session, world, push_service):
@@ -488,7 +488,7 @@ def test_a_scheduled_notification_waits_for_its_time(app, session, world, push_s
     alert(session, [user.id], deliver_at=now + timedelta(hours=1), now=now)
     session.commit()
     actor = factories.principal(session, user)
-    assert push.list_notifications(session=session, actor=actor, now=now) == []
+    assert push.list_notifications(session=session, actor=actor, now=now).items == []
     assert deliver(app, session, now=now).claimed == 0
     assert deliver(app, session, now=now + timedelta(hours=1)).pushed == 1
 

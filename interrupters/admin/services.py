@@ -6,8 +6,10 @@ The writes live in their domains (`auth.services`, `auth.organisations`, `places
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
@@ -16,10 +18,13 @@ from interrupters.auth.principal import Principal
 from interrupters.auth.values import Role
 from interrupters.db import utcnow
 from interrupters.errors import NotAllowed, NotVisible
+from interrupters.paging import Cursor, Page, after, fetch_page
 from interrupters.places.models import District, Place
 from interrupters.places.services import AreaPlaces, areas_with_places
 
 logger = logging.getLogger(__name__)
+
+USERS_PAGE = 50  # the admin's list of users, a page at a time
 
 
 @dataclass(frozen=True)
@@ -92,11 +97,40 @@ def list_users(
 ) -> list[UserSummary]:
     """Every user by name (or the members of one organisation) with their memberships."""
     _admin_check(actor)
-    query = select(User).order_by(col(User.display_name), col(User.id))
+    query = _users(organisation_id).order_by(col(User.display_name), col(User.id))
+    return _summaries(session, session.exec(query).all())
+
+
+def users_page(
+    *,
+    session: Session,
+    actor: Principal,
+    organisation_id: int | None = None,
+    cursor: Cursor | None = None,
+    size: int = USERS_PAGE,
+) -> Page[UserSummary]:
+    """One page of the users by name (or of one organisation's members), after `cursor`."""
+    _admin_check(actor)
+    query = after(
+        _users(organisation_id),
+        cursor=cursor,
+        sort=col(User.display_name),
+        id_column=col(User.id),
+        descending=False,
+    )
+    page = fetch_page(session, query, size=size, key=lambda u: Cursor(u.display_name, u.id))
+    return Page(items=_summaries(session, page.items), next_cursor=page.next_cursor)
+
+
+def _users(organisation_id: int | None) -> Any:
+    query = select(User)
     if organisation_id is not None:
         members = select(Membership.user_id).where(Membership.organisation_id == organisation_id)
         query = query.where(col(User.id).in_(members))
-    users = session.exec(query).all()
+    return query
+
+
+def _summaries(session: Session, users: Sequence[User]) -> list[UserSummary]:
     memberships = _memberships(session=session, user_ids=[u.id for u in users if u.id is not None])
     return [_summary(user, memberships.get(user.id or 0, [])) for user in users]
 

@@ -32,6 +32,7 @@ from interrupters.auth.values import OrganisationType, Role
 from interrupters.authz import guard
 from interrupters.db import get_session
 from interrupters.errors import InvalidInput
+from interrupters.paging import Cursor
 from interrupters.places import services as place_services
 from interrupters.places.values import PlaceType
 from interrupters.records import validated
@@ -96,11 +97,17 @@ def users() -> str:
         *_organisation_choices(),
     ]
     organisation_id = form.organisation.data if form.validate() else None
-    rows = admin_services.list_users(
-        session=get_session(), actor=_actor(), organisation_id=organisation_id
+    cursor = Cursor.decode(request.args.get("before"))
+    page = admin_services.users_page(
+        session=get_session(), actor=_actor(), organisation_id=organisation_id, cursor=cursor
     )
     return render_template(
-        "admin/users.html", users=rows, filter_form=form, organisation_id=organisation_id
+        "admin/users.html",
+        page=page,
+        users=page.items,
+        later_page=cursor is not None,
+        filter_form=form,
+        organisation_id=organisation_id,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from interrupters.db import UTCDateTime, utcnow
@@ -13,11 +13,17 @@ from interrupters.db import UTCDateTime, utcnow
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
+    # The log is read newest first (by id) for one kind or one actor: these indexes give a
+    # page without reading every older event of it (migration 7c2e5a9f1b64).
+    __table_args__ = (
+        Index("ix_audit_event_event_id", "event", "id"),
+        Index("ix_audit_event_actor_id_id", "actor_id", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-    actor_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
-    event: str = Field(max_length=48, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id")
+    event: str = Field(max_length=48)
     object_type: str | None = Field(default=None, max_length=32)
     object_id: str | None = Field(default=None, max_length=64)
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id")

@@ -20,7 +20,8 @@ class Briefing(SQLModel, table=True):
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     author_id: int = Field(foreign_key="app_user.id")
     title: str = Field(max_length=120)
-    valid_from: datetime = Field(sa_type=UTCDateTime)
+    # The archive pages on it (migration 7c2e5a9f1b64).
+    valid_from: datetime = Field(sa_type=UTCDateTime, index=True)
     valid_to: datetime = Field(sa_type=UTCDateTime, index=True)
     summary: str = Field(default="", max_length=2000)
     # [{"what": ..., "where": ..., "when": ...}]: events, never people.

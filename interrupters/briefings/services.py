@@ -16,7 +16,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import update
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func, or_, select
 
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Membership, Organisation, OrganisationDistrict, User
@@ -35,6 +35,7 @@ from interrupters.briefings.values import BriefingState, ReceiptKind
 from interrupters.db import utcnow
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.identifying import Identifier, find_identifier
+from interrupters.paging import Cursor, Page, after, fetch_page
 from interrupters.places.models import Area, District, Place
 from interrupters.places.values import PlaceStatus
 from interrupters.records import find_replay, payload_hash
@@ -46,6 +47,7 @@ URL_PREFIX = "/briefings"
 CURRENT_URL = f"{URL_PREFIX}/current"
 WRITERS = (Role.supervisor, Role.briefing_author)
 READERS = (Role.supervisor, Role.interrupter, Role.association_lead, Role.night_walker)
+PAGE_SIZE = 30  # the archive of briefings, a page at a time
 # Who a published briefing is pushed to: the associations and the programme (issue 5, item 1).
 TARGET_TYPES = (OrganisationType.night_walk_association, OrganisationType.cv_programme)
 EDITABLE = (BriefingState.draft.value, BriefingState.scheduled.value)
@@ -229,30 +231,70 @@ def followed_briefing(*, session: Session, actor: Principal, briefing_id: int) -
 # Lists --------------------------------------------------------------------------------------
 
 
-def list_briefings(
-    *, session: Session, actor: Principal, now: datetime | None = None
-) -> list[Briefing]:
-    """Own organisation's briefings (writers), and the published ones for the actor's districts.
+def writable_briefings(*, session: Session, actor: Principal) -> list[Briefing]:
+    """The briefings of the organisations the actor writes for, the latest valid_from first."""
+    organisations = [org for org, _role in actor.memberships if actor.role_in(org) in WRITERS]
+    if not organisations:
+        return []
+    return list(
+        session.exec(
+            select(Briefing)
+            .where(col(Briefing.organisation_id).in_(organisations))
+            .order_by(col(Briefing.valid_from).desc(), col(Briefing.id).desc())
+        )
+    )
 
-    The same rules as can_follow and can_read, with the actor's districts and every briefing's
-    districts read once instead of a few queries a briefing.
+
+def list_briefings(
+    *,
+    session: Session,
+    actor: Principal,
+    now: datetime | None = None,
+    cursor: Cursor | None = None,
+    size: int = PAGE_SIZE,
+) -> Page[Briefing]:
+    """Own organisation's briefings (writers), and the published ones for the actor's districts:
+    one page, the latest valid_from first, older than `cursor`.
+
+    The same rules as can_write, can_follow and can_read, as one query: the database finds the
+    page instead of every briefing being read to filter a few.
     """
     now = now or utcnow()
-    writer_districts = set(_writer_districts(session, actor))
-    reader_districts = set(_reader_districts(session, actor))
-    districts: dict[int, set[int]] = collections.defaultdict(set)
-    for briefing_id, district_id in session.exec(
-        select(BriefingDistrict.briefing_id, BriefingDistrict.district_id)
-    ):
-        districts[briefing_id].add(district_id)
-    candidates = session.exec(select(Briefing).order_by(col(Briefing.valid_from).desc())).all()
-    return [
-        b
-        for b in candidates
-        if can_write(actor, b)
-        or (_out(b) and districts[b.id or 0] & writer_districts)
-        or (_valid(b, now) and districts[b.id or 0] & reader_districts)
+    writer_organisations = [
+        org for org, _role in actor.memberships if actor.role_in(org) in WRITERS
     ]
+    writer_districts = _writer_districts(session, actor)
+    reader_districts = _reader_districts(session, actor)
+
+    def serves(district_ids: Collection[int]) -> Any:
+        return (
+            select(BriefingDistrict.briefing_id)
+            .where(BriefingDistrict.briefing_id == Briefing.id)
+            .where(col(BriefingDistrict.district_id).in_(list(district_ids)))
+            .exists()
+        )
+
+    visible: list[Any] = []
+    if writer_organisations:
+        visible.append(col(Briefing.organisation_id).in_(writer_organisations))
+    if writer_districts:
+        out = (BriefingState.published.value, BriefingState.expired.value)
+        visible.append(col(Briefing.state).in_(out) & serves(writer_districts))
+    if reader_districts:
+        visible.append(
+            (col(Briefing.state) == BriefingState.published.value)
+            & (col(Briefing.valid_to) > now)
+            & serves(reader_districts)
+        )
+    if not visible:
+        return Page(items=[], next_cursor=None)
+    query = after(
+        select(Briefing).where(or_(*visible)),
+        cursor=cursor,
+        sort=col(Briefing.valid_from),
+        id_column=col(Briefing.id),
+    )
+    return fetch_page(session, query, size=size, key=lambda b: Cursor(b.valid_from, b.id))
 
 
 def current_briefings(

@@ -22,6 +22,7 @@ from interrupters.briefings.records import BRIEFING_ACK
 from interrupters.briefings.signals import briefing_drafting
 from interrupters.db import get_session, utcnow
 from interrupters.errors import InvalidInput, InvalidState
+from interrupters.paging import Cursor
 from interrupters.places.models import District
 from interrupters.records.correction import submit_form
 
@@ -73,9 +74,13 @@ def _content(briefing: Briefing) -> dict[str, Any]:
 @bp.get("/")
 def index() -> str:
     session = get_session()
-    briefings = services.list_briefings(session=session, actor=current_user)
+    cursor = Cursor.decode(request.args.get("before"))
+    page = services.list_briefings(session=session, actor=current_user, cursor=cursor)
+    briefings = page.items
     return render_template(
         "briefings/index.html",
+        page=page,
+        later_page=cursor is not None,
         briefings=briefings,
         writer=current_user.has_role(*WRITE),
         can_write={b.id: services.can_write(current_user, b) for b in briefings},

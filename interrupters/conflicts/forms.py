@@ -202,7 +202,7 @@ def prepare(form: FlaskForm, *, session: Session, actor: Principal) -> FlaskForm
         form.incident_id.choices = blank(
             options(
                 (i.id, f"{i.occurred_at:%Y-%m-%d} · {i.type}")
-                for i in services.recent_incidents(session=session, actor=actor)
+                for i in services.recent_incidents(session=session, actor=actor, size=50).items
             )
         )
     return form

@@ -123,7 +123,8 @@ class CommunityResponse(SQLModel, table=True):
     incident_id: int | None = Field(default=None, foreign_key="incident.id")
     kind: str = Field(max_length=24)
     area_id: int = Field(foreign_key="area.id")
-    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    # The list of responses pages on it (migration 7c2e5a9f1b64).
+    occurred_at: datetime = Field(sa_type=UTCDateTime, index=True)
     # The server's time of receipt, beside the phone's own (occurred_at).
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     participants_estimate: int | None = None

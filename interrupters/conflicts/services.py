@@ -45,6 +45,7 @@ from interrupters.conflicts.values import (
 from interrupters.db import utcnow
 from interrupters.duty import services as duty
 from interrupters.errors import DuplicateRecord, InvalidInput, NotAllowed, NotVisible
+from interrupters.paging import Cursor, Page, after, fetch_page
 from interrupters.participants.models import Participant
 from interrupters.places.models import Area, District, Place
 from interrupters.records import find_replay, payload_hash
@@ -59,6 +60,7 @@ ESCALATION_LEVEL = 3  # high and imminent alert at once (DESIGN.md, Notification
 REPEAT_LEVEL = 4  # an unacknowledged imminent alert is repeated to the supervisors
 REPEAT_AFTER = timedelta(minutes=15)
 FUTURE_TOLERANCE = timedelta(minutes=10)
+PAGE_SIZE = 30  # incidents and community responses, a page at a time
 # The path of a conflict's page, for notifications made outside a request.
 URL_PREFIX = "/conflicts"
 # A label that looks like a personal identity number is refused: labels describe groups.
@@ -653,28 +655,32 @@ def unlink_participant(
         )
 
 
-def recent_incidents(*, session: Session, actor: Principal, limit: int = 50) -> list[Incident]:
-    return list(
-        session.exec(
-            select(Incident)
-            .where(col(Incident.organisation_id).in_(_case_organisations(actor)))
-            .order_by(col(Incident.occurred_at).desc())
-            .limit(limit)
-        )
+def recent_incidents(
+    *, session: Session, actor: Principal, cursor: Cursor | None = None, size: int = PAGE_SIZE
+) -> Page[Incident]:
+    """One page of the organisations' incidents, the latest first, older than `cursor`."""
+    query = after(
+        select(Incident).where(col(Incident.organisation_id).in_(_case_organisations(actor))),
+        cursor=cursor,
+        sort=col(Incident.occurred_at),
+        id_column=col(Incident.id),
     )
+    return fetch_page(session, query, size=size, key=lambda i: Cursor(i.occurred_at, i.id))
 
 
 def recent_community_responses(
-    *, session: Session, actor: Principal, limit: int = 50
-) -> list[CommunityResponse]:
-    return list(
-        session.exec(
-            select(CommunityResponse)
-            .where(col(CommunityResponse.organisation_id).in_(_case_organisations(actor)))
-            .order_by(col(CommunityResponse.occurred_at).desc())
-            .limit(limit)
-        )
+    *, session: Session, actor: Principal, cursor: Cursor | None = None, size: int = PAGE_SIZE
+) -> Page[CommunityResponse]:
+    """One page of the organisations' community responses, the latest first."""
+    query = after(
+        select(CommunityResponse).where(
+            col(CommunityResponse.organisation_id).in_(_case_organisations(actor))
+        ),
+        cursor=cursor,
+        sort=col(CommunityResponse.occurred_at),
+        id_column=col(CommunityResponse.id),
     )
+    return fetch_page(session, query, size=size, key=lambda r: Cursor(r.occurred_at, r.id))
 
 
 # Duty and escalation ------------------------------------------------------------------------

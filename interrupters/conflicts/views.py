@@ -28,6 +28,7 @@ from interrupters.duty import services as duty
 from interrupters.errors import InvalidInput
 from interrupters.forms import blank, options
 from interrupters.htmx import render_page_or_block
+from interrupters.paging import Cursor, Page
 from interrupters.places.services import area_names, areas_with_places, place_names
 from interrupters.records import RecordKind
 from interrupters.records.correction import fill_from_held, held_to_correct, submit_form
@@ -228,10 +229,22 @@ def unlink(conflict_id: int, participant_id: int) -> Response:
 @bp.get("/incidents")
 def incidents() -> str:
     session = get_session()
+    # Each list is paged on its own: a later page of one shows that list alone.
+    incidents_from = Cursor.decode(request.args.get("before"))
+    responses_from = None if incidents_from else Cursor.decode(request.args.get("responses_before"))
+    empty: Page[Any] = Page(items=[], next_cursor=None)
     return render_template(
         "conflicts/incidents.html",
-        incidents=services.recent_incidents(session=session, actor=current_user),
-        responses=services.recent_community_responses(session=session, actor=current_user),
+        incidents=empty
+        if responses_from
+        else services.recent_incidents(session=session, actor=current_user, cursor=incidents_from),
+        responses=empty
+        if incidents_from
+        else services.recent_community_responses(
+            session=session, actor=current_user, cursor=responses_from
+        ),
+        incidents_later=incidents_from is not None,
+        responses_later=responses_from is not None,
         areas=area_names(session=session),
         places=place_names(session=session),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint, false
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from interrupters.db import UTCDateTime, utcnow
@@ -42,7 +42,11 @@ class Notification(SQLModel, table=True):
     rendered in the recipient's language when they are sent or listed.
     """
 
-    __table_args__ = (UniqueConstraint("recipient_id", "kind", "subject"),)
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "kind", "subject"),
+        # The in-app list pages on it, newest first (migration 7c2e5a9f1b64).
+        Index("ix_notification_recipient_deliver", "recipient_id", "deliver_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # Indexed by the unique key, which starts with it.

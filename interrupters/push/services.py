@@ -44,6 +44,7 @@ from interrupters.db import is_postgresql, utcnow
 from interrupters.errors import InvalidInput, NotVisible
 from interrupters.i18n import Text, message_of, render_message
 from interrupters.identifying import find_identifier
+from interrupters.paging import Cursor, Page, after, fetch_page
 from interrupters.push.models import Notification, PushSubscription
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ DEFAULT_TTL = timedelta(hours=1)
 # may answer 200 for an endpoint that has expired).
 SUBSCRIPTION_LIFETIME = timedelta(days=60)
 REPEAT_SUFFIX = ":repeat"
+PAGE_SIZE = 30  # the in-app list, a page at a time
 # session.info key: ids of the notifications this session created and has not handed on.
 CREATED = "push.created_notifications"
 
@@ -288,20 +290,26 @@ def _shadowed_repeat() -> Any:
 
 
 def list_notifications(
-    *, session: Session, actor: Principal, now: datetime | None = None, limit: int = 100
-) -> list[Notification]:
-    """The actor's notifications that are due, newest first (the in-app list)."""
+    *,
+    session: Session,
+    actor: Principal,
+    now: datetime | None = None,
+    cursor: Cursor | None = None,
+    size: int = PAGE_SIZE,
+) -> Page[Notification]:
+    """One page of the actor's notifications that are due, newest first (the in-app list),
+    older than `cursor`."""
     now = now or utcnow()
-    return list(
-        session.exec(
-            select(Notification)
-            .where(Notification.recipient_id == actor.user_id)
-            .where(_visible(now))
-            .where(~_shadowed_repeat())
-            .order_by(col(Notification.deliver_at).desc(), col(Notification.id).desc())
-            .limit(limit)
-        )
+    query = after(
+        select(Notification)
+        .where(Notification.recipient_id == actor.user_id)
+        .where(_visible(now))
+        .where(~_shadowed_repeat()),
+        cursor=cursor,
+        sort=col(Notification.deliver_at),
+        id_column=col(Notification.id),
     )
+    return fetch_page(session, query, size=size, key=lambda n: Cursor(n.deliver_at, n.id))
 
 
 def unread_count(*, session: Session, user_id: int, now: datetime | None = None) -> int:

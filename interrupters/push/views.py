@@ -23,6 +23,7 @@ from interrupters.authz import SIGNED_IN, guard
 from interrupters.db import get_session
 from interrupters.errors import InvalidInput
 from interrupters.htmx import is_htmx
+from interrupters.paging import Cursor
 from interrupters.push import jobs, services
 from interrupters.push.webpush import application_server_key
 from interrupters.security import local_path
@@ -89,9 +90,16 @@ def _answer(body: dict[str, Any], status: int) -> tuple[dict[str, Any], int, dic
 @bp.get("/notifications")
 def notifications() -> str:
     session = get_session()
-    rows = services.list_notifications(session=session, actor=current_user)
-    repeats = services.repeats_of(session=session, rows=rows)
-    return render_template("push/notifications.html", rows=rows, repeats=repeats)
+    cursor = Cursor.decode(request.args.get("before"))
+    page = services.list_notifications(session=session, actor=current_user, cursor=cursor)
+    repeats = services.repeats_of(session=session, rows=page.items)
+    return render_template(
+        "push/notifications.html",
+        page=page,
+        rows=page.items,
+        repeats=repeats,
+        later_page=cursor is not None,
+    )
 
 
 @bp.post("/notifications/read")

@@ -49,7 +49,8 @@ class Referral(SQLModel, table=True):
     follow_up_on: date | None = Field(default=None, index=True)
     # The follow-up date its owner was last reminded of (a new date reminds again).
     reminded_for: date | None = None
-    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The list of closed referrals pages on it (migration 7c2e5a9f1b64).
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 
 
 class ReferralUpdate(SQLModel, table=True):

@@ -8,13 +8,14 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, field_validator
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from interrupters.audit.services import record_event
 from interrupters.auth.principal import Principal
 from interrupters.auth.values import Role
 from interrupters.db import utcnow
 from interrupters.errors import InvalidInput, NotAllowed, NotVisible
+from interrupters.paging import Cursor, Page, after, fetch_page
 from interrupters.participants.models import Participant
 from interrupters.participants.values import ParticipantStatus
 from interrupters.places.models import District
@@ -29,6 +30,7 @@ OPEN = frozenset({ReferralStatus.made, ReferralStatus.contact_made, ReferralStat
 CLOSED = frozenset(ReferralStatus) - OPEN
 # A phone's clock may be off; a referral "tomorrow" is still refused.
 FUTURE_TOLERANCE = timedelta(minutes=10)
+PAGE_SIZE = 40  # each list of the referrals page, a page at a time
 
 
 # The directory of services (the admin's) ------------------------------------------------
@@ -355,14 +357,9 @@ def referral_history(*, session: Session, referral_id: int) -> list[ReferralUpda
     )
 
 
-def visible_referrals(
-    *,
-    session: Session,
-    actor: Principal,
-    participant_id: int | None = None,
-    open_only: bool = False,
-) -> list[Referral]:
-    """Referrals the actor may see: open ones first, the soonest follow-up first."""
+def _visible_query(actor: Principal) -> Any:
+    """Referrals the actor may see: the supervisor's organisation's, the interrupter's own
+    participants' and those the interrupter made."""
     supervised = actor.organisations(Role.supervisor)
     own = actor.organisations(Role.interrupter)
     if not supervised and not own:
@@ -375,11 +372,22 @@ def visible_referrals(
             col(Referral.organisation_id).in_(own)
             & ((Participant.worker_id == actor.user_id) | (Referral.made_by_id == actor.user_id))
         )
-    query = (
+    return (
         select(Referral)
         .join(Participant, col(Participant.id) == Referral.participant_id)
         .where(or_(*conditions))
     )
+
+
+def visible_referrals(
+    *,
+    session: Session,
+    actor: Principal,
+    participant_id: int | None = None,
+    open_only: bool = False,
+) -> list[Referral]:
+    """Referrals the actor may see: open ones first, the soonest follow-up first."""
+    query = _visible_query(actor)
     if participant_id is not None:
         query = query.where(Referral.participant_id == participant_id)
     if open_only:
@@ -389,6 +397,40 @@ def visible_referrals(
         found,
         key=lambda r: (r.closed_at is not None, r.follow_up_on is None, r.follow_up_on or date.max),
     )
+
+
+# A referral without a follow-up date sorts after every dated one.
+_NO_FOLLOW_UP = date(9999, 12, 31)
+
+
+def open_referrals(
+    *, session: Session, actor: Principal, cursor: Cursor | None = None, size: int = PAGE_SIZE
+) -> Page[Referral]:
+    """One page of the open referrals the actor may see, the soonest follow-up first (those
+    without one last), after `cursor`."""
+    query = after(
+        _visible_query(actor).where(col(Referral.closed_at).is_(None)),
+        cursor=cursor,
+        sort=func.coalesce(col(Referral.follow_up_on), _NO_FOLLOW_UP),
+        id_column=col(Referral.id),
+        descending=False,
+    )
+    return fetch_page(
+        session, query, size=size, key=lambda r: Cursor(r.follow_up_on or _NO_FOLLOW_UP, r.id)
+    )
+
+
+def closed_referrals(
+    *, session: Session, actor: Principal, cursor: Cursor | None = None, size: int = PAGE_SIZE
+) -> Page[Referral]:
+    """One page of the closed referrals the actor may see, the latest closed first."""
+    query = after(
+        _visible_query(actor).where(col(Referral.closed_at).is_not(None)),
+        cursor=cursor,
+        sort=col(Referral.closed_at),
+        id_column=col(Referral.id),
+    )
+    return fetch_page(session, query, size=size, key=lambda r: Cursor(r.closed_at, r.id))
 
 
 def participant_codes(*, session: Session, referrals: list[Referral]) -> dict[int, str]:

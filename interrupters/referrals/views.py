@@ -18,6 +18,7 @@ from interrupters.auth.values import Role
 from interrupters.authz import guard
 from interrupters.db import get_session
 from interrupters.errors import InvalidInput
+from interrupters.paging import Cursor, Page
 from interrupters.records.correction import fill_from_held, held_to_correct, submit_form
 from interrupters.records.services import held_records
 from interrupters.referrals import forms, services
@@ -51,11 +52,29 @@ def _now_local() -> datetime:
 @bp.get("/referrals")
 def index() -> Any:
     session = get_session()
-    referrals = services.visible_referrals(session=session, actor=current_user)
+    # Open and closed referrals are paged each on its own: a later page shows that list alone.
+    open_from = Cursor.decode(request.args.get("before"))
+    closed_from = None if open_from else Cursor.decode(request.args.get("closed_before"))
+    empty: Page[Any] = Page(items=[], next_cursor=None)
+    open_page = (
+        empty
+        if closed_from
+        else services.open_referrals(session=session, actor=current_user, cursor=open_from)
+    )
+    closed_page = (
+        empty
+        if open_from
+        else services.closed_referrals(session=session, actor=current_user, cursor=closed_from)
+    )
     return render_template(
         "referrals/index.html",
-        referrals=referrals,
-        codes=services.participant_codes(session=session, referrals=referrals),
+        open_page=open_page,
+        closed_page=closed_page,
+        open_later=open_from is not None,
+        closed_later=closed_from is not None,
+        codes=services.participant_codes(
+            session=session, referrals=open_page.items + closed_page.items
+        ),
         services=services.service_names(session=session),
         held=held_records(session=session, actor=current_user, kind="referral"),
         today=datetime.now(forms.STOCKHOLM).date(),

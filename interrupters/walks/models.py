@@ -53,7 +53,8 @@ class WalkReport(SQLModel, table=True):
     payload_hash: str = Field(max_length=64)
     walk_id: int = Field(foreign_key="walk.id", index=True)
     submitted_by_id: int = Field(foreign_key="app_user.id", index=True)
-    submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The list of reports pages on it (migration 7c2e5a9f1b64).
+    submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     places_visited: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     youths_met: str = Field(max_length=8)
     age_impression: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

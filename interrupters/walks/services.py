@@ -32,6 +32,7 @@ from interrupters.duty import services as duty
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.exports import csv_bytes
 from interrupters.identifying import identifying_problem
+from interrupters.paging import Cursor, Page, after, fetch_page
 from interrupters.places.models import Area, District, Place
 from interrupters.records import find_replay, payload_hash
 from interrupters.valuelists import label
@@ -56,6 +57,8 @@ ASSOCIATION = (Role.association_lead, Role.night_walker)
 # Interrupters read walks and reports; supervisors read all (DESIGN.md, who may see what).
 PROGRAMME = (Role.interrupter, Role.supervisor)
 MAX_WEEKS = 26
+PAST_PAGE = 12  # the walks that are over, a page at a time
+REPORTS_PAGE = 30
 GROUP_SIZE = 3  # three walkers a group is the associations' rule; two is the least
 # A report is filed for one of the walker's walks of the last days.
 REPORT_DAYS = 4
@@ -162,6 +165,25 @@ def list_walks(
     else:
         query = query.where(Walk.planned_end <= now).order_by(col(Walk.planned_start).desc())
     return list(session.exec(query.limit(60)))
+
+
+def past_walks(
+    *,
+    session: Session,
+    actor: Principal,
+    cursor: Cursor | None = None,
+    now: datetime | None = None,
+    size: int = PAST_PAGE,
+) -> Page[Walk]:
+    """One page of the walks that are over, the latest first, older than `cursor`."""
+    now = now or utcnow()
+    query = after(
+        _visible_walks(actor).where(Walk.planned_end <= now),
+        cursor=cursor,
+        sort=col(Walk.planned_start),
+        id_column=col(Walk.id),
+    )
+    return fetch_page(session, query, size=size, key=lambda w: Cursor(w.planned_start, w.id))
 
 
 def signups_of(*, session: Session, walk_ids: Collection[int]) -> dict[int, list[WalkSignup]]:
@@ -704,12 +726,17 @@ def get_report(*, session: Session, actor: Principal, report_id: int) -> WalkRep
     return report
 
 
-def list_reports(*, session: Session, actor: Principal, limit: int = 100) -> list[WalkReport]:
-    """Reports the actor may read, the latest first (urgent ones first for the programme)."""
+def list_reports(
+    *, session: Session, actor: Principal, cursor: Cursor | None = None, size: int = REPORTS_PAGE
+) -> Page[WalkReport]:
+    """One page of the reports the actor may read, the latest filed first, older than `cursor`."""
     query = select(WalkReport).join(Walk, col(Walk.id) == WalkReport.walk_id)
     if not reads_all(actor):
         query = query.where(col(Walk.organisation_id).in_(actor.organisations(*ASSOCIATION)))
-    return list(session.exec(query.order_by(col(WalkReport.submitted_at).desc()).limit(limit)))
+    query = after(
+        query, cursor=cursor, sort=col(WalkReport.submitted_at), id_column=col(WalkReport.id)
+    )
+    return fetch_page(session, query, size=size, key=lambda r: Cursor(r.submitted_at, r.id))
 
 
 # Figures ------------------------------------------------------------------------------------

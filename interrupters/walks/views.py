@@ -20,6 +20,7 @@ from interrupters.authz import guard
 from interrupters.db import get_session
 from interrupters.errors import InvalidInput
 from interrupters.exports import csv_response
+from interrupters.paging import Cursor
 from interrupters.places.models import District
 from interrupters.places.services import place_names
 from interrupters.records.correction import fill_from_held, held_to_correct, submit_form
@@ -85,13 +86,19 @@ def _flash_refusal(error: Exception) -> None:
 @bp.get("/")
 def index() -> str:
     session = get_session()
-    upcoming = services.list_walks(session=session, actor=current_user, upcoming=True)
-    past = services.list_walks(session=session, actor=current_user, upcoming=False)[:12]
-    signups = services.signups_of(session=session, walk_ids=[w.id for w in upcoming + past if w.id])
+    cursor = Cursor.decode(request.args.get("before"))
+    # A later page of the walks that are over is that list alone (the coming walks stay put).
+    upcoming = (
+        [] if cursor else services.list_walks(session=session, actor=current_user, upcoming=True)
+    )
+    past = services.past_walks(session=session, actor=current_user, cursor=cursor)
+    walk_ids = [w.id for w in upcoming + past.items if w.id]
+    signups = services.signups_of(session=session, walk_ids=walk_ids)
     return render_template(
         "walks/index.html",
         upcoming=upcoming,
         past=past,
+        later_page=cursor is not None,
         signups=signups,
         districts=_districts(),
         places=place_names(session=session),
@@ -310,12 +317,14 @@ def new_report() -> Any:
 @bp.get("/reports")
 def reports() -> str:
     session = get_session()
-    found = services.list_reports(session=session, actor=current_user)
-    walk_ids = {r.walk_id for r in found}
+    cursor = Cursor.decode(request.args.get("before"))
+    found = services.list_reports(session=session, actor=current_user, cursor=cursor)
+    walk_ids = {r.walk_id for r in found.items}
     walks = {w.id: w for w in session.exec(select(Walk).where(col(Walk.id).in_(walk_ids)))}
     return render_template(
         "walks/reports.html",
-        reports=found,
+        page=found,
+        later_page=cursor is not None,
         walks=walks,
         held=held_records(session=session, actor=current_user, kind="walk_report"),
         districts=_districts(),
