@@ -2,8 +2,9 @@
 // committed it (DESIGN.md "Offline and sync: the guarantees"). One sender at a time, on every
 // trigger (page load, online, Background Sync, service-worker start, "send now"); back-off
 // capped at five minutes; an entry leaves only after a definitive answer.
+// Sealing a new record is lib/enqueue.js's: a page without a form to save, and the service
+// worker, never download the encryption.
 import { db, getMeta, setMeta, dropDatabase } from "./store.js";
-import { seal } from "./seal.js";
 
 const LOCK = "interrupters-outbox-sender";
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
@@ -22,7 +23,7 @@ const channel = "BroadcastChannel" in self ? new BroadcastChannel("interrupters-
 channel?.addEventListener("message", (event) => events.dispatchEvent(new CustomEvent("change", { detail: event.data })));
 
 /** @param {object} detail */
-function announce(detail) {
+export function announce(detail) {
   events.dispatchEvent(new CustomEvent("change", { detail }));
   channel?.postMessage(detail);
 }
@@ -38,12 +39,32 @@ export function newUuid() {
 
 const JSON_HEADERS = { Accept: "application/json" };
 
+// One /sync/config a page: the answer (a CSRF token good for an hour, the key) serves every
+// caller of this page, or of the service worker, for a minute; callers at the same time share
+// one request. Only a 200 is kept; a refused record (400, 401, 403) forgets it.
+const CONFIG_FRESH_MS = 60 * 1000;
+/** @type {{at: number, answer: Promise<{status: number, body: any}>} | null} */
+let config = null;
+
+export function forgetConfig() {
+  config = null;
+}
+
 /**
  * Fetch what a run needs (a fresh CSRF token, the server's key) and keep the key for
  * sealing records offline. Throws on a network error; returns the HTTP answer otherwise.
  * @returns {Promise<{status: number, body: any}>}
  */
-export async function fetchConfig() {
+export function fetchConfig() {
+  if (config && Date.now() - config.at < CONFIG_FRESH_MS) return config.answer;
+  const mine = { at: Date.now(), answer: requestConfig() };
+  config = mine;
+  // A failure or an answer other than 200 is not kept: the next caller asks again.
+  mine.answer.then((answer) => { if (answer.status !== 200 && config === mine) config = null; }, () => { if (config === mine) config = null; });
+  return mine.answer;
+}
+
+async function requestConfig() {
   // redirect "error": a followed redirect to a login page must never look like success.
   const response = await fetch("/sync/config", { credentials: "same-origin", redirect: "error", headers: JSON_HEADERS, cache: "no-store" });
   const body = await response.json().catch(() => null);
@@ -53,40 +74,19 @@ export async function fetchConfig() {
 
 /**
  * Keep the server's key on the phone while there is network, so that a record can be
- * sealed later without any (page load, service-worker start). Never throws.
+ * sealed later without any (page load, service-worker start). A signed-in page carries the key
+ * (base.html, data-public-key): then no request is made. Never throws.
+ * @param {string} [pageKey] the key as the page gives it
  */
-export async function ensureKey() {
+export async function ensureKey(pageKey) {
   try {
-    if (!(await getMeta("public_key"))) await fetchConfig();
+    const kept = await getMeta("public_key");
+    if (pageKey) {
+      if (kept !== pageKey) await setMeta("public_key", pageKey);
+    } else if (!kept) await fetchConfig();
   } catch {
     // Offline or signed out: the next page load with network fetches it.
   }
-}
-
-/**
- * Seal a record and store it. The UUID is the form's, made at submit: a double tap stores
- * the same UUID twice, which is one record.
- * @param {{kind: string, clientUuid: string, payload: object, summary: object}} record
- */
-export async function enqueue({ kind, clientUuid, payload, summary }) {
-  let key = await getMeta("public_key");
-  if (!key) {
-    await fetchConfig().catch(() => null);
-    key = await getMeta("public_key");
-  }
-  if (!key) throw new Error("no-key");
-  const envelope = await seal(key, payload, kind, clientUuid);
-  const now = Date.now();
-  /** @type {import("./store.js").OutboxRecord} */
-  const record = {
-    client_uuid: clientUuid, kind, envelope,
-    summary: { ...summary, kind, created_at: now },
-    state: "pending", attempts: 0, next_attempt_at: now, created_at: now,
-  };
-  await (await db()).put("outbox", record);
-  announce({ type: "changed" });
-  await requestBackgroundSync();
-  return record;
 }
 
 /** @returns {Promise<import("./store.js").OutboxRecord[]>} oldest first */
@@ -150,28 +150,28 @@ export async function sendNow(reason = "manual") {
 async function run(reason) {
   let records = await due(Date.now(), IMMEDIATE.has(reason));
   if (!records.length) return "empty";
-  let config;
+  let settings;
   try {
-    config = await fetchConfig();
+    settings = await fetchConfig();
   } catch {
     await postpone(records);
     return "offline";
   }
-  if (config.status === 401 && config.body?.status === "revoked") return revoked();
-  if (config.status === 401 || config.status === 403) {
+  if (settings.status === 401 && settings.body?.status === "revoked") return revoked();
+  if (settings.status === 401 || settings.status === 403) {
     await markAll("waiting_login");
     announce({ type: "changed", login: true });
     return "login";
   }
-  if (config.status !== 200 || !config.body?.csrf_token) {
+  if (settings.status !== 200 || !settings.body?.csrf_token) {
     await postpone(records);
     return "unavailable";
   }
-  const token = config.body.csrf_token;
-  const size = Math.max(1, Math.min(MAX_BATCH, Math.floor(Number(config.body.max_batch)) || 1));
+  const token = settings.body.csrf_token;
+  const size = Math.max(1, Math.min(MAX_BATCH, Math.floor(Number(settings.body.max_batch)) || 1));
   // With a backlog, two requests in flight (as many as the server announces): one uploads while
   // the server stores the other, which hides most of Slow 4G's round trips.
-  const lanes = Math.max(1, Math.min(MAX_PARALLEL, Math.floor(Number(config.body.parallel)) || 1));
+  const lanes = Math.max(1, Math.min(MAX_PARALLEL, Math.floor(Number(settings.body.parallel)) || 1));
   let sent = 0;
   let held = 0;
   let end = "next";
@@ -280,6 +280,8 @@ async function send(records, token, batched) {
     await settle(records.map((record) => [record, "retry"]));
     return { sent: 0, held: 0, end: "stop" };
   }
+  // A stale token or a session gone: the next run asks for a new configuration.
+  if ([400, 401, 403].includes(response.status)) forgetConfig();
   const results = batched && response.status === 200 && body?.status === "batch" && Array.isArray(body.results) ? body.results : null;
   /** @type {[import("./store.js").OutboxRecord, string][]} */
   let decisions;
@@ -355,6 +357,7 @@ export async function wipe() {
     if (self.registration?.unregister) await self.registration.unregister(); // in the worker
     else for (const registration of (await navigator.serviceWorker?.getRegistrations?.()) || []) await registration.unregister();
   } catch { /* no service worker here */ }
+  forgetConfig();
   await dropDatabase();
   if ("caches" in self) {
     for (const key of await caches.keys()) await caches.delete(key);
