@@ -140,9 +140,10 @@ KEPT_PAGE_MODULES: dict[str, tuple[str, ...]] = {
     "picture.signal": (OUTBOX_FORM,),
     "briefings.current": (OUTBOX_FORM, "js/components/briefing-read.js"),
 }
-# Small modules any kept page may import (a counted text, a button to confirm), and the logout
-# guard: offline a page shows them from the cache.
+# What any kept page may import: the outbox's sender (once something is due), a counted text,
+# a button to confirm, the logout guard. Offline a page has them from the cache.
 KEPT_SHELL_MODULES = (
+    "js/lib/sender.js",
     "js/components/logout-guard.js",
     "js/components/counter.js",
     "js/components/confirm.js",

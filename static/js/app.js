@@ -1,17 +1,13 @@
-// Small behaviours bound by data- attributes; everything but offline works without them.
-// A behaviour's code is downloaded only by a page that has its element (the phone's JavaScript
-// budget): /login loads this file alone. A signed-in page lists the modules it will import in
-// <link rel="modulepreload"> (base.html), so they load in parallel, not one after the other.
+// Behaviours bound by data- attributes; everything but offline works without them. A page
+// downloads a behaviour's module only if it has its element; base.html preloads them.
 
-/** [selector, loader, binder]: the module is imported once the page holds the selector. */
+/** [selector, loader, binder] */
 const BEHAVIOURS = [
   ["textarea[data-counter]", () => import("./components/counter.js"), "bindCounters"],
   ["button[data-confirm]", () => import("./components/confirm.js"), "bindConfirms"],
-  // Every signed-in page has the panel: what waits on this phone, and the sender.
   ["[data-outbox-status]", () => outboxStatus(), "bindOutboxStatus"],
   ["form[data-outbox]", () => import("./components/outbox-form.js"), "bindOutboxForms"],
   ["[data-briefing-read], [data-outbox-once]", () => import("./components/briefing-read.js"), "bindBriefingReads"],
-  // Push is set up on the profile and kept alive once a day (below).
   ["[data-push-optin]", () => pushModule(), "bindPushOptIns"],
   ["[data-passkey]", () => import("./components/passkey.js"), "bindPasskeys"],
   ["[data-presentation]", () => import("./components/presentation.js"), "bindPresentation"],
@@ -29,12 +25,7 @@ function bindAll(root) {
   bindLogoutGuards(root);
 }
 
-/**
- * Signing out is refused while records wait (components/logout-guard.js): its code comes with
- * the first press. If it cannot come (no network), the form is not sent: signing out needs
- * the network anyway, and records waiting must not be lost unasked.
- * @param {ParentNode} root
- */
+/** The logout guard's code comes with the first press; without it (offline) nothing is sent. */
 function bindLogoutGuards(root) {
   for (const form of root.querySelectorAll?.("form[data-logout-guard]") || []) {
     if (!(form instanceof HTMLFormElement) || form.dataset.guardBound) continue;
@@ -47,7 +38,7 @@ function bindLogoutGuards(root) {
   }
 }
 
-/** On the page after sign-out or revocation: wipe what is left (not every browser honours Clear-Site-Data). */
+/** After sign-out or revocation: wipe what is left (not every browser honours Clear-Site-Data). */
 function wipeIfAsked() {
   if (document.body.dataset.wipe !== undefined) import("./lib/outbox.js").then((outbox) => outbox.wipe()).catch(() => null);
   // A forgotten PIN: the kept pages go, the outbox (sealed) stays for the next sign-in.
@@ -68,9 +59,8 @@ document.addEventListener("htmx:sendError", (event) => {
 if (document.body.dataset.signedIn !== undefined) {
   outboxStatus().then((module) => module.startOutbox()).catch(() => null);
   if ("serviceWorker" in navigator) {
-    // After the page's own files: the worker's install then finds them in the HTTP cache and
-    // fetches none of them a second time.
-    // Its URL names the person's roles (base.html): a module worker's script comes without cookies.
+    // After the page's files (the install finds them in the HTTP cache); its URL names the
+    // person's roles (base.html): a module worker's script comes without cookies.
     const url = document.body.dataset.serviceWorker || "/sw.js";
     const register = () => navigator.serviceWorker.register(url, { type: "module", scope: "/" }).catch(() => null);
     if (document.readyState === "complete") register();
