@@ -6,7 +6,8 @@ const BEHAVIOURS = [
   ["textarea[data-counter]", () => import("./components/counter.js"), "bindCounters"],
   ["button[data-confirm]", () => import("./components/confirm.js"), "bindConfirms"],
   ["[data-outbox-status]", () => outboxStatus(), "bindOutboxStatus"],
-  ["form[data-outbox]", () => import("./components/outbox-form.js"), "bindOutboxForms"],
+  // A one-time act's form (the briefing's "I have read") gets its code with the first tap.
+  ["form[data-outbox]:not([data-outbox-once])", () => outboxForm(), "bindOutboxForms"],
   ["[data-briefing-read], [data-outbox-once]", () => import("./components/briefing-read.js"), "bindBriefingReads"],
   ["[data-push-optin]", () => pushModule(), "bindPushOptIns"],
   ["[data-passkey]", () => import("./components/passkey.js"), "bindPasskeys"],
@@ -15,6 +16,7 @@ const BEHAVIOURS = [
 ];
 
 const outboxStatus = () => import("./components/outbox-status.js");
+const outboxForm = () => import("./components/outbox-form.js");
 const pushModule = () => import("./components/push-optin.js");
 
 /** @param {ParentNode} root */
@@ -23,6 +25,15 @@ function bindAll(root) {
     if (root.querySelector?.(selector)) load().then((module) => module[bind](root)).catch(() => null);
   }
   bindLogoutGuards(root);
+  for (const form of root.querySelectorAll?.("form[data-outbox][data-outbox-once]") || []) {
+    if (!(form instanceof HTMLFormElement) || form.dataset.onceBound) continue;
+    form.dataset.onceBound = "1";
+    form.addEventListener("submit", (event) => {
+      if (form.dataset.outboxBound) return;
+      event.preventDefault();
+      outboxForm().then((module) => { module.bindOutboxForms(form.parentElement || document); form.requestSubmit(); }).catch(() => null);
+    });
+  }
 }
 
 /** The logout guard's code comes with the first press; without it (offline) nothing is sent. */
