@@ -2,7 +2,7 @@
 
 Starts the live server of the browser tests (fresh SQLite, demo data), signs in in Debian's
 Chromium as the 360 x 740 phone and, offline, fills the outbox with sealed contact records
-through the outbox's own `enqueue` (static/js/lib/outbox.js, imported in the page from the
+through the outbox's own `enqueue` (static/js/lib/enqueue.js, imported in the page from the
 URL the page itself loads it from, so the page's panel sees them). Then it throttles the
 network to Chrome's own Slow 4G values through the DevTools protocol, goes
 online, presses "send now" and waits until the panel counts 0 waiting records. The server must
@@ -207,10 +207,11 @@ FETCH_KEY = """async (url) => {
 
 ENQUEUE = """async ({url, count, payload, summary}) => {
   const outbox = await import(url);
+  const { enqueue } = await import(url.replace(/outbox[.]js$/, "enqueue.js"));
   const ids = [];
   for (let i = 0; i < count; i += 1) {
     const clientUuid = outbox.newUuid();
-    await outbox.enqueue({
+    await enqueue({
       kind: "contact", clientUuid, summary,
       payload: {...payload, note: `${payload.note} #${i}`},
     });

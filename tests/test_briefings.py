@@ -3,6 +3,8 @@ expiry, receipts through the outbox, who may see what, and the screens."""
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -568,8 +570,14 @@ def test_readers_cannot_write_and_others_cannot_read(client, app, session, world
 
 
 def test_service_worker_keeps_the_current_briefing(client, session, world, people):
-    sw = client.get("/sw.js").get_data(as_text=True)
-    assert "/briefings/current" in sw
+    login(client, people["walker"])
+    # The worker's URL as the page registers it: a module worker's script comes without cookies.
+    url = re.search(r'data-service-worker="([^"]+)"', client.get("/").get_data(as_text=True))
+    assert url is not None
+    sw = client.get(html.unescape(url.group(1))).get_data(as_text=True)
+    assert '"/briefings/current"' in sw
+    # With the read receipt's module and what it imports (the sealing for the outbox).
+    assert "/js/components/briefing-read.js" in sw and "/js/lib/seal.js" in sw
 
 
 def test_envelope_kind_is_bound(session, world, people, client):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -493,7 +494,9 @@ def test_the_admin_keeps_the_directory_and_the_workers_read_it(client, session, 
     assert "Ungdomsmedling" in page and "Kista gång 1" not in page
     assert "Mån-fre 8-16" not in page  # cleared by the edit
     # The phone keeps the directory and the referral form for the street.
-    worker_js = reader.get("/sw.js").get_data(as_text=True)
+    url = re.search(r'data-service-worker="([^"]+)"', reader.get("/").get_data(as_text=True))
+    assert url is not None
+    worker_js = reader.get(html.unescape(url.group(1))).get_data(as_text=True)
     assert '"/services"' in worker_js and '"/referrals/new"' in worker_js
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -116,24 +119,177 @@ def asset(version: str, filename: str) -> Response:
     return response
 
 
-def _precached_files() -> list[str]:
-    """The app shell: styles, scripts and the icon (the PNG icons are for installing only)."""
+# A module's static imports (`import ... from "./x.js";`), not its dynamic `import("./x.js")`:
+# what the browser must fetch before the module runs.
+STATIC_IMPORT = re.compile(r'^import\s[^;]*?\sfrom\s+"([^"]+)";', re.MULTILINE)
+
+# What every signed-in page runs (base.html, static/js/app.js): the outbox's panel and sender,
+# and the guard that comes with the first press on "Sign out".
+SIGNED_IN_MODULES = ("js/components/outbox-status.js",)
+# What app.js imports for a kept page's elements, beyond the signed-in page's: a form saved to
+# the outbox (data-outbox) and the briefing's read receipt (data-briefing-read). A page of
+# OFFLINE_PAGES not named here has none of them (tests/test_pwa.py checks each page).
+OUTBOX_FORM = "js/components/outbox-form.js"
+KEPT_PAGE_MODULES: dict[str, tuple[str, ...]] = {
+    "contacts.new": (OUTBOX_FORM,),
+    "conflicts.new": (OUTBOX_FORM,),
+    "conflicts.new_incident": (OUTBOX_FORM,),
+    "referrals.new": (OUTBOX_FORM,),
+    "walks.new_report": (OUTBOX_FORM,),
+    "picture.new_observation": (OUTBOX_FORM,),
+    "picture.signal": (OUTBOX_FORM,),
+    "briefings.current": (OUTBOX_FORM, "js/components/briefing-read.js"),
+}
+# What any kept page may import: the outbox's sender (once something is due), a counted text,
+# a button to confirm, the logout guard. Offline a page has them from the cache.
+KEPT_SHELL_MODULES = (
+    "js/lib/sender.js",
+    "js/components/logout-guard.js",
+    "js/components/counter.js",
+    "js/components/confirm.js",
+)
+
+
+def _imports_of(name: str) -> tuple[str, ...]:
+    """The static files `name` (a path under static/, "js/app.js") imports statically."""
+    cache: dict[str, tuple[str, ...]] = current_app.extensions.setdefault("module_imports", {})
+    if name in cache and not current_app.debug:
+        return cache[name]
     assert current_app.static_folder is not None
-    root = Path(current_app.static_folder)
-    return sorted(
-        p.relative_to(root).as_posix()
-        for p in root.rglob("*")
-        if p.is_file() and (p.suffix in {".js", ".css"} or p.name == "icon.svg")
+    text = (Path(current_app.static_folder) / name).read_text(encoding="utf-8")
+    folder = Path(name).parent
+    found = tuple(
+        (folder / target).as_posix() if not target.startswith("/") else target.lstrip("/")
+        for target in STATIC_IMPORT.findall(text)
     )
+    # "js/components/../lib/outbox.js" -> "js/lib/outbox.js"
+    cache[name] = tuple(_normal(path) for path in found)
+    return cache[name]
+
+
+def _normal(path: str) -> str:
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/".join(parts)
+
+
+def module_chain(names: Iterable[str]) -> list[str]:
+    """The modules `names` and every module they import statically, each once, each before
+    what imports it: what a page preloads, or the service worker keeps, to run them."""
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        ordered.append(name)
+        for imported in _imports_of(name):
+            visit(imported)
+
+    for name in names:
+        visit(name)
+    return ordered
+
+
+@bp.app_context_processor
+def _module_preloads() -> dict[str, Any]:
+    def module_preloads(*groups: Iterable[str]) -> list[str]:
+        """URLs for <link rel="modulepreload">: the modules and their static imports."""
+        return [security.asset(name) for name in module_chain(n for g in groups for n in g)]
+
+    return {"module_preloads": module_preloads, "signed_in_modules": SIGNED_IN_MODULES}
+
+
+def kept_pages(person: Any) -> list[str]:
+    """The endpoints of OFFLINE_PAGES the service worker keeps for `person`: those they may
+    open (a night walker is refused the contact form) and their start page if it is kept."""
+    return [
+        endpoint
+        for endpoint in OFFLINE_PAGES
+        if may_reach(person, endpoint) and (endpoint != "main.home" or home_kept(person))
+    ]
+
+
+def precached_files(person: Any, pages: Iterable[str]) -> list[str]:
+    """The app shell for `person`'s kept pages and the offline page, under static/: styles,
+    the icon, htmx, the modules those pages run (and what they import), the PIN gate on a
+    field phone. Not the modules of pages never kept (push, passkeys, presentation, print),
+    nor the service worker's own (the browser keeps a worker's imports itself)."""
+    if person is None or not person.is_authenticated:
+        return []
+    modules = ["js/app.js", *SIGNED_IN_MODULES, *KEPT_SHELL_MODULES]
+    for endpoint in pages:
+        modules.extend(KEPT_PAGE_MODULES.get(endpoint, ()))
+    files = ["css/app.css", "icons/icon.svg", HTMX, *module_chain(modules)]
+    if getattr(person, "field", False):
+        files.append("js/pin-gate.js")
+    return files
+
+
+# htmx, vendored (base.html loads it on signed-in pages).
+HTMX = "js/vendor/htmx-2.0.11.min.js"
+
+
+@dataclass(frozen=True)
+class WorkerPlan:
+    """Whom a service worker is made for: their roles, and whether the phone is a field phone
+    (it then runs the PIN gate). A module worker's script is fetched without cookies, so the
+    signed-in page names these in the worker's URL (base.html, service_worker_url)."""
+
+    roles: frozenset[Role]
+    field: bool = False
+    is_authenticated: bool = True
+    restricted: bool = False
+
+    def has_role(self, *roles: Role) -> bool:
+        return any(role in self.roles for role in roles)
+
+    @classmethod
+    def of(cls, person: Any) -> WorkerPlan | None:
+        if not person.is_authenticated:
+            return None
+        return cls(roles=frozenset(person.roles), field=bool(getattr(person, "field", False)))
+
+    @classmethod
+    def from_args(cls, args: Any) -> WorkerPlan | None:
+        known = {role.value: role for role in Role}
+        roles = frozenset(known[name] for name in args.get("roles", "").split(",") if name in known)
+        if not roles:
+            return None
+        return cls(roles=roles, field=args.get("field") == "1")
+
+    def args(self) -> dict[str, str]:
+        return {"roles": ",".join(sorted(self.roles)), **({"field": "1"} if self.field else {})}
+
+
+def service_worker_url(person: Any) -> str:
+    """The worker's URL for `person`: the same for as long as their roles stay the same (a
+    change of roles installs a new worker with their new pages)."""
+    plan = WorkerPlan.of(person)
+    args: dict[str, Any] = plan.args() if plan else {}
+    return url_for("pwa.service_worker", **args)
+
+
+@bp.app_context_processor
+def _worker_url() -> dict[str, Any]:
+    return {"service_worker_url": lambda: service_worker_url(current_user)}
 
 
 @bp.get("/sw.js")
 def service_worker() -> Response:
-    """The service worker, at the root so its scope is the whole app."""
+    """The service worker, at the root so its scope is the whole app, made for the roles its
+    URL names: it keeps the pages they may open offline and the files those pages run, no more
+    (a night walker's phone does not fetch five forms only to be refused them). What a page
+    may be kept, the server still decides per answer (X-Keep-Offline)."""
+    plan = WorkerPlan.from_args(request.args)
+    pages = kept_pages(plan) if plan else []
     config = {
         "version": current_app.config["STATIC_VERSION"],
-        "precache": [security.asset(name) for name in _precached_files()],
-        "pages": [url_for(endpoint) for endpoint in OFFLINE_PAGES],
+        "precache": [security.asset(name) for name in precached_files(plan, pages)],
+        "pages": [url_for(endpoint) for endpoint in pages],
         "offline": url_for("pwa.offline"),
         "icon": security.asset("icons/icon-192.png"),
     }
@@ -184,10 +340,8 @@ def offline() -> str:
 
     The service worker keeps the copy it fetched when the signed-in person installed it (a
     sign-out unregisters it), so the page offers what that person's roles may use."""
+    kept = set(kept_pages(current_user))
     actions = [
-        (url_for(endpoint), label)
-        for endpoint, label in OFFLINE_ACTIONS
-        if may_reach(current_user, endpoint)
-        and (endpoint != "main.home" or home_kept(current_user))
+        (url_for(endpoint), label) for endpoint, label in OFFLINE_ACTIONS if endpoint in kept
     ]
     return render_template("pwa/offline.html", actions=actions)

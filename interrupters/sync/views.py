@@ -75,6 +75,16 @@ def outbox_key() -> Any:
     return outbox_keyring().current
 
 
+@bp.app_context_processor
+def _outbox_key() -> dict[str, Any]:
+    def outbox_public_key() -> str:
+        """The key a page's outbox seals new records to (base.html): the page carries it, so
+        a phone keeps it for the street without asking /sync/config."""
+        return crypto.public_key_raw(outbox_key())
+
+    return {"outbox_public_key": outbox_public_key}
+
+
 @bp.get("/config")
 def config() -> tuple[dict[str, Any], int, dict[str, str]]:
     """What a sending run needs: a fresh CSRF token and the key to encrypt new records to."""

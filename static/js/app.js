@@ -1,31 +1,65 @@
-// Small behaviours bound by data- attributes; everything but offline works without them.
-import { bindOutboxForms } from "./components/outbox-form.js";
-import { bindOutboxStatus, startOutbox } from "./components/outbox-status.js";
-import { bindLogoutGuards, wipeIfAsked } from "./components/logout-guard.js";
+// Behaviours bound by data- attributes; everything but offline works without them. A page
+// downloads a behaviour's module only if it has its element; base.html preloads them.
 
+/** [selector, loader, binder] */
+const BEHAVIOURS = [
+  ["textarea[data-counter]", () => import("./components/counter.js"), "bindCounters"],
+  ["button[data-confirm]", () => import("./components/confirm.js"), "bindConfirms"],
+  ["[data-outbox-status]", () => outboxStatus(), "bindOutboxStatus"],
+  // A one-time act's form (the briefing's "I have read") gets its code with the first tap.
+  ["form[data-outbox]:not([data-outbox-once])", () => outboxForm(), "bindOutboxForms"],
+  ["[data-briefing-read], [data-outbox-once]", () => import("./components/briefing-read.js"), "bindBriefingReads"],
+  ["[data-push-optin]", () => pushModule(), "bindPushOptIns"],
+  ["[data-passkey]", () => import("./components/passkey.js"), "bindPasskeys"],
+  ["[data-presentation]", () => import("./components/presentation.js"), "bindPresentation"],
+  ["[data-print]", () => import("./components/print.js"), "bindPrint"],
+];
+
+const outboxStatus = () => import("./components/outbox-status.js");
+const outboxForm = () => import("./components/outbox-form.js");
+const pushModule = () => import("./components/push-optin.js");
+
+/** @param {ParentNode} root */
 function bindAll(root) {
-  // A page without a counted text or a button to confirm does not download their code.
-  if (root.querySelector?.("textarea[data-counter]")) import("./components/counter.js").then((m) => m.bindCounters(root)).catch(() => null);
-  if (root.querySelector?.("button[data-confirm]")) import("./components/confirm.js").then((m) => m.bindConfirms(root)).catch(() => null);
-  bindOutboxForms(root);
-  bindOutboxStatus(root);
+  for (const [selector, load, bind] of BEHAVIOURS) {
+    if (root.querySelector?.(selector)) load().then((module) => module[bind](root)).catch(() => null);
+  }
   bindLogoutGuards(root);
-  // Push is set up on the profile page and kept alive once a day: a page that needs neither
-  // does not download it (the phone's JavaScript budget).
-  if (root.querySelector?.("[data-push-optin]")) pushModule().then((push) => push.bindPushOptIns(root)).catch(() => null);
-  // Only the briefing pages load their scripts.
-  if (root.querySelector?.("[data-briefing-read], [data-outbox-once]")) import("./components/briefing-read.js").then((m) => m.bindBriefingReads(root)).catch(() => null);
-  if (root.querySelector?.("[data-passkey]")) import("./components/passkey.js").then((m) => m.bindPasskeys(root)).catch(() => null);
-  if (root.querySelector?.("[data-presentation]")) import("./components/presentation.js").then((m) => m.bindPresentation(root)).catch(() => null);
-  if (root.querySelector?.("[data-print]")) import("./components/print.js").then((m) => m.bindPrint(root)).catch(() => null);
+  for (const form of root.querySelectorAll?.("form[data-outbox][data-outbox-once]") || []) {
+    if (!(form instanceof HTMLFormElement) || form.dataset.onceBound) continue;
+    form.dataset.onceBound = "1";
+    form.addEventListener("submit", (event) => {
+      if (form.dataset.outboxBound) return;
+      event.preventDefault();
+      outboxForm().then((module) => { module.bindOutboxForms(form.parentElement || document); form.requestSubmit(); }).catch(() => null);
+    });
+  }
 }
 
-const pushModule = () => import("./components/push-optin.js");
+/** The logout guard's code comes with the first press; without it (offline) nothing is sent. */
+function bindLogoutGuards(root) {
+  for (const form of root.querySelectorAll?.("form[data-logout-guard]") || []) {
+    if (!(form instanceof HTMLFormElement) || form.dataset.guardBound) continue;
+    form.dataset.guardBound = "1";
+    form.addEventListener("submit", (event) => {
+      if (form.dataset.confirmed) return;
+      event.preventDefault();
+      import("./components/logout-guard.js").then((module) => module.signOut(form)).catch(() => null);
+    });
+  }
+}
+
+/** After sign-out or revocation: wipe what is left (not every browser honours Clear-Site-Data). */
+function wipeIfAsked() {
+  if (document.body.dataset.wipe !== undefined) import("./lib/outbox.js").then((outbox) => outbox.wipe()).catch(() => null);
+  // A forgotten PIN: the kept pages go, the outbox (sealed) stays for the next sign-in.
+  else if (document.body.dataset.wipePages !== undefined) self.caches?.delete("pages").catch(() => null);
+}
 
 wipeIfAsked();
 bindAll(document);
 // htmx swaps in new content (boosted pages, fragments): bind what arrived.
-document.addEventListener("htmx:load", (event) => bindAll(event.target));
+document.addEventListener("htmx:load", (event) => bindAll(/** @type {ParentNode} */ (event.target)));
 // A boosted link that fails for want of network becomes a real navigation, which the
 // service worker answers from its cache.
 document.addEventListener("htmx:sendError", (event) => {
@@ -34,9 +68,14 @@ document.addEventListener("htmx:sendError", (event) => {
 });
 
 if (document.body.dataset.signedIn !== undefined) {
-  startOutbox();
+  outboxStatus().then((module) => module.startOutbox()).catch(() => null);
   if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/sw.js", { type: "module", scope: "/" }).catch(() => null);
+    // After the page's files (the install finds them in the HTTP cache); its URL names the
+    // person's roles (base.html): a module worker's script comes without cookies.
+    const url = document.body.dataset.serviceWorker || "/sw.js";
+    const register = () => navigator.serviceWorker.register(url, { type: "module", scope: "/" }).catch(() => null);
+    if (document.readyState === "complete") register();
+    else addEventListener("load", register, { once: true });
     if ("Notification" in window && Notification.permission === "granted") {
       pushModule().then((push) => push.refreshPushSubscription()).catch(() => null);
     }

@@ -1,7 +1,7 @@
 // The service worker's work: static files cache-first, pages network-first with an offline
 // copy of the few the street needs, and sending the outbox on start and on Background Sync.
 // /sw.js (served by interrupters/pwa) imports this with the release's version and files.
-import { sendNow } from "./lib/outbox.js";
+import { sendNow } from "./lib/sender.js";
 
 const PAGES = "pages";
 

@@ -2,7 +2,8 @@
 // through the outbox (so it arrives even if the briefing was opened offline). A one-time act
 // (data-outbox-once: the acknowledgement) shows its state for its button; the mark (no person,
 // wiped at logout) outlives a kept copy of the page.
-import { enqueue, events, list, newUuid, sendNow } from "../lib/outbox.js";
+import { events, list, newUuid, sendNow } from "../lib/outbox.js";
+import { enqueue } from "../lib/enqueue.js";
 
 async function showOnce() {
   const queued = new Set((await list()).map((record) => record.summary?.once));

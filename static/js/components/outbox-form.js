@@ -1,7 +1,8 @@
 // A form with data-outbox="<kind>" is saved to the phone's outbox instead of being posted:
 // it works with no network, and the outbox sends it when it can. Without JavaScript the
 // same form posts to the server as usual.
-import { enqueue, newUuid, sendNow } from "../lib/outbox.js";
+import { newUuid, sendNow } from "../lib/outbox.js";
+import { enqueue } from "../lib/enqueue.js";
 
 /** The form's fields as the server's form reads them; lists for repeated names. */
 function payloadOf(form) {

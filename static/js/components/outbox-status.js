@@ -4,6 +4,9 @@ import { count, ensureKey, events, fetchConfig, list, nextAttemptAt, resendAsNew
 import { getMeta, setMeta } from "../lib/store.js";
 
 let timer = 0;
+let fading = 0;
+// "Sent: the server has everything" shows this long, then the panel steps aside.
+const ALL_SENT_SHOWN_MS = 10000;
 /** @type {{panel: HTMLElement, lastSent: number} | null} */
 let wanted = null;
 let rendering = false;
@@ -51,6 +54,8 @@ async function render(panel, lastSent) {
   notice.hidden = !held;
   sendButton.hidden = !records.length;
   panel.hidden = !records.length && !lastSent && !held;
+  clearTimeout(fading);
+  if (!records.length && !held && lastSent) fading = setTimeout(() => { panel.hidden = true; }, ALL_SENT_SHOWN_MS);
   schedule(panel);
 }
 
@@ -176,7 +181,9 @@ export function startOutbox() {
   window.addEventListener("online", () => sendNow("online"));
   navigator.storage?.persist?.();
   // The key first: a worker who goes out with an empty outbox must be able to save offline.
-  ensureKey().then(() => sendNow("page-load"));
+  // The page carries it (base.html), so this costs no request.
+  const key = document.querySelector("[data-outbox-status]")?.getAttribute("data-public-key") || undefined;
+  ensureKey(key).then(() => sendNow("page-load"));
 }
 
 export { count };
