@@ -784,3 +784,30 @@ def test_a_batch_check_the_database_refuses_is_stored_one_by_one(phone, session,
     assert outcomes(response) == [(key, 201, "stored") for key in keys]
     assert calls == keys[:2]
     assert count(session, Contact) == 3
+
+
+def test_a_batch_s_form_follows_places_changed_since_the_last_batch(phone, session, world):
+    """The contact form kept by the process between batches (contacts.records._KEPT) answers
+    as a fresh one would once a place is retired or added, here or on another host."""
+    from interrupters.places.models import Place
+
+    square = world.places["Rinkeby torg"]
+    at_square = payload(world)
+    first = outcomes(send_batch(phone, [sealed(phone, at_square) for _ in range(2)]))
+    assert [code for _u, code, _s in first] == [201, 201]
+
+    square.active = False
+    new_place = Place(area_id=square.area_id, name="Ny plats", type="square")
+    session.add_all([square, new_place])
+    session.commit()
+
+    at_new = payload(world, location=f"place:{new_place.id}")
+    second = outcomes(
+        send_batch(
+            phone,
+            [sealed(phone, at_square), sealed(phone, at_square)]
+            + [sealed(phone, at_new) for _ in range(2)],
+        )
+    )
+    assert [code for _u, code, _s in second] == [200, 200, 201, 201]
+    assert [status for _u, _c, status in second][:2] == ["needs_correction"] * 2

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlmodel import Session
+from sqlalchemy import literal, union_all
+from sqlmodel import Session, col, select
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
@@ -22,8 +25,16 @@ from interrupters.contacts.models import Contact
 from interrupters.errors import DuplicateRecord, InvalidInput
 from interrupters.forms import PreparedForm, location_value
 from interrupters.participants.models import Participant
-from interrupters.places.services import areas_with_places
-from interrupters.records import RecordKind, batch_keep, batch_memo, declare, stored_row
+from interrupters.participants.services import CASE_ROLES
+from interrupters.places.models import Area, Place
+from interrupters.records import (
+    RecordKind,
+    batch_keep_loaded,
+    batch_memo,
+    declare,
+    in_batch,
+    stored_row,
+)
 
 
 def _keep_choice(field: SelectField, value: str | None) -> None:
@@ -33,16 +44,58 @@ def _keep_choice(field: SelectField, value: str | None) -> None:
         field.choices = [*choices, SelectChoice(value=value, label=value)]
 
 
-def prepared_form(*, session: Session, actor: Principal) -> PreparedForm[ContactForm]:
-    """The contact form with the actor's choices (places, the caseload): once a batch."""
-    return batch_memo(
-        ("contact_form", actor.user_id),
-        lambda: PreparedForm(
-            prepare_contact_form(
-                ContactForm(formdata=None, meta={"csrf": False}), session=session, actor=actor
-            )
-        ),
+# The prepared contact form of each (organisations, language), kept by the worker process
+# across requests with the choice values it was built with: a batch reads only the values
+# (one light query) and builds the form again only when they changed (a place added or
+# retired), on this host or another. The participant is not a checked choice (the service
+# checks it), so the form's participants, one worker's list, do not matter to a batch.
+_KEPT: dict[tuple[Any, ...], tuple[tuple[Any, ...], PreparedForm[ContactForm]]] = {}
+_KEPT_AT_MOST = 64
+_KEPT_LOCK = threading.Lock()
+
+
+def _choice_values(*, session: Session, actor: Principal) -> tuple[Any, ...]:
+    """What the contact form's checked choices accept, as `prepare_contact_form` fills them:
+    the active places and the areas (their values only: a batch's form is never shown)."""
+    query = union_all(
+        select(literal("place"), col(Place.id)).where(col(Place.active).is_(True)),
+        select(literal("area"), col(Area.id)),
     )
+    return tuple(sorted(tuple(row) for row in session.execute(query)))
+
+
+def _build_form(*, session: Session, actor: Principal) -> PreparedForm[ContactForm]:
+    return PreparedForm(
+        prepare_contact_form(
+            ContactForm(formdata=None, meta={"csrf": False}), session=session, actor=actor
+        )
+    )
+
+
+def prepared_form(*, session: Session, actor: Principal) -> PreparedForm[ContactForm]:
+    """The contact form with the actor's choices (places, the caseload).
+
+    In a receiving batch: once a batch, and the same form for the next batches of this
+    process while the choices' values are unchanged (see _KEPT). Outside a batch (a held
+    record shown for correction, with its labels): built afresh.
+    """
+    if not in_batch():
+        return _build_form(session=session, actor=actor)
+
+    def kept() -> PreparedForm[ContactForm]:
+        key = (tuple(sorted(actor.organisations(*CASE_ROLES))), str(get_locale()))
+        values = _choice_values(session=session, actor=actor)
+        found = _KEPT.get(key)
+        if found is not None and found[0] == values:
+            return found[1]
+        form = _build_form(session=session, actor=actor)
+        with _KEPT_LOCK:
+            if len(_KEPT) >= _KEPT_AT_MOST:
+                _KEPT.clear()
+            _KEPT[key] = (values, form)
+        return form
+
+    return batch_memo(("contact_form", actor.user_id), kept)
 
 
 def bind_form(
@@ -62,12 +115,14 @@ def bind_form(
     # The choices come from the database: read once a batch, not once a record; each
     # payload gets its own copy of the form (its choices may grow below, the batch's never).
     form = prepared_form(session=session, actor=actor).fill(payload, strict=strict)
-    # In a batch, every record looks its place and area up again (the form, the service):
-    # kept referenced, they come from the session instead of a query each time.
-    batch_keep("contact_places", lambda: areas_with_places(session=session, active_only=False))
+    # In a batch, every record looks its place, area and participant up again (the form, the
+    # service): the rows loaded are kept referenced, and come from the session instead of a
+    # query each time.
+    batch_keep_loaded(session)
     if stored is not None:
         _keep_choice(form.location, location_value(stored.area_id, stored.place_id))
-    _show_participant(form, session=session)
+    if not in_batch():
+        _show_participant(form, session=session)
     return form
 
 
