@@ -199,6 +199,11 @@ def sign_in(url: str, email: str) -> str:
         )
     if "/login" in answer.url or "/pin" in answer.url:
         raise SystemExit(f"sign-in as {email} failed: landed on {answer.url}")
+    # Signing in starts a new session without a CSRF token; the first page puts one in. Without
+    # this, every page Lighthouse loads would set a new token in a cookie that Lighthouse's
+    # fixed Cookie header never sends back, and the page's own POSTs (the briefing's read
+    # receipt) would be refused with 400.
+    browser.get(f"{url}/", timeout=10)
     return "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
 
 
@@ -337,7 +342,7 @@ def print_table(results: list[dict[str, Any]], runs: int) -> None:
             f"{m['largest-contentful-paint']['value'] / 1000:>6.2f}s"
             f"{m['total-blocking-time']['value']:>5.0f}ms"
             f"{m['cumulative-layout-shift']['value']:>7.3f}"
-            f"{r['bytes']['transfer_bytes'] / 1000:>7.1f}KB  {r['runs']['performance']}{mark}"
+            f"{r.get('bytes', {}).get('transfer_bytes', 0) / 1000:>7.1f}KB  {r['runs']['performance']}{mark}"
         )
     print(f"goals: performance >= {GOALS['performance']}, accessibility {GOALS['accessibility']}")
     for r in results:
@@ -375,6 +380,15 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(measure(url, target, args.runs, folder, reports))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    if args.only and results_file.exists():
+        # Some pages again: the others keep their figures from the last full run.
+        earlier = json.loads(results_file.read_text()).get("pages", [])
+        ran = {r["name"] for r in results}
+        order = [t.name for t in TARGETS]
+        results = sorted(
+            [r for r in earlier if r["name"] not in ran] + results,
+            key=lambda r: order.index(r["name"]) if r["name"] in order else len(order),
+        )
     results_file.parent.mkdir(parents=True, exist_ok=True)
     results_file.write_text(
         json.dumps(
