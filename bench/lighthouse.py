@@ -335,6 +335,7 @@ def print_table(results: list[dict[str, Any]], runs: int) -> None:
     for r in results:
         m = r["metrics"]
         mark = "" if all(r["passed"].values()) else "  <- goal missed"
+        wire = r.get("bytes", {}).get("transfer_bytes", 0)
         print(
             f"{r['name']:<24}{r['path']:<20}{r['scores']['performance']:>6.0f}"
             f"{r['scores']['accessibility']:>6.0f}  "
@@ -342,7 +343,7 @@ def print_table(results: list[dict[str, Any]], runs: int) -> None:
             f"{m['largest-contentful-paint']['value'] / 1000:>6.2f}s"
             f"{m['total-blocking-time']['value']:>5.0f}ms"
             f"{m['cumulative-layout-shift']['value']:>7.3f}"
-            f"{r.get('bytes', {}).get('transfer_bytes', 0) / 1000:>7.1f}KB  {r['runs']['performance']}{mark}"
+            f"{wire / 1000:>7.1f}KB  {r['runs']['performance']}{mark}"
         )
     print(f"goals: performance >= {GOALS['performance']}, accessibility {GOALS['accessibility']}")
     for r in results:
