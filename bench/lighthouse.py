@@ -277,7 +277,7 @@ def _item(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def measure(url: str, target: Target, runs: int, folder: Path, reports: Path) -> dict[str, Any]:
+def measure(url: str, target: Target, runs: int, folder: Path, out: Path) -> dict[str, Any]:
     cookie = sign_in(url, target.email) if target.email else None
     reports = []
     for run in range(runs):
@@ -291,8 +291,8 @@ def measure(url: str, target: Target, runs: int, folder: Path, reports: Path) ->
     a11y = [score(r, "accessibility") for r in reports]
     # The run whose performance score is the median: its metrics and audits are reported.
     median_run = sorted(reports, key=lambda r: score(r, "performance"))[len(reports) // 2]
-    reports.mkdir(parents=True, exist_ok=True)
-    (reports / f"{re.sub(r'[^a-z0-9]+', '-', target.name)}.json").write_text(json.dumps(median_run))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{re.sub(r'[^a-z0-9]+', '-', target.name)}.json").write_text(json.dumps(median_run))
     medians = {
         "performance": statistics.median(perf),
         "accessibility": statistics.median(a11y),
