@@ -219,7 +219,13 @@ def lighthouse(url: str, cookie: str | None, output: Path) -> dict[str, Any]:
     if cookie:
         command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
     env = {**os.environ, "CHROME_PATH": CHROME_PATH}
-    subprocess.run(command, check=True, env=env, timeout=180, stdout=subprocess.DEVNULL)
+    for attempt in range(3):
+        # On a busy machine Lighthouse sometimes loses the trace (NO_NAVSTART): run it again.
+        done = subprocess.run(command, env=env, timeout=180, stdout=subprocess.DEVNULL)
+        if done.returncode == 0:
+            break
+        if attempt == 2:
+            done.check_returncode()
     report: dict[str, Any] = json.loads(output.read_text())
     return report
 
