@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
-from interrupters import db, extensions, i18n, keys, logs, security
+from interrupters import compression, db, extensions, i18n, keys, logs, security
 from interrupters.config import Settings, check_limits
 from interrupters.errors import NotAllowed, NotVisible
 
@@ -61,6 +61,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Ids in URLs fit the database's integer: /contacts/99999999999999999999 is a 404, not a
     # database error.
     app.url_map.converters["int"] = BoundedInt
+    # First of the after-request hooks, so it runs last: it compresses the finished answer.
+    compression.init_app(app)
     db.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
@@ -73,6 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_error_pages(app)
     _register_cli(app)
     app.after_request(_commit_session_touch)
+    compression.serve_static(app)
     return app
 
 

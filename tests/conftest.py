@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -77,8 +79,15 @@ def database(
         connection.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
 
 
+# The static files compressed once for the whole run, not once per test's instance folder; one
+# folder per process, so that another run's clean-up never removes what this one serves.
+STATIC_CACHE_DIR = tempfile.mkdtemp(prefix="interrupters-static-")
+atexit.register(shutil.rmtree, STATIC_CACHE_DIR, ignore_errors=True)
+
+
 def _test_config(url: str, **overrides: Any) -> dict[str, Any]:
     return {
+        "STATIC_CACHE_DIR": STATIC_CACHE_DIR,
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
         "DATABASE_URL": url,

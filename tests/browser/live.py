@@ -6,6 +6,7 @@ Shared by the browser tests (tests/browser/conftest.py) and the page-budget benc
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import socket
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import brotli
 from flask import Flask
 from playwright.sync_api import Page
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -220,9 +222,11 @@ class _Recorder:
             return self._unavailable(start_response)
         if fault is None:
             status: list[int] = []
+            encoding: list[str] = []
 
             def noting(code: str, headers: Any, exc_info: Any = None) -> Any:
                 status.append(int(code.split()[0]))
+                encoding.extend(v for k, v in headers if k.lower() == "content-encoding")
                 if self.faults.strip_clear_site_data:
                     kept = [(k, v) for k, v in headers if k.lower() != "clear-site-data"]
                     if len(kept) < len(headers):
@@ -236,12 +240,18 @@ class _Recorder:
             data = self._read(body)
             self.faults.note(method, path, status[0] if status else 0)
             if (method, path) == ("POST", "/sync/records"):
-                self.faults.note_records(data, delivered=True)
+                self.faults.note_records(_decoded(data, encoding), delivered=True)
             return [data]
         # The app answers in full (its commit happens), and the answer is then lost.
-        data = self._read(self.app(environ, lambda *_args: lambda _data: None))
+        lost: list[str] = []
+
+        def losing(_code: str, headers: Any, _exc_info: Any = None) -> Any:
+            lost.extend(v for k, v in headers if k.lower() == "content-encoding")
+            return lambda _data: None
+
+        data = self._read(self.app(environ, losing))
         if method == "POST":
-            self.faults.note_records(data, delivered=False)
+            self.faults.note_records(_decoded(data, lost), delivered=False)
         if fault == "lose":
             self.faults.note(method, path, 503)
             return self._unavailable(start_response)
@@ -278,6 +288,15 @@ class _Recorder:
             [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
         )
         return [body]
+
+
+def _decoded(data: bytes, encoding: list[str]) -> bytes:
+    """The answer's body as the app wrote it (the app compresses answers to the browser)."""
+    if "br" in encoding:
+        return bytes(brotli.decompress(data))
+    if "gzip" in encoding:
+        return gzip.decompress(data)
+    return data
 
 
 class _QuietHandler(WSGIRequestHandler):
