@@ -78,7 +78,7 @@ def test_a_participants_history_pages_to_its_first_contact(client, session, worl
     _log_many(session, world, worker, 61, now, subject="participant", participant_id=participant.id)
     url = f"/participants/{participant.id}"
     pages = _walk(client, url)
-    assert [len(page) for page in pages] == [50, 11]
+    assert [len(page) for page in pages] == [25, 25, 11]
     shown = [contact_id for page in pages for contact_id in page]
     assert shown == _expected(session, Contact.participant_id == participant.id)
     last = client.get(_more(client.get(url).get_data(as_text=True)) or "").get_data(as_text=True)

@@ -47,6 +47,7 @@ MINE_ORDER = (
 )
 PAGE_SIZE = 50  # a long list's page (issue 13): within the first HTML's 14.6 KB gzipped
 QUEUE_PAGE_SIZE = 25  # the review queue's cards are larger
+HISTORY_PAGE_SIZE = 25  # a participant's page has its facts and referrals above the history
 # A phone's clock may be off; a contact "tomorrow" is still refused.
 FUTURE_TOLERANCE = timedelta(minutes=10)
 # A follow-up further ahead is a slip of the date picker (9999-12-31), not a plan.
@@ -324,7 +325,11 @@ def own_counts(
 
 
 def participant_contacts(
-    *, session: Session, participant_id: int, cursor: Cursor | None = None, size: int = PAGE_SIZE
+    *,
+    session: Session,
+    participant_id: int,
+    cursor: Cursor | None = None,
+    size: int = HISTORY_PAGE_SIZE,
 ) -> Page[Contact]:
     """A page of a participant's contact history, newest first (the caller checked
     visibility); ix_contact_participant_history reads just the page."""
