@@ -133,8 +133,12 @@ def interrupter(session: Session, actor: Principal, now: datetime) -> dict[str, 
         "due": due,
         "caseload": rows,
         "returned": contacts.own_contacts(
-            session=session, actor=actor, states=[ReviewState.returned], limit=SHOWN
-        ),
+            session=session, actor=actor, states=[ReviewState.returned], size=SHOWN
+        ).items,
+        # The heading counts them all, not the few shown.
+        "returned_count": contacts.own_counts(
+            session=session, actor=actor, states=[ReviewState.returned]
+        ).get(ReviewState.returned.value, 0),
     }
 
 

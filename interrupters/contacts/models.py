@@ -4,16 +4,35 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from interrupters.db import UTCDateTime, utcnow
 
+# The review queue's states, in SQL for the partial index (services.QUEUE_STATES in words).
+QUEUE_STATES_SQL = text("review_state IN ('submitted', 'corrected')")
+
 
 class Contact(SQLModel, table=True):
     # The figures (reports.services) read these columns for a programme and a range of months:
-    # the index alone answers them (migration c4f1a8e2d7b3).
+    # the index alone answers them (migration c4f1a8e2d7b3). The lists read a page from one of
+    # the others, newest (or, for the queue, oldest) first, whatever the table's size (issue 13,
+    # migration 636b1b2f3268).
     __table_args__ = (
+        # A participant's history, and the latest contact of each participant (the caseload).
+        Index("ix_contact_participant_history", "participant_id", "occurred_at", "id"),
+        # A worker's contacts, all of them (the team's, of one worker) or of one state.
+        Index("ix_contact_worker_history", "worker_id", "occurred_at", "id"),
+        Index("ix_contact_worker_state", "worker_id", "review_state", "occurred_at", "id"),
+        # What waits for review: a few thousand rows at most, not every contact ever approved.
+        Index(
+            "ix_contact_review_queue",
+            "organisation_id",
+            "occurred_at",
+            "id",
+            sqlite_where=QUEUE_STATES_SQL,
+            postgresql_where=QUEUE_STATES_SQL,
+        ),
         Index(
             "ix_contact_figures",
             "organisation_id",
@@ -32,9 +51,9 @@ class Contact(SQLModel, table=True):
     client_uuid: str = Field(max_length=36, unique=True)
     payload_hash: str = Field(max_length=64)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
-    worker_id: int = Field(foreign_key="app_user.id", index=True)
+    worker_id: int = Field(foreign_key="app_user.id")
     subject: str = Field(max_length=16)
-    participant_id: int | None = Field(default=None, foreign_key="participant.id", index=True)
+    participant_id: int | None = Field(default=None, foreign_key="participant.id")
     # Community contacts (no participant): an age band and gender, or a group's size.
     age_band: str | None = Field(default=None, max_length=8)
     gender: str | None = Field(default=None, max_length=16)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, model_validator
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from interrupters.audit.services import record_event
 from interrupters.auth.principal import Principal
 from interrupters.auth.values import Role
-from interrupters.contacts.models import Contact, ContactReview
+from interrupters.contacts.models import QUEUE_STATES_SQL, Contact, ContactReview
 from interrupters.contacts.signals import contact_returned
 from interrupters.contacts.values import (
     ContactKind,
@@ -25,6 +27,7 @@ from interrupters.contacts.values import (
 )
 from interrupters.db import utcnow
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
+from interrupters.paging import Cursor, Page, after, fetch_page
 from interrupters.participants.models import Participant
 from interrupters.participants.values import AgeBand, Gender, ParticipantStatus
 from interrupters.places.models import Area, Place
@@ -35,6 +38,16 @@ logger = logging.getLogger(__name__)
 LOG_ROLES = (Role.interrupter, Role.supervisor)
 EDITABLE_STATES = {ReviewState.submitted, ReviewState.returned, ReviewState.corrected}
 QUEUE_STATES = (ReviewState.submitted.value, ReviewState.corrected.value)
+# What the worker sees first in their own contacts: the states that need them.
+MINE_ORDER = (
+    ReviewState.returned,
+    ReviewState.submitted,
+    ReviewState.corrected,
+    ReviewState.approved,
+)
+PAGE_SIZE = 50  # a long list's page (issue 13): within the first HTML's 14.6 KB gzipped
+QUEUE_PAGE_SIZE = 25  # the review queue's cards are larger
+HISTORY_PAGE_SIZE = 25  # a participant's page has its facts and referrals above the history
 # A phone's clock may be off; a contact "tomorrow" is still refused.
 FUTURE_TOLERANCE = timedelta(minutes=10)
 # A follow-up further ahead is a slip of the date picker (9999-12-31), not a plan.
@@ -223,24 +236,110 @@ def update_contact(
     return contact
 
 
+def _key(contact: Contact) -> Cursor:
+    assert contact.id is not None
+    return Cursor(contact.occurred_at, contact.id)
+
+
+def read_cursor(token: str | None) -> Cursor | None:
+    """The cursor a `before` argument names for these lists, or None for the first page."""
+    return _moment(Cursor.decode(token))
+
+
+def _moment(cursor: Cursor | None) -> Cursor | None:
+    """The cursor if it names a moment these lists can seek to, else None (the first page):
+    a hand-made one may carry a date, a number or a time without a zone, which the
+    timestamp column refuses, or a year past 9999 once in UTC."""
+    if cursor is None or not isinstance(cursor.value, datetime) or cursor.value.tzinfo is None:
+        return None
+    try:
+        return Cursor(cursor.value.astimezone(UTC), cursor.id)
+    except (OverflowError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class OwnPage:
+    """A page of the worker's own contacts, state by state; the next page starts in
+    `next_state` after `next_cursor` (a cursor is within one state)."""
+
+    items: list[Contact]
+    next_state: ReviewState | None
+    next_cursor: str | None
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_cursor is not None
+
+
 def own_contacts(
-    *, session: Session, actor: Principal, states: list[ReviewState] | None = None, limit: int = 100
-) -> list[Contact]:
-    query = select(Contact).where(Contact.worker_id == actor.user_id)
-    if states:
-        query = query.where(col(Contact.review_state).in_([s.value for s in states]))
-    return list(session.exec(query.order_by(col(Contact.occurred_at).desc()).limit(limit)))
-
-
-def participant_contacts(*, session: Session, participant_id: int) -> list[Contact]:
-    """A participant's contact history, newest first (the caller checked visibility)."""
-    return list(
-        session.exec(
+    *,
+    session: Session,
+    actor: Principal,
+    states: Sequence[ReviewState] = MINE_ORDER,
+    start: ReviewState | None = None,
+    cursor: Cursor | None = None,
+    size: int = PAGE_SIZE,
+) -> OwnPage:
+    """The actor's contacts in the order of `states`, newest first within each, a page at a
+    time: from `start` after `cursor`, then the states that follow (ix_contact_worker_state)."""
+    cursor = _moment(cursor)
+    if cursor is None or start not in states:
+        start, cursor = None, None
+    todo = list(states[states.index(start) :] if start is not None else states)
+    found: list[Contact] = []
+    for index, state in enumerate(todo):
+        query = after(
             select(Contact)
-            .where(Contact.participant_id == participant_id)
-            .order_by(col(Contact.occurred_at).desc())
+            .where(Contact.worker_id == actor.user_id)
+            .where(Contact.review_state == state.value),
+            cursor=cursor if index == 0 else None,
+            sort=col(Contact.occurred_at),
+            id_column=col(Contact.id),
         )
+        # One row more than the page tells whether another page follows.
+        found.extend(session.exec(query.limit(size + 1 - len(found))))
+        if len(found) > size:
+            break
+    items = found[:size]
+    if len(found) <= size or not items:
+        return OwnPage(items=items, next_state=None, next_cursor=None)
+    last = items[-1]
+    return OwnPage(
+        items=items, next_state=ReviewState(last.review_state), next_cursor=_key(last).encode()
     )
+
+
+def own_counts(
+    *, session: Session, actor: Principal, states: Sequence[ReviewState]
+) -> dict[str, int]:
+    """How many of the actor's contacts are in each of `states` (the ones that wait: a count
+    of every approved contact would grow with the years)."""
+    rows = session.exec(
+        select(Contact.review_state, func.count())
+        .where(Contact.worker_id == actor.user_id)
+        .where(col(Contact.review_state).in_([s.value for s in states]))
+        .group_by(col(Contact.review_state))
+    )
+    return {state: count for state, count in rows}
+
+
+def participant_contacts(
+    *,
+    session: Session,
+    participant_id: int,
+    cursor: Cursor | None = None,
+    size: int = HISTORY_PAGE_SIZE,
+) -> Page[Contact]:
+    """A page of a participant's contact history, newest first (the caller checked
+    visibility); ix_contact_participant_history reads just the page."""
+    query = after(
+        select(Contact).where(Contact.participant_id == participant_id),
+        cursor=_moment(cursor),
+        sort=col(Contact.occurred_at),
+        id_column=col(Contact.id),
+    )
+    return fetch_page(session, query, size=size, key=_key)
 
 
 def participant_codes(*, session: Session, contacts: list[Contact]) -> dict[int, str]:
@@ -287,6 +386,35 @@ def last_location(*, session: Session, actor: Principal) -> tuple[int | None, in
     return (row[0], row[1]) if row else (None, None)
 
 
+def _queue_query(
+    query: Any,
+    *,
+    actor: Principal,
+    worker_id: int | None = None,
+    area_id: int | None = None,
+    day_from: date | None = None,
+    day_to: date | None = None,
+    local_tz: Any = None,
+) -> Any:
+    organisations = actor.organisations(Role.supervisor)
+    if not organisations:
+        raise NotAllowed()
+    # The states as literal SQL, the partial index's own words: SQLite uses a partial index
+    # only for a query that repeats its WHERE, and never for bound parameters.
+    query = query.where(col(Contact.organisation_id).in_(organisations)).where(QUEUE_STATES_SQL)
+    if worker_id is not None:
+        query = query.where(Contact.worker_id == worker_id)
+    if area_id is not None:
+        query = query.where(Contact.area_id == area_id)
+    if day_from is not None:
+        query = query.where(col(Contact.occurred_at) >= _start_of(day_from, local_tz))
+    if day_to is not None:
+        query = query.where(
+            col(Contact.occurred_at) < _start_of(day_to + timedelta(days=1), local_tz)
+        )
+    return query
+
+
 def review_queue(
     *,
     session: Session,
@@ -298,25 +426,73 @@ def review_queue(
     local_tz: Any = None,
 ) -> list[Contact]:
     """Submitted and corrected contacts of the supervisor's organisations, oldest first."""
-    organisations = actor.organisations(Role.supervisor)
-    if not organisations:
-        raise NotAllowed()
-    query = (
-        select(Contact)
-        .where(col(Contact.organisation_id).in_(organisations))
-        .where(col(Contact.review_state).in_(QUEUE_STATES))
+    query = _queue_query(
+        select(Contact),
+        actor=actor,
+        worker_id=worker_id,
+        area_id=area_id,
+        day_from=day_from,
+        day_to=day_to,
+        local_tz=local_tz,
     )
-    if worker_id is not None:
-        query = query.where(Contact.worker_id == worker_id)
-    if area_id is not None:
-        query = query.where(Contact.area_id == area_id)
-    if day_from is not None:
-        query = query.where(col(Contact.occurred_at) >= _start_of(day_from, local_tz))
-    if day_to is not None:
-        query = query.where(
-            col(Contact.occurred_at) < _start_of(day_to + timedelta(days=1), local_tz)
-        )
-    return list(session.exec(query.order_by(col(Contact.occurred_at))))
+    return list(session.exec(query.order_by(col(Contact.occurred_at), col(Contact.id))))
+
+
+def review_queue_page(
+    *,
+    session: Session,
+    actor: Principal,
+    worker_id: int | None = None,
+    area_id: int | None = None,
+    day_from: date | None = None,
+    day_to: date | None = None,
+    local_tz: Any = None,
+    cursor: Cursor | None = None,
+    size: int = QUEUE_PAGE_SIZE,
+) -> Page[Contact]:
+    """A page of the review queue, oldest first, after `cursor` (ix_contact_review_queue)."""
+    query = _queue_query(
+        select(Contact),
+        actor=actor,
+        worker_id=worker_id,
+        area_id=area_id,
+        day_from=day_from,
+        day_to=day_to,
+        local_tz=local_tz,
+    )
+    query = after(
+        query,
+        cursor=_moment(cursor),
+        sort=col(Contact.occurred_at),
+        id_column=col(Contact.id),
+        descending=False,
+    )
+    return fetch_page(session, query, size=size, key=_key)
+
+
+def review_backlog(
+    *,
+    session: Session,
+    actor: Principal,
+    worker_id: int | None = None,
+    area_id: int | None = None,
+    day_from: date | None = None,
+    day_to: date | None = None,
+    local_tz: Any = None,
+) -> tuple[int, datetime | None]:
+    """How many contacts wait for review, and since when the oldest (the partial index alone
+    answers: it holds only what waits)."""
+    query = _queue_query(
+        select(func.count(), func.min(Contact.occurred_at)).select_from(Contact),
+        actor=actor,
+        worker_id=worker_id,
+        area_id=area_id,
+        day_from=day_from,
+        day_to=day_to,
+        local_tz=local_tz,
+    )
+    count, oldest = session.exec(query).one()
+    return count, oldest
 
 
 def _start_of(day: date, tz: Any) -> datetime:
@@ -417,10 +593,12 @@ def team_contacts(
     since: datetime,
     until: datetime,
     worker_id: int | None = None,
-    limit: int = 500,
-) -> list[Contact]:
-    """Contacts in the supervisor's organisations between two moments, newest first: the list
-    behind the dashboard's contacts per worker and week (every state, read only)."""
+    cursor: Cursor | None = None,
+    size: int = PAGE_SIZE,
+) -> Page[Contact]:
+    """Contacts in the supervisor's organisations between two moments, newest first, a page
+    at a time: the list behind the dashboard's contacts per worker and week (every state, read
+    only)."""
     organisations = actor.organisations(Role.supervisor)
     if not organisations:
         raise NotAllowed()
@@ -432,4 +610,7 @@ def team_contacts(
     )
     if worker_id is not None:
         query = query.where(Contact.worker_id == worker_id)
-    return list(session.exec(query.order_by(col(Contact.occurred_at).desc()).limit(limit)))
+    query = after(
+        query, cursor=_moment(cursor), sort=col(Contact.occurred_at), id_column=col(Contact.id)
+    )
+    return fetch_page(session, query, size=size, key=_key)

@@ -30,7 +30,8 @@ from interrupters.contacts.values import ReviewDecision, ReviewState
 from interrupters.db import get_session
 from interrupters.errors import InvalidInput
 from interrupters.forms import blank, location_value, options
-from interrupters.htmx import render_page_or_block
+from interrupters.htmx import is_htmx, render_page_or_block
+from interrupters.paging import Cursor
 from interrupters.participants import services as participants
 from interrupters.places.services import area_names, areas_with_places, place_names
 from interrupters.records.correction import held_to_correct, show_errors, submit_form
@@ -54,13 +55,28 @@ guard(
 )
 
 
-# What the worker sees first on the form: the states that need them.
-MINE_ORDER = [
-    ReviewState.returned,
-    ReviewState.submitted,
-    ReviewState.corrected,
-    ReviewState.approved,
-]
+# The states whose contacts wait for someone: their headings say how many.
+WAITING = (ReviewState.returned, ReviewState.submitted, ReviewState.corrected)
+
+
+def _cursor() -> Cursor | None:
+    """The page asked for: after the `before` cursor (a garbled one is the first page)."""
+    return services.read_cursor(request.args.get("before"))
+
+
+def _list_url(endpoint: str, **changes: Any) -> str:
+    """This list's own address with its filters kept and `changes` applied (None drops one)."""
+    args: dict[str, Any] = dict(request.view_args or {})
+    args |= {k: v for k, v in request.args.items() if k not in ("before", "state", *changes)}
+    args |= {k: v for k, v in changes.items() if v is not None}
+    return url_for(endpoint, **args)
+
+
+def _state(value: str | None) -> ReviewState | None:
+    try:
+        return ReviewState(value or "")
+    except ValueError:
+        return None
 
 
 def _prepare_form(form: ContactForm, *include: int | None) -> ContactForm:
@@ -128,18 +144,37 @@ def new() -> Any:
 
 @bp.get("/contacts")
 def mine() -> str:
+    """The worker's contacts, those that need them first, a page at a time."""
     session = get_session()
-    own = services.own_contacts(session=session, actor=current_user)
-    reviews = services.latest_reviews(session=session, contact_ids=[c.id for c in own if c.id])
-    grouped = {state: [c for c in own if c.review_state == state] for state in MINE_ORDER}
-    held = held_records(session=session, actor=current_user, kind="contact")
+    start, cursor = _state(request.args.get("state")), _cursor()
+    page = services.own_contacts(session=session, actor=current_user, start=start, cursor=cursor)
+    # A later page continues the state the previous one ended in.
+    first_page = start is None or cursor is None
+    grouped: dict[str, list[Contact]] = {}
+    for contact in page.items:
+        grouped.setdefault(contact.review_state, []).append(contact)
+    continued = None if first_page or not page.items else page.items[0].review_state
     return render_template(
         "contacts/mine.html",
-        held=held,
+        held=held_records(session=session, actor=current_user, kind="contact")
+        if first_page
+        else [],
+        page=page,
         grouped=grouped,
-        reviews=reviews,
-        codes=services.participant_codes(session=session, contacts=own),
+        # A heading that htmx would append a second time is left out of a later page.
+        continued=continued if is_htmx() else None,
+        counts=services.own_counts(session=session, actor=current_user, states=WAITING),
+        reviews=services.latest_reviews(
+            session=session, contact_ids=[c.id for c in page.items if c.id]
+        ),
+        codes=services.participant_codes(session=session, contacts=page.items),
         refer=request.args.get("refer", type=int),
+        more_url=_list_url(
+            "contacts.mine", state=page.next_state, before=page.next_cursor, refer=None
+        )
+        if page.has_more
+        else None,
+        first_url=None if first_page else url_for("contacts.mine"),
     )
 
 
@@ -229,16 +264,20 @@ def team() -> str:
     workers = participants.organisation_workers(session=session, actor=current_user)
     names = {u.id: u.display_name for u in workers}
     worker_id = request.args.get("worker_id", type=int)
-    rows = services.team_contacts(
+    cursor = _cursor()
+    page = services.team_contacts(
         session=session,
         actor=current_user,
         since=datetime.combine(first, time(), STOCKHOLM),
         until=datetime.combine(last, time(), STOCKHOLM),
         worker_id=worker_id if worker_id in names else None,
+        cursor=cursor,
     )
     return render_template(
         "contacts/team.html",
-        rows=rows,
+        page=page,
+        more_url=_list_url("contacts.team", before=page.next_cursor) if page.has_more else None,
+        first_url=_list_url("contacts.team") if cursor else None,
         names=names,
         worker=names.get(worker_id) if worker_id else None,
         first=first,
@@ -261,21 +300,28 @@ def review_queue() -> Any:
         _("All areas"),
     )
     filters.validate()
-    queue = services.review_queue(
-        session=session,
-        actor=current_user,
+    chosen: dict[str, Any] = {
         # A filter that is not one of its choices (a hand-made URL) filters nothing.
-        worker_id=_chosen(filters.worker_id),
-        area_id=_chosen(filters.area_id),
-        day_from=filters.day_from.data if not filters.day_from.errors else None,
-        day_to=filters.day_to.data if not filters.day_to.errors else None,
-        local_tz=STOCKHOLM,
-    )
+        "worker_id": _chosen(filters.worker_id),
+        "area_id": _chosen(filters.area_id),
+        "day_from": filters.day_from.data if not filters.day_from.errors else None,
+        "day_to": filters.day_to.data if not filters.day_to.errors else None,
+        "local_tz": STOCKHOLM,
+    }
+    cursor = _cursor()
+    page = services.review_queue_page(session=session, actor=current_user, cursor=cursor, **chosen)
+    waiting, _oldest = services.review_backlog(session=session, actor=current_user, **chosen)
+    queue = page.items
     return render_page_or_block(
         "contacts/review_queue.html",
         "queue",
         filters=filters,
         queue=queue,
+        page=page,
+        waiting=waiting,
+        more_url=_list_url("contacts.review_queue", before=page.next_cursor)
+        if page.has_more
+        else None,
         reviews=services.latest_reviews(session=session, contact_ids=[c.id for c in queue if c.id]),
         codes=services.participant_codes(session=session, contacts=queue),
         places=place_names(session=session),

@@ -12,7 +12,8 @@ from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
 
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Membership, User
@@ -237,20 +238,27 @@ def _rows(*, session: Session, participants: list[Participant]) -> list[Caseload
     ids = [p.id for p in participants]
     if not ids:
         return []
+    # Per participant, the id of the newest contact: one step down
+    # ix_contact_participant_history each (a LATERAL ... LIMIT 1 that SQLite also speaks),
+    # never every contact of the caseload grouped for a max() (issue 13).
+    newest = aliased(Contact)
+    last_id = (
+        select(newest.id)
+        .where(newest.participant_id == Participant.id)
+        .order_by(col(newest.occurred_at).desc(), col(newest.id).desc())
+        .limit(1)
+        .correlate(Participant)
+        .scalar_subquery()
+    )
     last = (
-        select(Contact.participant_id, func.max(Contact.occurred_at).label("last_at"))
-        .where(col(Contact.participant_id).in_(ids))
-        .group_by(col(Contact.participant_id))
+        select(col(Participant.id).label("participant_id"), last_id.label("contact_id"))
+        .where(col(Participant.id).in_(ids))
         .subquery()
     )
     latest = session.exec(
-        select(
-            col(Contact.participant_id), col(Contact.occurred_at), col(Contact.follow_up_on)
-        ).join(
-            last,
-            (col(Contact.participant_id) == last.c.participant_id)
-            & (col(Contact.occurred_at) == last.c.last_at),
-        )
+        select(last.c.participant_id, col(Contact.occurred_at), col(Contact.follow_up_on))
+        .select_from(last)
+        .join(Contact, col(Contact.id) == last.c.contact_id)
     ).all()
     by_participant = {pid: (at, follow) for pid, at, follow in latest}
     rows = []

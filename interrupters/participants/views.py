@@ -113,13 +113,22 @@ def detail(participant_id: int) -> str:
     participant = services.get_participant(
         session=session, actor=current_user, participant_id=participant_id
     )
-    history = contacts.participant_contacts(session=session, participant_id=participant_id)
+    cursor = contacts.read_cursor(request.args.get("before"))
+    history = contacts.participant_contacts(
+        session=session, participant_id=participant_id, cursor=cursor
+    )
     # The view is audited: the event is committed even though nothing else changed.
     session.commit()
     return render_template(
         "participants/detail.html",
         participant=participant,
         history=history,
+        more_url=url_for(
+            "participants.detail", participant_id=participant_id, before=history.next_cursor
+        )
+        if history.has_more
+        else None,
+        first_url=url_for("participants.detail", participant_id=participant_id) if cursor else None,
         can_edit=services.can_edit(current_user, participant),
         show_nickname=services.shows_nickname(current_user, participant),
         close_form=CloseForm(),
