@@ -11,7 +11,7 @@ import base64
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import and_, or_
@@ -42,8 +42,13 @@ class Cursor:
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str | None) -> Cursor | None:
-        """The cursor a token names, or None for a missing or garbled one."""
+    def decode(
+        cls, token: str | None, *, expect: type[datetime | date | int | str]
+    ) -> Cursor | None:
+        """The cursor a token names, or None for a missing or garbled one, or one whose value
+        is not of the list's sort column's kind (`expect`): a hand-made cursor may carry a
+        date, a number or a time without a zone where the column holds times, which the
+        database would refuse with an error instead of a page."""
         if not token or len(token) > MAX_CURSOR_LENGTH:
             return None
         try:
@@ -53,15 +58,20 @@ class Cursor:
                 return None
             if not -(2**63) < row_id < 2**63:
                 return None
-            if kind == "t":
-                return cls(datetime.fromisoformat(value), row_id)
-            if kind == "d":
+            if kind == "t" and expect is datetime:
+                moment = datetime.fromisoformat(value)
+                if moment.tzinfo is None:
+                    return None
+                return cls(moment.astimezone(UTC), row_id)
+            if kind == "d" and expect is date:
                 return cls(date.fromisoformat(value), row_id)
-            if kind == "v" and (value is None or isinstance(value, (int, str))):
+            if kind == "v" and value is None:
+                return cls(None, row_id)
+            if kind == "v" and isinstance(value, expect) and not isinstance(value, bool):
                 if isinstance(value, int) and not -(2**63) < value < 2**63:
                     return None
                 return cls(value, row_id)
-        except (ValueError, TypeError, UnicodeDecodeError):
+        except (ValueError, TypeError, UnicodeDecodeError, OverflowError):
             return None
         return None
 

@@ -97,7 +97,7 @@ def users() -> str:
         *_organisation_choices(),
     ]
     organisation_id = form.organisation.data if form.validate() else None
-    cursor = Cursor.decode(request.args.get("before"))
+    cursor = Cursor.decode(request.args.get("before"), expect=str)
     page = admin_services.users_page(
         session=get_session(), actor=_actor(), organisation_id=organisation_id, cursor=cursor
     )

@@ -74,7 +74,7 @@ def _content(briefing: Briefing) -> dict[str, Any]:
 @bp.get("/")
 def index() -> str:
     session = get_session()
-    cursor = Cursor.decode(request.args.get("before"))
+    cursor = Cursor.decode(request.args.get("before"), expect=datetime)
     page = services.list_briefings(session=session, actor=current_user, cursor=cursor)
     briefings = page.items
     return render_template(

@@ -230,8 +230,12 @@ def unlink(conflict_id: int, participant_id: int) -> Response:
 def incidents() -> str:
     session = get_session()
     # Each list is paged on its own: a later page of one shows that list alone.
-    incidents_from = Cursor.decode(request.args.get("before"))
-    responses_from = None if incidents_from else Cursor.decode(request.args.get("responses_before"))
+    incidents_from = Cursor.decode(request.args.get("before"), expect=datetime)
+    responses_from = (
+        None
+        if incidents_from
+        else Cursor.decode(request.args.get("responses_before"), expect=datetime)
+    )
     empty: Page[Any] = Page(items=[], next_cursor=None)
     return render_template(
         "conflicts/incidents.html",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -243,19 +243,7 @@ def _key(contact: Contact) -> Cursor:
 
 def read_cursor(token: str | None) -> Cursor | None:
     """The cursor a `before` argument names for these lists, or None for the first page."""
-    return _moment(Cursor.decode(token))
-
-
-def _moment(cursor: Cursor | None) -> Cursor | None:
-    """The cursor if it names a moment these lists can seek to, else None (the first page):
-    a hand-made one may carry a date, a number or a time without a zone, which the
-    timestamp column refuses, or a year past 9999 once in UTC."""
-    if cursor is None or not isinstance(cursor.value, datetime) or cursor.value.tzinfo is None:
-        return None
-    try:
-        return Cursor(cursor.value.astimezone(UTC), cursor.id)
-    except (OverflowError, ValueError):
-        return None
+    return Cursor.decode(token, expect=datetime)
 
 
 @dataclass(frozen=True)
@@ -283,7 +271,6 @@ def own_contacts(
 ) -> OwnPage:
     """The actor's contacts in the order of `states`, newest first within each, a page at a
     time: from `start` after `cursor`, then the states that follow (ix_contact_worker_state)."""
-    cursor = _moment(cursor)
     if cursor is None or start not in states:
         start, cursor = None, None
     todo = list(states[states.index(start) :] if start is not None else states)
@@ -335,7 +322,7 @@ def participant_contacts(
     visibility); ix_contact_participant_history reads just the page."""
     query = after(
         select(Contact).where(Contact.participant_id == participant_id),
-        cursor=_moment(cursor),
+        cursor=cursor,
         sort=col(Contact.occurred_at),
         id_column=col(Contact.id),
     )
@@ -462,7 +449,7 @@ def review_queue_page(
     )
     query = after(
         query,
-        cursor=_moment(cursor),
+        cursor=cursor,
         sort=col(Contact.occurred_at),
         id_column=col(Contact.id),
         descending=False,
@@ -610,7 +597,5 @@ def team_contacts(
     )
     if worker_id is not None:
         query = query.where(Contact.worker_id == worker_id)
-    query = after(
-        query, cursor=_moment(cursor), sort=col(Contact.occurred_at), id_column=col(Contact.id)
-    )
+    query = after(query, cursor=cursor, sort=col(Contact.occurred_at), id_column=col(Contact.id))
     return fetch_page(session, query, size=size, key=_key)

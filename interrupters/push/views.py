@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -90,7 +91,7 @@ def _answer(body: dict[str, Any], status: int) -> tuple[dict[str, Any], int, dic
 @bp.get("/notifications")
 def notifications() -> str:
     session = get_session()
-    cursor = Cursor.decode(request.args.get("before"))
+    cursor = Cursor.decode(request.args.get("before"), expect=datetime)
     page = services.list_notifications(session=session, actor=current_user, cursor=cursor)
     repeats = services.repeats_of(session=session, rows=page.items)
     return render_template(

@@ -6,7 +6,7 @@ URLs and titles name a participant by id, never by code (browser history outlive
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -53,8 +53,10 @@ def _now_local() -> datetime:
 def index() -> Any:
     session = get_session()
     # Open and closed referrals are paged each on its own: a later page shows that list alone.
-    open_from = Cursor.decode(request.args.get("before"))
-    closed_from = None if open_from else Cursor.decode(request.args.get("closed_before"))
+    open_from = Cursor.decode(request.args.get("before"), expect=date)
+    closed_from = (
+        None if open_from else Cursor.decode(request.args.get("closed_before"), expect=datetime)
+    )
     empty: Page[Any] = Page(items=[], next_cursor=None)
     open_page = (
         empty

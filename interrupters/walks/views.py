@@ -86,7 +86,7 @@ def _flash_refusal(error: Exception) -> None:
 @bp.get("/")
 def index() -> str:
     session = get_session()
-    cursor = Cursor.decode(request.args.get("before"))
+    cursor = Cursor.decode(request.args.get("before"), expect=datetime)
     # A later page of the walks that are over is that list alone (the coming walks stay put).
     upcoming = (
         [] if cursor else services.list_walks(session=session, actor=current_user, upcoming=True)
@@ -317,7 +317,7 @@ def new_report() -> Any:
 @bp.get("/reports")
 def reports() -> str:
     session = get_session()
-    cursor = Cursor.decode(request.args.get("before"))
+    cursor = Cursor.decode(request.args.get("before"), expect=datetime)
     found = services.list_reports(session=session, actor=current_user, cursor=cursor)
     walk_ids = {r.walk_id for r in found.items}
     walks = {w.id: w for w in session.exec(select(Walk).where(col(Walk.id).in_(walk_ids)))}
