@@ -25,6 +25,11 @@ class Contact(SQLModel, table=True):
             "purpose",
             "duration_minutes",
         ),
+        # A participant's latest contact in one seek; the review backlog's count and oldest;
+        # contacts per worker and week (migration 79cf31579ee6).
+        Index("ix_contact_participant_latest", "participant_id", "occurred_at", "id"),
+        Index("ix_contact_review_backlog", "review_state", "organisation_id", "occurred_at"),
+        Index("ix_contact_worker_week", "organisation_id", "occurred_at", "worker_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -8,7 +8,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, model_validator
-from sqlmodel import Session, col, select
+from sqlalchemy import case
+from sqlmodel import Session, col, func, select
 
 from interrupters.audit.services import record_event
 from interrupters.auth.principal import Principal
@@ -398,16 +399,36 @@ def approve_contacts(
     return len(contact_ids)
 
 
-def contacts_per_worker(
-    *, session: Session, actor: Principal, since: datetime
-) -> list[tuple[int, datetime]]:
-    """(worker, when) of every contact in the supervisor's organisations since `since`."""
-    rows = session.exec(
-        select(Contact.worker_id, Contact.occurred_at)
+def review_backlog(*, session: Session, actor: Principal) -> tuple[int, datetime | None]:
+    """How many contacts wait for the supervisor's review and when the oldest of them took
+    place: the dashboard's figure, counted in ix_contact_review_backlog without loading one."""
+    count, oldest = session.exec(
+        select(func.count(), func.min(Contact.occurred_at))
+        .where(col(Contact.review_state).in_(QUEUE_STATES))
         .where(col(Contact.organisation_id).in_(actor.organisations(Role.supervisor)))
-        .where(col(Contact.occurred_at) >= since)
+    ).one()
+    return int(count or 0), oldest
+
+
+def contacts_per_worker(
+    *, session: Session, actor: Principal, starts: list[datetime], end: datetime
+) -> dict[tuple[int, int], int]:
+    """Contacts in the supervisor's organisations per worker and period: (worker, index of the
+    period in `starts`, each running to the next start and the last to `end`) -> count,
+    counted in SQL (ix_contact_worker_week answers it alone)."""
+    bounds = [*starts[1:], end]
+    period = case(
+        *((col(Contact.occurred_at) < bound, index) for index, bound in enumerate(bounds)),
+        else_=-1,
+    ).label("period")
+    rows = session.exec(
+        select(Contact.worker_id, period, func.count())
+        .where(col(Contact.organisation_id).in_(actor.organisations(Role.supervisor)))
+        .where(col(Contact.occurred_at) >= starts[0])
+        .where(col(Contact.occurred_at) < end)
+        .group_by(Contact.worker_id, period)
     ).all()
-    return [(worker_id, occurred_at) for worker_id, occurred_at in rows]
+    return {(worker_id, index): count for worker_id, index, count in rows if index >= 0}
 
 
 def team_contacts(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field
@@ -19,6 +21,7 @@ from interrupters.auth.values import Role
 from interrupters.contacts.models import Contact
 from interrupters.db import utcnow
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
+from interrupters.paging import Cursor, Page, after, fetch_page
 from interrupters.participants.models import Participant
 from interrupters.participants.values import (
     AgeBand,
@@ -278,20 +281,6 @@ def caseload(
     )
 
 
-def team_participants(*, session: Session, actor: Principal) -> list[tuple[CaseloadRow, str]]:
-    """Every participant of the actor's organisations with the worker's name (read only)."""
-    query = (
-        select(Participant, User.display_name)
-        .join(User, col(User.id) == Participant.worker_id)
-        .where(col(Participant.organisation_id).in_(actor.organisations(*CASE_ROLES)))
-        .where(Participant.status != ParticipantStatus.exited.value)
-        .order_by(col(Participant.code))
-    )
-    found = session.exec(query).all()
-    rows = _rows(session=session, participants=[p for p, _name in found])
-    return [(row, name) for row, (_p, name) in zip(rows, found, strict=True)]
-
-
 def participant_choices(*, session: Session, actor: Principal) -> list[Participant]:
     """Participants a contact may be logged for: own caseload first, then the team's."""
     organisations = actor.organisations(*CASE_ROLES)
@@ -317,13 +306,103 @@ def organisation_workers(*, session: Session, actor: Principal) -> list[User]:
     )
 
 
+TEAM_PAGE = 50  # participants a page of the team's list: within the first HTML's budget
+
+
+def _latest_contact_ids(participant_id: Any) -> Any:
+    """The id of a participant's latest contact (a correlated subquery: one seek down
+    ix_contact_participant_latest per participant, however long its history)."""
+    return (
+        select(Contact.id)
+        .where(Contact.participant_id == participant_id)
+        .order_by(col(Contact.occurred_at).desc(), col(Contact.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _latest(
+    *, session: Session, participants: Sequence[Participant]
+) -> dict[int, tuple[datetime, date | None]]:
+    """Each participant's last contact time and the follow-up that contact set."""
+    ids = [p.id for p in participants if p.id is not None]
+    if not ids:
+        return {}
+    latest = (
+        select(
+            col(Participant.id).label("participant_id"),
+            _latest_contact_ids(Participant.id).label("contact_id"),
+        )
+        .where(col(Participant.id).in_(ids))
+        .subquery()
+    )
+    rows = session.exec(
+        select(latest.c.participant_id, col(Contact.occurred_at), col(Contact.follow_up_on)).join(
+            Contact, col(Contact.id) == latest.c.contact_id
+        )
+    ).all()
+    return {pid: (at, follow) for pid, at, follow in rows}
+
+
+def team_participants(
+    *,
+    session: Session,
+    actor: Principal,
+    worker_id: int | None = None,
+    cursor: Cursor | None = None,
+    size: int = TEAM_PAGE,
+) -> Page[tuple[CaseloadRow, str]]:
+    """A page of the participants of the actor's organisations (not exited) by code, with the
+    worker's name (read only); of one worker's caseload with `worker_id`."""
+    query = (
+        select(Participant, User.display_name)
+        .join(User, col(User.id) == Participant.worker_id)
+        .where(col(Participant.organisation_id).in_(actor.organisations(*CASE_ROLES)))
+        .where(Participant.status != ParticipantStatus.exited.value)
+    )
+    if worker_id is not None:
+        query = query.where(Participant.worker_id == worker_id)
+    query = after(
+        query,
+        cursor=cursor,
+        sort=col(Participant.code),
+        id_column=col(Participant.id),
+        descending=False,
+    )
+    page = fetch_page(session, query, size=size, key=lambda row: Cursor(row[0].code, row[0].id))
+    latest = _latest(session=session, participants=[p for p, _name in page.items])
+    items = []
+    for participant, name in page.items:
+        at, follow = latest.get(participant.id or 0, (None, None))
+        row = CaseloadRow(participant=participant, last_contact_at=at, next_follow_up=follow)
+        items.append((row, name))
+    return Page(items=items, next_cursor=page.next_cursor)
+
+
 def team_overdue(
     *, session: Session, actor: Principal, today: date
 ) -> list[tuple[CaseloadRow, str]]:
-    """The team's follow-ups that are past their day, the oldest first, with the worker's name."""
+    """The team's follow-ups that are past their day, the oldest first, with the worker's name:
+    the follow-up each participant's latest contact set, found in SQL (one index seek a
+    participant), so only the overdue participants are loaded."""
+    latest = (
+        select(
+            col(Participant.id).label("participant_id"),
+            _latest_contact_ids(Participant.id).label("contact_id"),
+        )
+        .where(col(Participant.organisation_id).in_(actor.organisations(*CASE_ROLES)))
+        .where(Participant.status != ParticipantStatus.exited.value)
+        .subquery()
+    )
+    found = session.exec(
+        select(Participant, User.display_name, col(Contact.occurred_at), col(Contact.follow_up_on))
+        .join(latest, latest.c.participant_id == Participant.id)
+        .join(Contact, col(Contact.id) == latest.c.contact_id)
+        .join(User, col(User.id) == Participant.worker_id)
+        .where(col(Contact.follow_up_on) < today)
+    ).all()
     rows = [
-        (row, name)
-        for row, name in team_participants(session=session, actor=actor)
-        if row.next_follow_up is not None and row.next_follow_up < today
+        (CaseloadRow(participant=p, last_contact_at=at, next_follow_up=follow), name)
+        for p, name, at, follow in found
     ]
     return sorted(rows, key=lambda pair: (pair[0].next_follow_up or today, pair[1]))
