@@ -171,14 +171,12 @@ def supervisor(session: Session, actor: Principal, now: datetime) -> dict[str, A
     trend = conflicts.active_over_time(session=session, actor=actor, moments=ends)
     # Contacts per worker and week.
     per_worker: dict[int, dict[date, int]] = {}
-    counted = contacts.contacts_per_worker(
-        session=session,
-        actor=actor,
-        starts=[_midnight(monday) for monday in weeks],
-        end=_midnight(weeks[-1] + timedelta(weeks=1)),
-    )
-    for (worker_id, index), count in counted.items():
-        per_worker.setdefault(worker_id, {})[weeks[index]] = count
+    for worker_id, day, count in contacts.contacts_per_worker(
+        session=session, actor=actor, first=weeks[0], last=weeks[-1] + timedelta(days=6)
+    ):
+        cells = per_worker.setdefault(worker_id, {})
+        monday = day - timedelta(days=day.weekday())
+        cells[monday] = cells.get(monday, 0) + count
     workers = participants.organisation_workers(session=session, actor=actor)
     names = {u.id: u.display_name for u in workers if u.id is not None}
     month_start = today.replace(day=1)

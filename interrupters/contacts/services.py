@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import case
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from interrupters.audit.services import record_event
@@ -16,6 +16,7 @@ from interrupters.auth.principal import Principal
 from interrupters.auth.values import Role
 from interrupters.contacts.models import Contact, ContactReview
 from interrupters.contacts.signals import contact_returned
+from interrupters.contacts.tallies import WorkerDayTally
 from interrupters.contacts.values import (
     ContactKind,
     ContactPurpose,
@@ -411,24 +412,19 @@ def review_backlog(*, session: Session, actor: Principal) -> tuple[int, datetime
 
 
 def contacts_per_worker(
-    *, session: Session, actor: Principal, starts: list[datetime], end: datetime
-) -> dict[tuple[int, int], int]:
-    """Contacts in the supervisor's organisations per worker and period: (worker, index of the
-    period in `starts`, each running to the next start and the last to `end`) -> count,
-    counted in SQL (ix_contact_worker_week answers it alone)."""
-    bounds = [*starts[1:], end]
-    period = case(
-        *((col(Contact.occurred_at) < bound, index) for index, bound in enumerate(bounds)),
-        else_=-1,
-    ).label("period")
-    rows = session.exec(
-        select(Contact.worker_id, period, func.count())
-        .where(col(Contact.organisation_id).in_(actor.organisations(Role.supervisor)))
-        .where(col(Contact.occurred_at) >= starts[0])
-        .where(col(Contact.occurred_at) < end)
-        .group_by(Contact.worker_id, period)
+    *, session: Session, actor: Principal, first: date, last: date
+) -> list[tuple[int, date, int]]:
+    """(worker, day, contacts) in the supervisor's organisations from `first` to `last`
+    (Stockholm days, both included), from the counts kept per day (contacts.tallies)."""
+    tally = WorkerDayTally
+    rows = session.execute(
+        sa_select(col(tally.worker_id), col(tally.day), func.sum(tally.contacts))
+        .where(col(tally.organisation_id).in_(actor.organisations(Role.supervisor)))
+        .where(col(tally.day) >= first)
+        .where(col(tally.day) <= last)
+        .group_by(col(tally.worker_id), col(tally.day))
     ).all()
-    return {(worker_id, index): count for worker_id, index, count in rows if index >= 0}
+    return [(worker_id, day, int(count)) for worker_id, day, count in rows if count]
 
 
 def team_contacts(

@@ -135,9 +135,7 @@ def apply(connection: Connection, deltas: Deltas) -> None:
         connection.execute(statement.on_conflict_do_update(index_elements=names, set_=update))
         if contacts < 0:
             where = [columns[name] == value for name, value in zip(names, key, strict=True)]
-            connection.execute(
-                delete(table.__table__).where(*where, columns.contacts <= 0)  # type: ignore[arg-type]
-            )
+            connection.execute(delete(table.__table__).where(*where, columns.contacts <= 0))
 
 
 def _values(contact: Contact) -> dict[str, Any]:
@@ -152,15 +150,16 @@ def _remember(session: OrmSession, _context: Any, _instances: Any) -> None:
         for c in (*session.dirty, *session.deleted)
         if isinstance(c, Contact) and c.id is not None
     ]
+    stored: dict[int, dict[str, Any]] = {}
+    session.info["contact_tallies"] = stored  # never a failed flush's
     if not ids:
         return
     table = Contact.__table__  # type: ignore[attr-defined]
     rows = session.connection().execute(
         select(table.c.id, *(table.c[name] for name in TALLIED)).where(table.c.id.in_(ids))
     )
-    stored = session.info.setdefault("contact_tallies", {})
     for row in rows:
-        stored.setdefault(row.id, {name: getattr(row, name) for name in TALLIED})
+        stored[row.id] = {name: getattr(row, name) for name in TALLIED}
 
 
 @event.listens_for(OrmSession, "after_flush")
@@ -186,8 +185,8 @@ def forget_participants(*, session: Session, contact_ids: Any) -> None:
     """Before a bulk update unlinks these contacts from their participants (retention's
     anonymisation): take them out of the participants' monthly counts."""
     deltas: Deltas = {}
-    rows = session.exec(
-        select(Contact.organisation_id, Contact.occurred_at, Contact.participant_id)
+    rows = session.execute(
+        select(col(Contact.organisation_id), col(Contact.occurred_at), col(Contact.participant_id))
         .where(col(Contact.id).in_(contact_ids))
         .where(col(Contact.participant_id).is_not(None))
     ).all()
@@ -202,7 +201,7 @@ def recount(session: Session) -> dict[Any, dict[tuple[Any, ...], tuple[int, int]
     """Every count as the contacts give it now: table -> key -> (contacts, minutes)."""
     deltas: Deltas = {}
     columns = [getattr(Contact, name) for name in TALLIED]
-    for row in session.exec(select(*columns)).yield_per(10_000):
+    for row in session.execute(select(*columns)).yield_per(10_000):
         _count(deltas, dict(zip(TALLIED, row, strict=True)), 1)
     counted: dict[Any, dict[tuple[Any, ...], tuple[int, int]]] = {
         ContactMonthTally: {},
@@ -217,10 +216,11 @@ def recount(session: Session) -> dict[Any, dict[tuple[Any, ...], tuple[int, int]
 def kept(session: Session) -> dict[Any, dict[tuple[Any, ...], tuple[int, int]]]:
     """Every count as kept, in `recount`'s shape."""
     found: dict[Any, dict[tuple[Any, ...], tuple[int, int]]] = {}
-    for table in (ContactMonthTally, ParticipantMonthTally, WorkerDayTally):
+    tables: tuple[Any, ...] = (ContactMonthTally, ParticipantMonthTally, WorkerDayTally)
+    for table in tables:
         names = _keys(table)
         found[table] = {}
-        for row in session.exec(select(table)).all():
+        for row in session.scalars(select(table)).all():
             key = tuple(getattr(row, name) for name in names)
             found[table][key] = (row.contacts, getattr(row, "minutes", 0))
     return found
