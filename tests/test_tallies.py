@@ -4,9 +4,11 @@ retention and seeded in bulk; and the figures read from them equal the contacts'
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from interrupters.contacts import services as contacts
@@ -181,3 +183,26 @@ def test_rebuild_counts_contacts_written_around_the_orm(session, world):
     tallies.rebuild(session)
     session.commit()
     _agree(session)
+
+
+def test_contacts_inserted_in_bulk_are_counted(session, world):
+    """The records' batch insert (sync) and the demo write contacts with one Core INSERT."""
+    worker, _supervisor, participant = _people(session, world)
+    template = factories.create_contact(session, world, worker)
+    session.commit()
+    columns = [c.key for c in Contact.__table__.columns if c.key != "id"]  # type: ignore[attr-defined]
+    rows = []
+    for index in range(3):
+        row = {key: getattr(template, key) for key in columns}
+        row |= {
+            "client_uuid": f"00000000-0000-4000-8000-00000000000{index}",
+            "occurred_at": EDGE - timedelta(days=31 * index),
+            "subject": "participant",
+            "participant_id": participant.id,
+        }
+        rows.append(row)
+    session.execute(insert(Contact), rows)
+    session.execute(insert(Contact), [rows[0] | {"client_uuid": str(uuid.uuid4())}])
+    session.commit()
+    _agree(session)
+    assert len(tallies.kept(session)[tallies.ParticipantMonthTally]) == 3

@@ -8,10 +8,12 @@ few hundred rows for a period instead of every contact in it (issue 13).
 - worker_day_tally: contacts per organisation, worker and Stockholm day (the dashboard's
   contacts per worker and week).
 
-Every contact written through the ORM moves its counts in the same transaction (a flush
-listener: added, edited, moved between months or areas, deleted). Writes that bypass the ORM
-must call `forget_participants` or `rebuild` (retention's bulk anonymisation does the former;
-bench/growth.py's bulk seeding the latter). The counts are raw: whoever shows them suppresses.
+Every contact written moves its counts in the same transaction: an INSERT of contacts however
+it is run (an engine listener: the ORM, the records' batch insert for sync, the demo), an edit
+or delete through the ORM (a flush listener: moved between months or areas, changed kind).
+UPDATEs and DELETEs of contacts in bulk must call `forget_participants` or `rebuild` (retention's
+anonymisation does the former; bench/growth.py's seeding with the driver's own COPY the latter).
+The counts are raw: whoever shows them suppresses.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Field, Session, SQLModel, col
 
 from interrupters.contacts.models import Contact
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+CONTACT = Contact.__table__  # type: ignore[attr-defined]
 
 
 class ContactMonthTally(SQLModel, table=True):
@@ -162,14 +166,34 @@ def _remember(session: OrmSession, _context: Any, _instances: Any) -> None:
         stored[row.id] = {name: getattr(row, name) for name in TALLIED}
 
 
+@event.listens_for(Engine, "after_execute")
+def _inserted(
+    connection: Connection,
+    statement: Any,
+    multiparams: list[dict[str, Any]],
+    params: dict[str, Any],
+    _options: Any,
+    _result: Any,
+) -> None:
+    """Count the contacts every INSERT adds, whoever runs it: the ORM's flush, the records'
+    batch insert (sync), the demo's history. Values must come as parameters (no insert of
+    contacts in this code names them in the statement itself)."""
+    if not isinstance(statement, Insert) or getattr(statement.table, "name", None) != CONTACT.name:
+        return
+    deltas: Deltas = {}
+    for values in multiparams or [params]:
+        if values:
+            _count(deltas, {name: values.get(name) for name in TALLIED}, 1)
+    if deltas:
+        apply(connection, deltas)
+
+
 @event.listens_for(OrmSession, "after_flush")
 def _move(session: OrmSession, _context: Any) -> None:
-    """Move the counts of every contact the flush added, changed or deleted."""
+    """Move the counts of every contact the flush changed or deleted (its inserts are counted
+    as they are executed, above)."""
     stored: dict[int, dict[str, Any]] = session.info.pop("contact_tallies", {})
     deltas: Deltas = {}
-    for contact in session.new:
-        if isinstance(contact, Contact):
-            _count(deltas, _values(contact), 1)
     for contact in session.dirty:
         if isinstance(contact, Contact) and contact.id in stored:
             _count(deltas, stored[contact.id], -1)

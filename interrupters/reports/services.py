@@ -250,7 +250,8 @@ def _participants(
         _select(
             tally.month,
             col(Participant.area_id).label("area"),
-            func.count(),
+            # Distinct: with every programme together, two could have met one participant.
+            func.count(distinct(tally.participant_id)),
             func.sum(tally.contacts),
         )
         .join(Participant, col(Participant.id) == tally.participant_id)
