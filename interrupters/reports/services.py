@@ -251,7 +251,7 @@ def _participants(
             tally.month,
             col(Participant.area_id).label("area"),
             # Distinct: with every programme together, two could have met one participant.
-            func.count(distinct(tally.participant_id)),
+            func.count(distinct(col(tally.participant_id))),
             func.sum(tally.contacts),
         )
         .join(Participant, col(Participant.id) == tally.participant_id)
