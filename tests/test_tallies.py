@@ -206,3 +206,23 @@ def test_contacts_inserted_in_bulk_are_counted(session, world):
     session.commit()
     _agree(session)
     assert len(tallies.kept(session)[tallies.ParticipantMonthTally]) == 3
+
+
+def test_counts_are_written_as_babel_writes_them(app):
+    from babel import numbers
+
+    from interrupters.reports.services import FigureRow
+    from interrupters.reports.views import shown
+
+    for language in ("sv", "en"):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            from interrupters.i18n import format_locale
+
+            locale = format_locale()
+            for value in (0, 4, 999, 1000, 12345, 1234567, 2.5, 1234.25):
+                row = FigureRow(date(2026, 1, 1), None, "all", None, "", {"n": value})
+                assert shown(row, "n") == (
+                    numbers.format_decimal(value, format="#,##0.##", locale=locale)
+                    if isinstance(value, float)
+                    else numbers.format_decimal(value, locale=locale)
+                )
