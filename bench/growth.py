@@ -48,6 +48,7 @@ from sqlmodel import Session, select  # noqa: E402
 
 from interrupters import create_app  # noqa: E402
 from interrupters.cli import upgrade_database  # noqa: E402
+from interrupters.contacts import tallies  # noqa: E402
 from interrupters.db import make_engine  # noqa: E402
 from interrupters.participants.models import Participant  # noqa: E402
 from tests import factories  # noqa: E402
@@ -120,6 +121,10 @@ def seed(url: str, contacts: int) -> dict[str, Any]:
         place_id=place_id,
     )
     _bulk_insert(engine, rows)
+    with Session(engine) as session:
+        # The bulk insert bypassed the ORM: count the kept monthly and daily counts again.
+        tallies.rebuild(session)
+        session.commit()
     with Session(engine) as session:
         participant_id = session.exec(
             select(Participant.id).where(Participant.worker_id == first_worker_id)
@@ -231,6 +236,9 @@ def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
 def pages(people: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(name, path, who) for every page the issue lists that exists."""
     worker, supervisor = people["worker"], people["supervisor"]
+    today = date.today()
+    this_month = today.strftime("%Y-%m")
+    two_years = today.replace(year=today.year - 2).strftime("%Y-%m")
     return [
         ("review queue", "/review", supervisor),
         ("caseload", "/participants/", worker),
@@ -241,6 +249,10 @@ def pages(people: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("team participants", "/participants/team", supervisor),
         ("dashboard", "/", supervisor),
         ("worker's home", "/", worker),
+        ("figures", "/figures/", supervisor),
+        ("figures, two years", f"/figures/?start={two_years}&end={this_month}", supervisor),
+        ("monthly report", "/figures/monthly", supervisor),
+        ("research projects", "/research/", supervisor),
     ]
 
 

@@ -165,17 +165,18 @@ def supervisor(session: Session, actor: Principal, now: datetime) -> dict[str, A
     contacts per worker and week, this month's mediations and urgent walk reports."""
     today = now.astimezone(STOCKHOLM).date()
     weeks = week_starts(today)
-    queue = contacts.review_queue(session=session, actor=actor)
+    backlog, oldest = contacts.review_backlog(session=session, actor=actor)
     # Conflicts: now by area and level, and at the end of each week (this week: now).
     ends = [min(_midnight(monday + timedelta(weeks=1)), now) for monday in weeks]
     trend = conflicts.active_over_time(session=session, actor=actor, moments=ends)
     # Contacts per worker and week.
     per_worker: dict[int, dict[date, int]] = {}
-    for worker_id, occurred_at in contacts.contacts_per_worker(
-        session=session, actor=actor, since=_midnight(weeks[0])
+    for worker_id, day, count in contacts.contacts_per_worker(
+        session=session, actor=actor, first=weeks[0], last=weeks[-1] + timedelta(days=6)
     ):
         cells = per_worker.setdefault(worker_id, {})
-        cells[monday_of(occurred_at)] = cells.get(monday_of(occurred_at), 0) + 1
+        monday = day - timedelta(days=day.weekday())
+        cells[monday] = cells.get(monday, 0) + count
     workers = participants.organisation_workers(session=session, actor=actor)
     names = {u.id: u.display_name for u in workers if u.id is not None}
     month_start = today.replace(day=1)
@@ -185,9 +186,9 @@ def supervisor(session: Session, actor: Principal, now: datetime) -> dict[str, A
     )
     return _alerts(session, actor, now) | {
         "today": today,
-        "backlog": len(queue),
-        "oldest": queue[0].occurred_at if queue else None,
-        "backlog_days": (now - queue[0].occurred_at).days if queue else 0,
+        "backlog": backlog,
+        "oldest": oldest,
+        "backlog_days": (now - oldest).days if oldest is not None else 0,
         "by_area": conflicts.active_by_area_level(session=session, actor=actor),
         "areas": area_names(session=session),
         "levels": LEVELS,

@@ -28,6 +28,7 @@ from interrupters.conflicts.models import (
     Mediation,
 )
 from interrupters.contacts.models import Contact, ContactReview
+from interrupters.contacts.tallies import ContactMonthTally, ParticipantMonthTally, WorkerDayTally
 from interrupters.duty.models import Duty
 from interrupters.health.models import SchedulerHeartbeat
 from interrupters.participants.models import Participant
@@ -61,6 +62,7 @@ __all__ = [
     "ConflictEvent",
     "ConflictParticipant",
     "Contact",
+    "ContactMonthTally",
     "ContactReview",
     "DenialTally",
     "DeviceSession",
@@ -75,6 +77,7 @@ __all__ = [
     "Organisation",
     "OrganisationDistrict",
     "Participant",
+    "ParticipantMonthTally",
     "Passkey",
     "PeriodPlace",
     "PictureAction",
@@ -96,4 +99,5 @@ __all__ = [
     "Walk",
     "WalkReport",
     "WalkSignup",
+    "WorkerDayTally",
 ]

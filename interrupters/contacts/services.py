@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from interrupters.audit.services import record_event
@@ -17,6 +18,7 @@ from interrupters.auth.principal import Principal
 from interrupters.auth.values import Role
 from interrupters.contacts.models import QUEUE_STATES_SQL, Contact, ContactReview
 from interrupters.contacts.signals import contact_returned
+from interrupters.contacts.tallies import WorkerDayTally
 from interrupters.contacts.values import (
     ContactKind,
     ContactPurpose,
@@ -562,15 +564,19 @@ def approve_contacts(
 
 
 def contacts_per_worker(
-    *, session: Session, actor: Principal, since: datetime
-) -> list[tuple[int, datetime]]:
-    """(worker, when) of every contact in the supervisor's organisations since `since`."""
-    rows = session.exec(
-        select(Contact.worker_id, Contact.occurred_at)
-        .where(col(Contact.organisation_id).in_(actor.organisations(Role.supervisor)))
-        .where(col(Contact.occurred_at) >= since)
+    *, session: Session, actor: Principal, first: date, last: date
+) -> list[tuple[int, date, int]]:
+    """(worker, day, contacts) in the supervisor's organisations from `first` to `last`
+    (Stockholm days, both included), from the counts kept per day (contacts.tallies)."""
+    tally = WorkerDayTally
+    rows = session.execute(
+        sa_select(col(tally.worker_id), col(tally.day), func.sum(tally.contacts))
+        .where(col(tally.organisation_id).in_(actor.organisations(Role.supervisor)))
+        .where(col(tally.day) >= first)
+        .where(col(tally.day) <= last)
+        .group_by(col(tally.worker_id), col(tally.day))
     ).all()
-    return [(worker_id, occurred_at) for worker_id, occurred_at in rows]
+    return [(worker_id, day, int(count)) for worker_id, day, count in rows if count]
 
 
 def team_contacts(

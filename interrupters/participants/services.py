@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from interrupters.audit.services import record_event
@@ -22,6 +22,7 @@ from interrupters.auth.values import Role
 from interrupters.contacts.models import Contact
 from interrupters.db import utcnow
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
+from interrupters.paging import Cursor, Page, after, fetch_page
 from interrupters.participants.models import Participant
 from interrupters.participants.values import (
     AgeBand,
@@ -233,37 +234,48 @@ def close_participant(
     return participant
 
 
-def _rows(*, session: Session, participants: list[Participant]) -> list[CaseloadRow]:
-    """Attach each participant's last contact and the follow-up that contact set."""
-    ids = [p.id for p in participants]
-    if not ids:
-        return []
-    # Per participant, the id of the newest contact: one step down
-    # ix_contact_participant_history each (a LATERAL ... LIMIT 1 that SQLite also speaks),
-    # never every contact of the caseload grouped for a max() (issue 13).
-    newest = aliased(Contact)
-    last_id = (
-        select(newest.id)
-        .where(newest.participant_id == Participant.id)
-        .order_by(col(newest.occurred_at).desc(), col(newest.id).desc())
+def _latest_contact_ids(participant_id: Any) -> Any:
+    """The id of a participant's latest contact (a correlated subquery: one seek down
+    ix_contact_participant_history per participant, however long its history; never every
+    contact of the caseload grouped for a max(), issue 13)."""
+    return (
+        select(Contact.id)
+        .where(Contact.participant_id == participant_id)
+        .order_by(col(Contact.occurred_at).desc(), col(Contact.id).desc())
         .limit(1)
-        .correlate(Participant)
         .scalar_subquery()
     )
-    last = (
-        select(col(Participant.id).label("participant_id"), last_id.label("contact_id"))
+
+
+def _latest(
+    *, session: Session, participants: Sequence[Participant]
+) -> dict[int, tuple[datetime, date | None]]:
+    """Each participant's last contact time and the follow-up that contact set."""
+    ids = [p.id for p in participants if p.id is not None]
+    if not ids:
+        return {}
+    latest = (
+        select(
+            col(Participant.id).label("participant_id"),
+            _latest_contact_ids(Participant.id).label("contact_id"),
+        )
         .where(col(Participant.id).in_(ids))
         .subquery()
     )
-    latest = session.exec(
-        select(last.c.participant_id, col(Contact.occurred_at), col(Contact.follow_up_on))
-        .select_from(last)
-        .join(Contact, col(Contact.id) == last.c.contact_id)
+    rows = session.exec(
+        select(latest.c.participant_id, col(Contact.occurred_at), col(Contact.follow_up_on)).join(
+            Contact, col(Contact.id) == latest.c.contact_id
+        )
     ).all()
-    by_participant = {pid: (at, follow) for pid, at, follow in latest}
+    return {pid: (at, follow) for pid, at, follow in rows}
+
+
+def _rows(*, session: Session, participants: Sequence[Participant]) -> list[CaseloadRow]:
+    """Attach each participant's last contact and the follow-up that contact set."""
+    latest = _latest(session=session, participants=participants)
     rows = []
     for participant in participants:
-        at, follow = by_participant.get(participant.id, (None, None))
+        at, follow = latest.get(participant.id or 0, (None, None))
         rows.append(CaseloadRow(participant=participant, last_contact_at=at, next_follow_up=follow))
     return rows
 
@@ -286,20 +298,6 @@ def caseload(
         rows,
         key=lambda r: (r.next_follow_up is None, r.next_follow_up or date.max, r.participant.code),
     )
-
-
-def team_participants(*, session: Session, actor: Principal) -> list[tuple[CaseloadRow, str]]:
-    """Every participant of the actor's organisations with the worker's name (read only)."""
-    query = (
-        select(Participant, User.display_name)
-        .join(User, col(User.id) == Participant.worker_id)
-        .where(col(Participant.organisation_id).in_(actor.organisations(*CASE_ROLES)))
-        .where(Participant.status != ParticipantStatus.exited.value)
-        .order_by(col(Participant.code))
-    )
-    found = session.exec(query).all()
-    rows = _rows(session=session, participants=[p for p, _name in found])
-    return [(row, name) for row, (_p, name) in zip(rows, found, strict=True)]
 
 
 def participant_choices(
@@ -338,13 +336,64 @@ def organisation_workers(*, session: Session, actor: Principal) -> list[User]:
     )
 
 
+TEAM_PAGE = 50  # participants a page of the team's list: within the first HTML's budget
+
+
+def team_participants(
+    *,
+    session: Session,
+    actor: Principal,
+    worker_id: int | None = None,
+    cursor: Cursor | None = None,
+    size: int = TEAM_PAGE,
+) -> Page[tuple[CaseloadRow, str]]:
+    """A page of the participants of the actor's organisations (not exited) by code, with the
+    worker's name (read only); of one worker's caseload with `worker_id`."""
+    query = (
+        select(Participant, User.display_name)
+        .join(User, col(User.id) == Participant.worker_id)
+        .where(col(Participant.organisation_id).in_(actor.organisations(*CASE_ROLES)))
+        .where(Participant.status != ParticipantStatus.exited.value)
+    )
+    if worker_id is not None:
+        query = query.where(Participant.worker_id == worker_id)
+    query = after(
+        query,
+        cursor=cursor,
+        sort=col(Participant.code),
+        id_column=col(Participant.id),
+        descending=False,
+    )
+    page = fetch_page(session, query, size=size, key=lambda row: Cursor(row[0].code, row[0].id))
+    rows = _rows(session=session, participants=[p for p, _name in page.items])
+    items = [(row, name) for row, (_p, name) in zip(rows, page.items, strict=True)]
+    return Page(items=items, next_cursor=page.next_cursor)
+
+
 def team_overdue(
     *, session: Session, actor: Principal, today: date
 ) -> list[tuple[CaseloadRow, str]]:
-    """The team's follow-ups that are past their day, the oldest first, with the worker's name."""
+    """The team's follow-ups that are past their day, the oldest first, with the worker's name:
+    the follow-up each participant's latest contact set, found in SQL (one index seek a
+    participant), so only the overdue participants are loaded."""
+    latest = (
+        select(
+            col(Participant.id).label("participant_id"),
+            _latest_contact_ids(Participant.id).label("contact_id"),
+        )
+        .where(col(Participant.organisation_id).in_(actor.organisations(*CASE_ROLES)))
+        .where(Participant.status != ParticipantStatus.exited.value)
+        .subquery()
+    )
+    found = session.exec(
+        select(Participant, User.display_name, col(Contact.occurred_at), col(Contact.follow_up_on))
+        .join(latest, latest.c.participant_id == Participant.id)
+        .join(Contact, col(Contact.id) == latest.c.contact_id)
+        .join(User, col(User.id) == Participant.worker_id)
+        .where(col(Contact.follow_up_on) < today)
+    ).all()
     rows = [
-        (row, name)
-        for row, name in team_participants(session=session, actor=actor)
-        if row.next_follow_up is not None and row.next_follow_up < today
+        (CaseloadRow(participant=p, last_contact_at=at, next_follow_up=follow), name)
+        for p, name, at, follow in found
     ]
     return sorted(rows, key=lambda pair: (pair[0].next_follow_up or today, pair[1]))

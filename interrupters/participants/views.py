@@ -13,6 +13,7 @@ from interrupters.contacts import services as contacts
 from interrupters.db import get_session
 from interrupters.errors import InvalidInput
 from interrupters.forms import options
+from interrupters.paging import Cursor
 from interrupters.participants import services
 from interrupters.participants.forms import CloseForm, ParticipantForm
 from interrupters.participants.values import ExitReason
@@ -84,8 +85,26 @@ def follow_ups() -> str:
 
 @bp.get("/team")
 def team() -> str:
-    rows = services.team_participants(session=get_session(), actor=current_user)
-    return render_template("participants/team.html", rows=rows)
+    """The team's participants by code, a page at a time (`before`: the cursor of the last
+    code shown), of every worker or of the one `worker` names."""
+    session = get_session()
+    workers = services.organisation_workers(session=session, actor=current_user)
+    raw = request.args.get("worker", "")
+    worker_id = next((u.id for u in workers if raw.isdigit() and u.id == int(raw)), None)
+    page = services.team_participants(
+        session=session,
+        actor=current_user,
+        worker_id=worker_id,
+        cursor=Cursor.decode(request.args.get("before"), expect=str),
+    )
+    return render_template(
+        "participants/team.html",
+        page=page,
+        rows=page.items,
+        workers=workers,
+        worker_id=worker_id,
+        paged=bool(request.args.get("before")),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -5,10 +5,11 @@ here is suppressed: these pages are made to leave the organisation."""
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Any
 
 from babel import numbers
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, render_template, request
 from flask_login import current_user
 from sqlmodel import Session
 
@@ -46,6 +47,18 @@ KEY_FIGURES = (
 REPORT_MONTHS = 6  # the month and the five before it
 
 
+def _locale() -> Any:
+    """The reader's format locale, found once a request (a figures page shows thousands)."""
+    if "figure_locale" not in g:
+        g.figure_locale = format_locale()
+    return g.figure_locale
+
+
+@cache
+def _group_symbol(locale: str) -> str:
+    return numbers.get_group_symbol(locale)
+
+
 def shown(row: FigureRow | None, name: str) -> str:
     """A figure in the reader's locale ("2,45" in Swedish), "<5" if hidden, a dash if undefined."""
     if row is None:
@@ -53,9 +66,12 @@ def shown(row: FigureRow | None, name: str) -> str:
     value = row.number(name)
     if value is None:
         return row.shown(name)
+    locale = _locale()
     if isinstance(value, float):
-        return numbers.format_decimal(value, format="#,##0.##", locale=format_locale())
-    return numbers.format_decimal(value, locale=format_locale())
+        return numbers.format_decimal(value, format="#,##0.##", locale=locale)
+    if value >= 0:  # a count: Babel's "#,##0" grouping, written without its pattern engine
+        return f"{value:,}".replace(",", _group_symbol(str(locale)))
+    return numbers.format_decimal(value, locale=locale)
 
 
 def _number(row: FigureRow | None, name: str) -> int | float | None:
