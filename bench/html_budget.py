@@ -102,23 +102,7 @@ def add_every_role(url: str, people: dict[str, Any]) -> dict[str, str]:
         conflicts.flag_conflict(
             session=session,
             actor=factories.principal(session, worker),
-            data=conflicts.ConflictInput.model_validate(
-                {
-                    "area_id": world.areas["Rinkeby"].id,
-                    "place_id": world.places["Rinkeby torg"].id,
-                    "detected_via": "social_media",
-                    "catalyst": "online_provocation",
-                    "type": "group_vs_group",
-                    "parties_count": 2,
-                    "supporters_count": 12,
-                    "party_labels": ["the older group", "the group from the school"],
-                    "youth_involved": True,
-                    "weapon": "rumoured",
-                    "risk_level": 2,
-                    "occurred_at": datetime.now(UTC) - timedelta(hours=1),
-                    "note": "Threats online after the match.",
-                }
-            ),
+            data=factories.conflict_input(world),
             client_uuid=str(uuid.uuid4()),
         )
         participant = session.exec(

@@ -22,6 +22,7 @@ from interrupters.auth.services import (
     start_device_session,
 )
 from interrupters.auth.values import OrganisationType, Role
+from interrupters.conflicts.services import ConflictInput
 from interrupters.contacts.models import Contact
 from interrupters.contacts.services import ContactInput, log_contact
 from interrupters.contacts.values import ContactKind, ContactPurpose
@@ -199,6 +200,26 @@ def contact_input(world: World, **overrides: Any) -> ContactInput:
         "note": "Calm evening by the square.",
     } | overrides
     return ContactInput.model_validate(data)
+
+
+def conflict_input(world: World, **overrides: Any) -> ConflictInput:
+    """A level-2 conflict between two groups at Rinkeby torg, an hour ago."""
+    data: dict[str, Any] = {
+        "area_id": world.areas["Rinkeby"].id,
+        "place_id": world.places["Rinkeby torg"].id,
+        "detected_via": "social_media",
+        "catalyst": "online_provocation",
+        "type": "group_vs_group",
+        "parties_count": 2,
+        "supporters_count": 12,
+        "party_labels": ["the older group from the square", "the group from the school"],
+        "youth_involved": True,
+        "weapon": "rumoured",
+        "risk_level": 2,
+        "occurred_at": datetime.now(UTC) - timedelta(hours=1),
+        "note": "Threats online after the match.",
+    } | overrides
+    return ConflictInput.model_validate(data)
 
 
 def create_contact(session: Session, world: World, worker: User, **overrides: Any) -> Contact:

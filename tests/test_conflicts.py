@@ -38,25 +38,6 @@ def team(session, world):
     return worker, colleague, supervisor, outsider
 
 
-def conflict_input(world, **overrides):
-    data = {
-        "area_id": world.areas["Rinkeby"].id,
-        "place_id": world.places["Rinkeby torg"].id,
-        "detected_via": "social_media",
-        "catalyst": "online_provocation",
-        "type": "group_vs_group",
-        "parties_count": 2,
-        "supporters_count": 12,
-        "party_labels": ["the older group from the square", "the group from the school"],
-        "youth_involved": True,
-        "weapon": "rumoured",
-        "risk_level": 2,
-        "occurred_at": datetime.now(UTC) - timedelta(hours=1),
-        "note": "Threats online after the match.",
-    } | overrides
-    return services.ConflictInput.model_validate(data)
-
-
 def update_input(**overrides):
     data = {"occurred_at": datetime.now(UTC) - timedelta(minutes=5)} | overrides
     return services.ConflictUpdateInput.model_validate(data)
@@ -66,7 +47,7 @@ def flag(session, world, user, actor_for, **overrides):
     conflict, _created = services.flag_conflict(
         session=session,
         actor=actor_for(user),
-        data=conflict_input(world, **overrides),
+        data=factories.conflict_input(world, **overrides),
         client_uuid=str(uuid.uuid4()),
     )
     return conflict
@@ -80,7 +61,7 @@ def count(session, model):
 def test_flag_once_per_uuid_with_a_code_and_a_timeline(session, world, team, actor_for):
     actor = actor_for(team[0])
     key = str(uuid.uuid4())
-    data = conflict_input(world)
+    data = factories.conflict_input(world)
     first, created = services.flag_conflict(
         session=session, actor=actor, data=data, client_uuid=key
     )
@@ -97,7 +78,10 @@ def test_flag_once_per_uuid_with_a_code_and_a_timeline(session, world, team, act
     ]
     with pytest.raises(DuplicateRecord):
         services.flag_conflict(
-            session=session, actor=actor, data=conflict_input(world, risk_level=1), client_uuid=key
+            session=session,
+            actor=actor,
+            data=factories.conflict_input(world, risk_level=1),
+            client_uuid=key,
         )
 
 
@@ -119,7 +103,7 @@ def test_invalid_conflicts_are_refused(world, overrides, field):
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError) as raised:
-        conflict_input(world, **overrides)
+        factories.conflict_input(world, **overrides)
     assert field in str(raised.value)
 
 

@@ -169,7 +169,7 @@ def test_return_correct_and_approve(session, world, team, actor_for):
         comment="Which place was it?",
     )
     assert contact.review_state == ReviewState.returned
-    assert contact not in services.review_queue(session=session, actor=boss)
+    assert contact not in services.review_queue_page(session=session, actor=boss).items
 
     services.update_contact(
         session=session,
@@ -178,7 +178,7 @@ def test_return_correct_and_approve(session, world, team, actor_for):
         data=factories.contact_input(world, note="At the square, by the metro exit."),
     )
     assert contact.review_state == ReviewState.corrected
-    assert contact in services.review_queue(session=session, actor=boss)
+    assert contact in services.review_queue_page(session=session, actor=boss).items
 
     services.review_contact(
         session=session, actor=boss, contact_id=contact.id, decision=ReviewDecision.approved
@@ -270,24 +270,28 @@ def test_queue_filters(session, world, team, actor_for):
         place_id=world.places["Tensta centrum"].id,
     )
     boss = actor_for(supervisor)
-    assert {c.id for c in services.review_queue(session=session, actor=boss)} == {old.id, tensta.id}
+    assert {c.id for c in services.review_queue_page(session=session, actor=boss).items} == {
+        old.id,
+        tensta.id,
+    }
     assert [
-        c.id for c in services.review_queue(session=session, actor=boss, worker_id=worker.id)
+        c.id
+        for c in services.review_queue_page(session=session, actor=boss, worker_id=worker.id).items
     ] == [old.id]
     assert [
         c.id
-        for c in services.review_queue(
+        for c in services.review_queue_page(
             session=session, actor=boss, area_id=world.areas["Tensta"].id
-        )
+        ).items
     ] == [tensta.id]
     # 22:30 UTC on 1 November is 23:30 in Stockholm: still 1 November there.
     from datetime import date
 
     assert [
         c.id
-        for c in services.review_queue(
+        for c in services.review_queue_page(
             session=session, actor=boss, day_from=date(2026, 11, 1), day_to=date(2026, 11, 1)
-        )
+        ).items
     ] == [old.id]
 
 

@@ -404,29 +404,6 @@ def _queue_query(
     return query
 
 
-def review_queue(
-    *,
-    session: Session,
-    actor: Principal,
-    worker_id: int | None = None,
-    area_id: int | None = None,
-    day_from: date | None = None,
-    day_to: date | None = None,
-    local_tz: Any = None,
-) -> list[Contact]:
-    """Submitted and corrected contacts of the supervisor's organisations, oldest first."""
-    query = _queue_query(
-        select(Contact),
-        actor=actor,
-        worker_id=worker_id,
-        area_id=area_id,
-        day_from=day_from,
-        day_to=day_to,
-        local_tz=local_tz,
-    )
-    return list(session.exec(query.order_by(col(Contact.occurred_at), col(Contact.id))))
-
-
 def review_queue_page(
     *,
     session: Session,
