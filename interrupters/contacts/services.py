@@ -365,11 +365,12 @@ def review_history(*, session: Session, contact_id: int) -> list[ContactReview]:
 
 
 def last_location(*, session: Session, actor: Principal) -> tuple[int | None, int | None]:
-    """The area and place of the actor's latest contact, to preselect on the form."""
+    """The area and place of the actor's latest contact, to preselect on the form (one seek
+    down ix_contact_worker_history, however many contacts the worker has logged)."""
     row = session.exec(
         select(Contact.area_id, Contact.place_id)
         .where(Contact.worker_id == actor.user_id)
-        .order_by(col(Contact.received_at).desc())
+        .order_by(col(Contact.occurred_at).desc(), col(Contact.id).desc())
         .limit(1)
     ).first()
     return (row[0], row[1]) if row else (None, None)
