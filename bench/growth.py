@@ -48,7 +48,6 @@ from sqlmodel import Session, select  # noqa: E402
 
 from interrupters import create_app  # noqa: E402
 from interrupters.cli import upgrade_database  # noqa: E402
-from interrupters.contacts import tallies  # noqa: E402
 from interrupters.db import make_engine  # noqa: E402
 from interrupters.participants.models import Participant  # noqa: E402
 from tests import factories  # noqa: E402
@@ -121,10 +120,6 @@ def seed(url: str, contacts: int) -> dict[str, Any]:
         place_id=place_id,
     )
     _bulk_insert(engine, rows)
-    with Session(engine) as session:
-        # The bulk insert bypassed the ORM: count the kept monthly and daily counts again.
-        tallies.rebuild(session)
-        session.commit()
     with Session(engine) as session:
         participant_id = session.exec(
             select(Participant.id).where(Participant.worker_id == first_worker_id)

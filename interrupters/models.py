@@ -28,7 +28,6 @@ from interrupters.conflicts.models import (
     Mediation,
 )
 from interrupters.contacts.models import Contact, ContactReview
-from interrupters.contacts.tallies import ContactMonthTally, ParticipantMonthTally, WorkerDayTally
 from interrupters.duty.models import Duty
 from interrupters.health.models import SchedulerHeartbeat
 from interrupters.participants.models import Participant
@@ -62,7 +61,6 @@ __all__ = [
     "ConflictEvent",
     "ConflictParticipant",
     "Contact",
-    "ContactMonthTally",
     "ContactReview",
     "DenialTally",
     "DeviceSession",
@@ -77,7 +75,6 @@ __all__ = [
     "Organisation",
     "OrganisationDistrict",
     "Participant",
-    "ParticipantMonthTally",
     "Passkey",
     "PeriodPlace",
     "PictureAction",
@@ -99,5 +96,4 @@ __all__ = [
     "Walk",
     "WalkReport",
     "WalkSignup",
-    "WorkerDayTally",
 ]

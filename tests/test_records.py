@@ -436,3 +436,27 @@ def test_the_control_characters_cleaned_are_exactly_unicodes_but_newline_and_tab
         char = chr(code)
         expected = unicodedata.category(char) == "Cc" and char not in "\n\t"
         assert bool(_CONTROLS.fullmatch(char)) == expected, hex(code)
+
+
+def test_a_busy_database_is_answered_busy_and_nothing_is_held(
+    worker_phone, session, world, monkeypatch
+):
+    # A deadlock or a lock that timed out is the database's state, not the record's fault:
+    # the phone keeps the record and sends it again; nothing waits "for correction".
+    from dataclasses import replace
+
+    from sqlalchemy.exc import OperationalError
+
+    from interrupters.records import KINDS as kinds
+
+    def deadlocked(**_kwargs):
+        raise OperationalError("UPDATE ...", {}, Exception("deadlock detected"))
+
+    monkeypatch.setitem(
+        kinds, "conflict", replace(kinds["conflict"], store=deadlocked, prepare=None)
+    )
+    phone, _user = worker_phone
+    answer = phone.send(conflict_form(world), kind="conflict")
+    assert answer.status_code == 503, answer.get_json()
+    assert count(session, HeldRecord) == 0
+    assert count(session, Conflict) == 0

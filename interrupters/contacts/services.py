@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from interrupters.audit.services import record_event
@@ -18,7 +19,6 @@ from interrupters.auth.principal import Principal
 from interrupters.auth.values import Role
 from interrupters.contacts.models import QUEUE_STATES_SQL, Contact, ContactReview
 from interrupters.contacts.signals import contact_returned
-from interrupters.contacts.tallies import WorkerDayTally
 from interrupters.contacts.values import (
     ContactKind,
     ContactPurpose,
@@ -36,6 +36,7 @@ from interrupters.places.models import Area, Place
 from interrupters.records import find_replay, payload_hash
 
 logger = logging.getLogger(__name__)
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 LOG_ROLES = (Role.interrupter, Role.supervisor)
 EDITABLE_STATES = {ReviewState.submitted, ReviewState.returned, ReviewState.corrected}
@@ -545,16 +546,18 @@ def contacts_per_worker(
     *, session: Session, actor: Principal, first: date, last: date
 ) -> list[tuple[int, date, int]]:
     """(worker, day, contacts) in the supervisor's organisations from `first` to `last`
-    (Stockholm days, both included), from the counts kept per day (contacts.tallies)."""
-    tally = WorkerDayTally
-    rows = session.execute(
-        sa_select(col(tally.worker_id), col(tally.day), func.sum(tally.contacts))
-        .where(col(tally.organisation_id).in_(actor.organisations(Role.supervisor)))
-        .where(col(tally.day) >= first)
-        .where(col(tally.day) <= last)
-        .group_by(col(tally.worker_id), col(tally.day))
+    (Stockholm days, both included): the dashboard's twelve weeks, read from
+    ix_contact_figures (organisation, time) and counted here by the Stockholm day."""
+    rows = session.exec(
+        select(Contact.worker_id, Contact.occurred_at)
+        .where(col(Contact.organisation_id).in_(actor.organisations(Role.supervisor)))
+        .where(col(Contact.occurred_at) >= _start_of(first, None))
+        .where(col(Contact.occurred_at) < _start_of(last + timedelta(days=1), None))
     ).all()
-    return [(worker_id, day, int(count)) for worker_id, day, count in rows if count]
+    counts: Counter[tuple[int, date]] = Counter(
+        (worker_id, occurred_at.astimezone(STOCKHOLM).date()) for worker_id, occurred_at in rows
+    )
+    return [(worker_id, day, count) for (worker_id, day), count in counts.items()]
 
 
 def team_contacts(

@@ -213,6 +213,23 @@ def kept_pages(person: Any) -> list[str]:
     ]
 
 
+# What the worker fetches as soon as it starts: what DESIGN.md's guarantees 1 and 7 name for
+# the street (the contact and conflict forms, the walk report, the briefing, own follow-ups,
+# the conflicts' levels). The other kept pages (a kept start page, the most opened of all; an
+# incident, a referral, the directory, the picture's forms) are kept the first time they are
+# opened online, so a phone's cold first load stays within its budget (issue 13).
+WARM_PAGES = frozenset(
+    {
+        "contacts.new",
+        "conflicts.new",
+        "walks.new_report",
+        "briefings.current",
+        "participants.follow_ups",
+        "conflicts.levels",
+    }
+)
+
+
 def precached_files(person: Any, pages: Iterable[str]) -> list[str]:
     """The app shell for `person`'s kept pages and the offline page, under static/: styles,
     the icon, htmx, the modules those pages run (and what they import), the PIN gate on a
@@ -290,6 +307,7 @@ def service_worker() -> Response:
         "version": current_app.config["STATIC_VERSION"],
         "precache": [security.asset(name) for name in precached_files(plan, pages)],
         "pages": [url_for(endpoint) for endpoint in pages],
+        "warm": [url_for(endpoint) for endpoint in pages if endpoint in WARM_PAGES],
         "offline": url_for("pwa.offline"),
         "icon": security.asset("icons/icon-192.png"),
     }

@@ -22,7 +22,7 @@ from uuid import uuid4
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import insert, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlmodel import Session, col, func, select
 
 from interrupters.audit.services import record_event
@@ -400,6 +400,12 @@ def _receive_one(
             if attempt == 2:
                 logger.warning("a %s record did not settle after a concurrent send", kind.name)
                 return Received(Outcome.busy)
+        except OperationalError as error:
+            # A deadlock, a lock wait that timed out, a busy SQLite file: the database's state,
+            # not the record's fault. Never held: the phone keeps it and sends it again.
+            logger.warning("a %s record met a busy database: %s", kind.name, type(error).__name__)
+            forget_new(uuid)
+            return Received(Outcome.busy)
         except (DBAPIError, StatementError, OverflowError) as error:
             # A value the database cannot hold (an id out of range, a year 10000): the input's
             # fault, held with a plain reason. The savepoint kept the batch's other records.

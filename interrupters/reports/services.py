@@ -33,7 +33,7 @@ from interrupters.conflicts.models import (
     Mediation,
 )
 from interrupters.conflicts.values import Strategy, TimelineKind
-from interrupters.contacts.tallies import ContactMonthTally, ParticipantMonthTally
+from interrupters.contacts.models import Contact
 from interrupters.errors import InvalidInput, NotAllowed
 from interrupters.participants.models import Participant
 from interrupters.places.models import Area, District
@@ -204,29 +204,28 @@ def _put(cells: Cells, month: Any, area: Any, values: Iterable[tuple[str, Any]])
         cell[name] = cell.get(name, 0) + int(value or 0)
 
 
-def _month_numbers(months: list[date]) -> dict[date, int]:
-    return {month: index for index, month in enumerate(months)}
-
-
 def _contacts(session: Session, programme_id: int | None, months: list[date], cells: Cells) -> None:
-    # From the counts kept per month (contacts.tallies): a few hundred rows for a year,
-    # however many contacts it had.
-    tally = ContactMonthTally
-    groups = [tally.month, tally.area_id, tally.subject, tally.kind, tally.purpose]
-    rows = session.execute(
-        _select(*groups, func.sum(tally.contacts), func.sum(tally.minutes))
-        .where(
-            _programme_filter(tally.organisation_id, programme_id),
-            col(tally.month) >= months[0],
-            col(tally.month) <= months[-1],
-        )
-        .group_by(*groups)
-    ).all()
-    number = _month_numbers(months)
-    for month, area, subject, kind, purpose, count, minutes in rows:
+    inner = _select(
+        month_index(Contact.occurred_at, months).label("m"),
+        col(Contact.area_id).label("area"),
+        Contact.subject,
+        Contact.kind,
+        Contact.purpose,
+        func.coalesce(Contact.duration_minutes, 0).label("minutes"),
+    ).where(
+        _programme_filter(Contact.organisation_id, programme_id),
+        in_months(Contact.occurred_at, months),
+    )
+    rows = _grouped(
+        session,
+        inner,
+        ["subject", "kind", "purpose"],
+        [lambda c: func.count(), lambda c: func.sum(c.minutes)],
+    )
+    for m, area, subject, kind, purpose, count, minutes in rows:
         _put(
             cells,
-            number.get(month, -1),
+            m,
             area,
             [
                 ("contacts", count),
@@ -242,35 +241,38 @@ def _contacts(session: Session, programme_id: int | None, months: list[date], ce
 def _participants(
     session: Session, programme_id: int | None, months: list[date], cells: Cells
 ) -> None:
-    # Met in the month: by the participant's own area, each participant once, from the
-    # contacts counted per participant and month (contacts.tallies); only those rows meet the
-    # participant table.
-    tally = ParticipantMonthTally
+    # Met in the month: by the participant's own area, each participant once. The contacts
+    # are counted per participant and month first (the contact index answers that alone),
+    # and only those few rows meet the participant table.
+    contacts = (
+        _select(
+            month_index(Contact.occurred_at, months).label("m"),
+            col(Contact.participant_id).label("participant_id"),
+        )
+        .where(
+            _programme_filter(Contact.organisation_id, programme_id),
+            in_months(Contact.occurred_at, months),
+            col(Contact.participant_id).is_not(None),
+        )
+        .subquery()
+    )
+    per_participant = (
+        _select(contacts.c.m, contacts.c.participant_id, func.count().label("n"))
+        .group_by(contacts.c.m, contacts.c.participant_id)
+        .subquery()
+    )
     met = (
         _select(
-            tally.month,
+            per_participant.c.m,
             col(Participant.area_id).label("area"),
-            # Distinct: with every programme together, two could have met one participant.
-            func.count(distinct(col(tally.participant_id))),
-            func.sum(tally.contacts),
+            func.count(),
+            func.sum(per_participant.c.n),
         )
-        .join(Participant, col(Participant.id) == tally.participant_id)
-        .where(
-            _programme_filter(tally.organisation_id, programme_id),
-            col(tally.month) >= months[0],
-            col(tally.month) <= months[-1],
-            tally.contacts > 0,
-        )
-        .group_by(tally.month, col(Participant.area_id))
+        .join(Participant, col(Participant.id) == per_participant.c.participant_id)
+        .group_by(per_participant.c.m, col(Participant.area_id))
     )
-    number = _month_numbers(months)
-    for month, area, active, total in session.execute(met).all():
-        _put(
-            cells,
-            number.get(month, -1),
-            area,
-            [("participants_active", active), ("participant_contacts", total)],
-        )
+    for m, area, active, total in session.execute(met).all():
+        _put(cells, m, area, [("participants_active", active), ("participant_contacts", total)])
     for name, column in (
         ("participants_new", Participant.created_at),
         ("participants_exited", Participant.exited_at),

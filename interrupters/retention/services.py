@@ -48,7 +48,6 @@ from interrupters.conflicts.models import (
     Mediation,
 )
 from interrupters.contacts.models import Contact, ContactReview
-from interrupters.contacts.tallies import forget_participants
 from interrupters.errors import NotAllowed, NotVisible
 from interrupters.picture.models import PlaceObservation
 from interrupters.retention.models import RetentionPolicy
@@ -182,9 +181,6 @@ def _apply_contacts(
     anonymised = _count(session, due)
     report.add(organisation_id, "contacts_anonymised", anonymised)
     if anonymised and not report.dry_run:
-        # The bulk update bypasses the ORM: take the contacts out of the participants' kept
-        # monthly counts first (the figures of those months lose them, as they did before).
-        forget_participants(session=session, contact_ids=due)
         session.execute(
             update(Contact)
             .where(col(Contact.id).in_(due))

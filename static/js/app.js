@@ -73,7 +73,7 @@ if (document.body.dataset.signedIn !== undefined) {
     // After the page's files (the install finds them in the HTTP cache); its URL names the
     // person's roles (base.html): a module worker's script comes without cookies.
     const url = document.body.dataset.serviceWorker || "/sw.js";
-    const register = () => navigator.serviceWorker.register(url, { type: "module", scope: "/" }).catch(() => null);
+    const register = () => navigator.serviceWorker.register(url, { type: "module", scope: "/", updateViaCache: "all" }).catch(() => null);
     if (document.readyState === "complete") register();
     else addEventListener("load", register, { once: true });
     if ("Notification" in window && Notification.permission === "granted") {

@@ -6,9 +6,9 @@ import { sendNow } from "./lib/sender.js";
 const PAGES = "pages";
 
 /**
- * @param {{version: string, precache: string[], pages: string[], offline: string, icon?: string}} config
+ * @param {{version: string, precache: string[], pages: string[], warm: string[], offline: string, icon?: string}} config
  */
-export function startServiceWorker({ version, precache, pages, offline, icon }) {
+export function startServiceWorker({ version, precache, pages, warm, offline, icon }) {
   const STATIC = `static-${version}`;
 
   self.addEventListener("install", (event) => {
@@ -19,7 +19,8 @@ export function startServiceWorker({ version, precache, pages, offline, icon }) 
     event.waitUntil((async () => {
       for (const key of await caches.keys()) if (key !== STATIC && key !== PAGES) await caches.delete(key);
       await self.clients.claim();
-      await refreshPages(pages);
+      // The street's pages at once; the other kept pages when first opened (networkFirst).
+      await refreshPages(warm);
       await sendNow("sw-activate").catch(() => null);
     })());
   });
