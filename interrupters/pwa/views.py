@@ -215,9 +215,10 @@ def kept_pages(person: Any) -> list[str]:
 
 # What the worker fetches as soon as it starts: what DESIGN.md's guarantees 1 and 7 name for
 # the street (the contact and conflict forms, the walk report, the briefing, own follow-ups,
-# the conflicts' levels). The other kept pages (a kept start page, the most opened of all; an
-# incident, a referral, the directory, the picture's forms) are kept the first time they are
-# opened online, so a phone's cold first load stays within its budget (issue 13).
+# the conflicts' levels). The other kept pages (the start page, the directory, an incident, a
+# referral, the picture's forms) follow at the next page the worker serves (sw-main.js), so a
+# phone's cold first load stays within its budget (issue 13) and they are on the phone long
+# before its first walk into the metro.
 WARM_PAGES = frozenset(
     {
         "contacts.new",

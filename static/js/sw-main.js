@@ -30,7 +30,13 @@ export function startServiceWorker({ version, precache, pages, warm, offline, ic
     const url = new URL(request.url);
     if (request.method !== "GET" || url.origin !== self.location.origin) return;
     if (url.pathname.startsWith("/static/v/")) event.respondWith(cacheFirst(STATIC, request));
-    else if (request.mode === "navigate") event.respondWith(networkFirst(request, url, pages, offline, STATIC));
+    else if (request.mode === "navigate") {
+      event.respondWith(networkFirst(request, url, pages, offline, STATIC));
+      // The kept pages activation left for later (not `warm`): fetched after the first page
+      // this worker serves, once each, so they are not part of the phone's cold first load.
+      const later = pages.filter((path) => !warm.includes(path) && path !== url.pathname);
+      event.waitUntil(keepMissing(later));
+    }
   });
 
   self.addEventListener("sync", (event) => {
@@ -114,6 +120,14 @@ function expired(response) {
  * The worker is registered only by a signed-in page; a page that answers with a redirect
  * (signed out) is not kept.
  */
+/** Fetch the kept pages the phone has no copy of yet (offline: tried again at the next page). */
+async function keepMissing(paths) {
+  const cache = await caches.open(PAGES);
+  const missing = [];
+  for (const path of paths) if (!(await cache.match(path))) missing.push(path);
+  if (missing.length) await refreshPages(missing);
+}
+
 async function refreshPages(pages) {
   const cache = await caches.open(PAGES);
   for (const path of pages) {

@@ -50,8 +50,9 @@ pytestmark = pytest.mark.browser
 WORKER = "interrupter2@example.org"
 # PITFALLS.md: grant_permissions denies whatever is not listed.
 PERMISSIONS = ["background-sync", "notifications"]
-# A participant of the interrupter's caseload in the demo data.
-PARTICIPANT_CODE = "P-7K3Q"
+# A participant of this interrupter's own caseload in the demo data (the contact form offers
+# the worker's own participants, not the whole programme's).
+PARTICIPANT_CODE = "P-2M9D"
 RECORDS = "/sync/records"
 CONFIG = "/sync/config"
 T = TypeVar("T")
