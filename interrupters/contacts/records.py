@@ -54,7 +54,7 @@ _KEPT_AT_MOST = 64
 _KEPT_LOCK = threading.Lock()
 
 
-def _choice_values(*, session: Session, actor: Principal) -> tuple[Any, ...]:
+def _choice_values(*, session: Session) -> tuple[Any, ...]:
     """What the contact form's checked choices accept, as `prepare_contact_form` fills them:
     the active places and the areas (their values only: a batch's form is never shown)."""
     query = union_all(
@@ -84,7 +84,7 @@ def prepared_form(*, session: Session, actor: Principal) -> PreparedForm[Contact
 
     def kept() -> PreparedForm[ContactForm]:
         key = (tuple(sorted(actor.organisations(*CASE_ROLES))), str(get_locale()))
-        values = _choice_values(session=session, actor=actor)
+        values = _choice_values(session=session)
         found = _KEPT.get(key)
         if found is not None and found[0] == values:
             return found[1]
