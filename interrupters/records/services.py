@@ -22,7 +22,13 @@ from uuid import uuid4
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import insert, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    StatementError,
+)
 from sqlmodel import Session, col, func, select
 
 from interrupters.audit.services import record_event
@@ -407,6 +413,8 @@ def _receive_one(
             forget_new(uuid)
             return Received(Outcome.busy)
         except (DBAPIError, StatementError, OverflowError) as error:
+            if not input_fault(error):
+                raise
             # A value the database cannot hold (an id out of range, a year 10000): the input's
             # fault, held with a plain reason. The savepoint kept the batch's other records.
             logger.info("a %s record failed in the database: %s", kind.name, type(error).__name__)
@@ -553,9 +561,20 @@ def submit(
             # A concurrent send of this UUID committed first: once more, it is a replay now.
             if attempt == 2:
                 raise
-        except (DBAPIError, StatementError, OverflowError):
+        except (DBAPIError, StatementError, OverflowError) as error:
+            if not input_fault(error):
+                raise
             return Submitted(errors=_form_errors({"__all__": _l("A value is out of range.")}))
     raise AssertionError("unreachable")
+
+
+def input_fault(error: Exception) -> bool:
+    """Whether a database error is the record's own (a value the column cannot hold: the
+    driver's DataError, or Python's overflow while binding one) rather than the server's (a
+    missing table, a lost connection, a deadlock), which must stay a 5xx or a retry."""
+    if isinstance(error, DBAPIError):
+        return isinstance(error, DataError)
+    return True
 
 
 def _form_errors(errors: dict[str, Any]) -> dict[str, str]:
