@@ -18,8 +18,9 @@ from alembic import command
 from alembic.config import Config
 from apscheduler.events import EVENT_SCHEDULER_STARTED
 from flask import Flask, current_app
+from sqlmodel import Session
 
-from interrupters.db import get_engine, session_scope
+from interrupters.db import gather_statistics, get_engine, make_engine, session_scope
 
 
 def alembic_config(database_url: str) -> Config:
@@ -31,8 +32,15 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade_database(database_url: str) -> None:
-    """Bring the database to the newest migration (creates everything from empty)."""
+    """Bring the database to the newest migration (creates everything from empty), then let
+    SQLite gather the statistics its planner needs for the indexes a migration made."""
     command.upgrade(alembic_config(database_url), "head")
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            gather_statistics(session=session)
+    finally:
+        engine.dispose()
 
 
 def _stop_on_signals(scheduler: Any) -> None:

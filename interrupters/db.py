@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, MetaData, TypeDecorator, case, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, create_engine
 
 # Explicit constraint names, so migrations can find and alter them on every backend.
@@ -108,6 +111,31 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 def is_postgresql(session: Session) -> bool:
     bind = session.get_bind()
     return bind.dialect.name == "postgresql"
+
+
+def gather_statistics(*, session: Session, now: datetime | None = None) -> None:
+    """SQLite's statistics for its query planner (the nightly job, and after each upgrade).
+
+    SQLite plans by what ANALYZE wrote in sqlite_stat1 and never gathers it by itself: a
+    million contacts planned with an index that has no statistics beside ones that have
+    them took the wrong one (the review queue 3.4 s instead of 18 ms, bench/growth.py).
+    PostgreSQL's autovacuum keeps its own."""
+    if not is_postgresql(session):
+        session.execute(text("ANALYZE"))
+        session.commit()
+
+
+def period_index(column: Any, ends: Sequence[datetime]) -> ColumnElement[int]:
+    """Which of consecutive periods a timestamp column falls in: 0 before `ends[0]`, 1 before
+    `ends[1]`, ..., -1 after the last; SQL both databases run, for a GROUP BY over periods
+    (months, weeks) whose bounds Python worked out in local time. The caller filters to the
+    first period's start."""
+    return case(*((column < end, index) for index, end in enumerate(ends)), else_=-1)
+
+
+def upsert(session: Session, model: Any) -> Any:
+    """INSERT for the session's dialect, with ON CONFLICT (SQLite and PostgreSQL alike)."""
+    return pg_insert(model) if is_postgresql(session) else sqlite_insert(model)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

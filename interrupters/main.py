@@ -142,7 +142,7 @@ def interrupter(session: Session, actor: Principal, now: datetime) -> dict[str, 
     }
 
 
-WEEKS = 12  # the dashboard's trends: this week and the eleven before
+WEEKS = contacts.DASHBOARD_WEEKS  # the dashboard's trends: this week and the eleven before
 
 
 def _midnight(day: date) -> datetime:
@@ -170,13 +170,8 @@ def supervisor(session: Session, actor: Principal, now: datetime) -> dict[str, A
     ends = [min(_midnight(monday + timedelta(weeks=1)), now) for monday in weeks]
     trend = conflicts.active_over_time(session=session, actor=actor, moments=ends)
     # Contacts per worker and week.
-    per_worker: dict[int, dict[date, int]] = {}
-    for worker_id, day, count in contacts.contacts_per_worker(
-        session=session, actor=actor, first=weeks[0], last=weeks[-1] + timedelta(days=6)
-    ):
-        cells = per_worker.setdefault(worker_id, {})
-        monday = day - timedelta(days=day.weekday())
-        cells[monday] = cells.get(monday, 0) + count
+    worker_weeks = contacts.contacts_per_worker(session=session, actor=actor, weeks=weeks)
+    per_worker = worker_weeks.counts
     workers = participants.organisation_workers(session=session, actor=actor)
     names = {u.id: u.display_name for u in workers if u.id is not None}
     month_start = today.replace(day=1)
@@ -199,6 +194,7 @@ def supervisor(session: Session, actor: Principal, now: datetime) -> dict[str, A
         "trend": trend,
         "overdue": participants.team_overdue(session=session, actor=actor, today=today),
         "per_worker": per_worker,
+        "weeks_counted_at": worker_weeks.counted_at,
         "worker_names": names,
         "week_totals": [sum(c.get(w, 0) for c in per_worker.values()) for w in weeks],
         "month_start": month_start,

@@ -30,6 +30,7 @@ from interrupters.conflicts.models import (
 from interrupters.contacts.models import Contact, ContactReview
 from interrupters.duty.models import Duty
 from interrupters.health.models import SchedulerHeartbeat
+from interrupters.kept import KeptCounts
 from interrupters.participants.models import Participant
 from interrupters.picture.models import (
     PeriodPlace,
@@ -69,6 +70,7 @@ __all__ = [
     "HeldRecord",
     "Incident",
     "Invitation",
+    "KeptCounts",
     "Mediation",
     "Membership",
     "Notification",

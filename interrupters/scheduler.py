@@ -31,7 +31,8 @@ from sqlmodel import Session
 from interrupters.audit.jobs import summarise_denials
 from interrupters.briefings.jobs import expire_due, publish_due
 from interrupters.conflicts.jobs import remind_follow_ups
-from interrupters.db import get_engine, session_scope, utcnow
+from interrupters.contacts.services import keep_week_counts
+from interrupters.db import gather_statistics, get_engine, session_scope, utcnow
 from interrupters.health.services import RUNNING, beat
 from interrupters.keys import key_id
 from interrupters.push.jobs import (
@@ -42,6 +43,7 @@ from interrupters.push.jobs import (
 )
 from interrupters.push.webpush import vapid_key
 from interrupters.referrals.jobs import remind_referral_follow_ups
+from interrupters.reports.services import keep_figures
 from interrupters.retention.jobs import apply_nightly
 
 logger = logging.getLogger(__name__)
@@ -118,11 +120,34 @@ def periodic_jobs(app: Flask) -> list[PeriodicJob]:
             {"minutes": 5},
             run_at_start=True,
         ),
+        # Counts kept for the pages (interrupters/kept.py, issue 13): the figures' months and
+        # the dashboard's past weeks not yet settled are counted again every ten minutes.
+        PeriodicJob(
+            "reports.keep_figures",
+            keep_figures,
+            "interval",
+            {"minutes": int(app.config.get("KEPT_COUNTS_EVERY_MINUTES", 10))},
+            run_at_start=True,
+        ),
+        PeriodicJob(
+            "contacts.keep_week_counts",
+            keep_week_counts,
+            "interval",
+            {"minutes": int(app.config.get("KEPT_COUNTS_EVERY_MINUTES", 10))},
+            run_at_start=True,
+        ),
         PeriodicJob(
             "push.expire_subscriptions",
             expire_subscriptions,
             "cron",
             {"hour": 3, "minute": 30, "timezone": STOCKHOLM},
+        ),
+        # SQLite's planner statistics, as the tables grow (PostgreSQL's autovacuum does it).
+        PeriodicJob(
+            "db.gather_statistics",
+            gather_statistics,
+            "cron",
+            {"hour": 4, "minute": 15, "timezone": STOCKHOLM},
         ),
         # Notes, links and free text past each organisation's retention periods (issue 9).
         PeriodicJob(

@@ -305,6 +305,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     # The figures (issue 11): suppressed aggregates of own programme, for its supervisors and
     # researchers; never for briefing authors (they read walk figures only) or field roles.
     "reports.figures": access(LOGIN, ok={"supervisor", "researcher"}),
+    "reports.areas": access(LOGIN, ok={"supervisor", "researcher"}),
     "reports.monthly": access(LOGIN, ok={"supervisor", "researcher"}),
     # Research projects (issue 11, item 3): the researcher asks and downloads (own projects
     # only, approved and unexpired); supervisors of the programme review. Nothing person-level.

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from interrupters.conflicts import services as conflicts
+from interrupters.contacts import services as contacts
 
 from . import factories
 
@@ -183,3 +184,36 @@ def test_the_dashboard_counts_what_the_records_hold(client, session, world, logi
 
     # The page budget: the first HTML within 14.6 KB gzipped.
     assert len(gzip.compress(page.encode())) <= 14_600
+
+
+def test_past_weeks_are_kept_this_week_is_counted_as_you_look(client, session, world, login_as):
+    login_as("supervisor")
+    now = datetime.now(UTC)
+    worker = factories.create_user(session, world, "interrupter")
+    for moment in (now - timedelta(days=8), now - timedelta(days=8), now - timedelta(days=22)):
+        factories.create_contact(session, world, worker, occurred_at=moment)
+    session.commit()
+    last_week, three_weeks = (f"{worker.id}-{_monday(now - timedelta(days=d))}" for d in (8, 22))
+
+    def shown() -> dict[str, str]:
+        page = client.get("/").get_data(as_text=True)
+        return {k: v for k, v in _cells(page, "contacts").items() if v != "0"}
+
+    counted_now = shown()
+    assert counted_now[last_week] == "2" and counted_now[three_weeks] == "1"
+    # The job keeps the eleven weeks before this one, for every programme of the world.
+    assert contacts.keep_week_counts(session=session, now=now) == 11 * 2
+    assert shown() == counted_now
+    # A late contact of a kept week waits for the job; one of this week is there at once.
+    factories.create_contact(session, world, worker, occurred_at=now - timedelta(days=8))
+    factories.create_contact(session, world, worker, occurred_at=now - timedelta(minutes=5))
+    session.commit()
+    page = client.get("/").get_data(as_text=True)
+    cells = _cells(page, "contacts")
+    assert cells[last_week] == "2"
+    assert cells[f"{worker.id}-{_monday(now)}"] == "1"
+    assert "veckorna före den räknades" in page
+    # Ten minutes on, the week (not yet settled) is counted again.
+    later = now + timedelta(minutes=10)
+    assert contacts.keep_week_counts(session=session, now=later) == 2 * 2
+    assert shown()[last_week] == "3"

@@ -4,6 +4,7 @@ the records, over several months and areas; small-count and complementary suppre
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -771,6 +772,13 @@ def test_minutes_follow_their_counts():
 # The pages ------------------------------------------------------------------------------------
 
 
+def row_cells(page: str, name: str) -> list[str]:
+    """The cells of the first table row of one indicator (the programme's totals)."""
+    found = re.search(rf'<tr data-figure="{name}">(.*?)</tr>', page, re.S)
+    assert found, name
+    return re.findall(r"<td>([^<]*)</td>", found.group(1))
+
+
 def test_the_researcher_reads_the_figures_with_charts_and_tables(client, session, scene, login_as):
     researcher = login_as("researcher")
     response = client.get("/figures/", query_string={"start": "2026-08", "end": "2026-10"})
@@ -784,7 +792,7 @@ def test_the_researcher_reads_the_figures_with_charts_and_tables(client, session
         session=session, programme_id=scene["programme"], start=MONTHS[0], end=MONTHS[2]
     )
     october = next(r for r in rows if r.is_total and r.month == MONTHS[2])
-    assert f'data-cell="contacts-2026-10-01">{october.values["contacts"]}<' in page
+    assert row_cells(page, "contacts")[2] == str(october.values["contacts"])
     assert researcher.display_name not in page
     # The picker narrows to one area; the programme's totals stay.
     one = client.get(
@@ -792,6 +800,111 @@ def test_the_researcher_reads_the_figures_with_charts_and_tables(client, session
         query_string={"start": "2026-10", "end": "2026-10", "areas": scene["areas"][0]},
     ).get_data(as_text=True)
     assert "Rinkeby" in one and "Tensta (Järva)</caption>" not in one
+    # The tables per area are a page a section, linked from the section.
+    assert "/figures/areas?" in page and "section=referrals" in page
+    assert "<caption>Kontakter i Rinkeby</caption>" not in page
+
+
+def test_a_section_per_area_is_a_page_of_its_own(client, session, scene, login_as):
+    login_as("researcher")
+    query = {"start": "2026-08", "end": "2026-10", "section": "contacts"}
+    page = client.get("/figures/areas", query_string=query).get_data(as_text=True)
+    assert "<caption>Kontakter i Rinkeby</caption>" in page
+    assert "<caption>Kontakter i Tensta</caption>" in page
+    assert "Medlingar i" not in page  # one section only
+    rows = services.area_month_figures(
+        session=session, programme_id=scene["programme"], start=MONTHS[0], end=MONTHS[2]
+    )
+    rinkeby = next(r for r in rows if r.area == "Rinkeby" and r.month == MONTHS[2])
+    table = page[page.index("Kontakter i Rinkeby") : page.index("Kontakter i Tensta")]
+    assert f"<td>{services.FigureRow.shown(rinkeby, 'contacts')}</td>" in table
+    # One area picked: the other's table is not there; no section named: the first one.
+    one = client.get("/figures/areas", query_string={**query, "areas": scene["areas"][0]}).get_data(
+        as_text=True
+    )
+    assert "Kontakter i Rinkeby" in one and "Kontakter i Tensta" not in one
+    first = client.get("/figures/areas", query_string={"start": "2026-10", "end": "2026-10"})
+    assert first.status_code == 200 and "Kontakter i Rinkeby" in first.get_data(as_text=True)
+    for hostile in ({"section": "<script>"}, {"section": "x" * 5000}, {"areas": "99999"}):
+        response = client.get("/figures/areas", query_string=hostile)
+        assert response.status_code == 400
+        assert "<script>" not in response.get_data(as_text=True)
+
+
+def _seen(rows: list[services.FigureRow]) -> list[tuple[Any, ...]]:
+    return [(r.month, r.area_id, r.values, r.suppressed) for r in rows]
+
+
+def test_kept_counts_give_the_same_figures_and_say_when(session, scene):
+    def figures() -> list[services.FigureRow]:
+        return services.area_month_figures(
+            session=session, programme_id=scene["programme"], start=MONTHS[0], end=MONTHS[2]
+        )
+
+    counted_now = figures()
+    assert {r.counted_at for r in counted_now} == {None}
+    now = local(date(2026, 11, 20), 3)
+    made = services.keep_figures(session=session, now=now)
+    # Sixty months for each programme of the world, the months nothing happened in included.
+    assert made == services.MAX_MONTHS * 2
+    kept = figures()
+    assert _seen(kept) == _seen(counted_now)
+    assert {r.counted_at for r in kept} == {now}
+    # Outside the kept months (more than sixty back) the counts are made on the spot.
+    old = services.area_month_figures(
+        session=session, programme_id=scene["programme"], start=date(2021, 9, 1), end=MONTHS[0]
+    )
+    assert {r.counted_at for r in old if r.month < date(2021, 12, 1)} == {None}
+    assert {r.counted_at for r in old if r.month >= date(2021, 12, 1)} == {now}
+
+
+def test_the_job_counts_again_only_the_months_that_may_still_change(
+    client, session, scene, world, login_as
+):
+    programme = scene["programme"]
+    first = local(date(2026, 11, 20), 3)
+    services.keep_figures(session=session, now=first)
+
+    def contacts(month: date) -> int | float | None:
+        rows = services.area_month_figures(
+            session=session, programme_id=programme, start=month, end=month
+        )
+        return next(r for r in rows if r.is_total).values["contacts"]
+
+    before = {month: contacts(month) for month in MONTHS}
+    worker = factories.create_user(session, world, "interrupter")
+    for month in MONTHS:  # ten late contacts in each month
+        for _ in range(10):
+            session.add(
+                Contact(
+                    client_uuid=uid(),
+                    payload_hash="t",
+                    organisation_id=programme,
+                    worker_id=worker.id or 0,
+                    subject="group",
+                    group_size=5,
+                    occurred_at=local(month + timedelta(days=14)),
+                    area_id=scene["areas"][0],
+                    kind="street",
+                    purpose="norm_message",
+                )
+            )
+    session.commit()
+    # The page reads what was kept, and says when it was counted.
+    login_as("supervisor")
+    page = client.get("/figures/", query_string={"start": "2026-10", "end": "2026-10"})
+    body = page.get_data(as_text=True)
+    assert f'<time datetime="{first.isoformat()}">' in body
+    assert row_cells(body, "contacts") == [str(before[MONTHS[2]])]
+    # Ten minutes on: October ended less than a month ago and is counted again; August and
+    # September ended more than a month before they were counted, and are final.
+    later = first + timedelta(minutes=10)
+    assert services.keep_figures(session=session, now=later) == 2 * 2  # Oct and Nov, twice
+    assert contacts(MONTHS[2]) == (before[MONTHS[2]] or 0) + 10
+    assert contacts(MONTHS[0]) == before[MONTHS[0]]
+    assert contacts(MONTHS[1]) == before[MONTHS[1]]
+    # Nothing changes a settled month's counts, the records' thinning by retention included.
+    assert services.keep_figures(session=session, now=later) == 2 * 2
 
 
 @pytest.mark.parametrize(
@@ -850,8 +963,7 @@ def test_the_monthly_report_is_printable_plain_and_audited(client, session, scen
         sentence = f"Kontakter: {contacts}, lika många som i september."
     assert sentence in page
     # The month against the five before it: May to October.
-    assert 'data-cell="contacts-2026-05-01"' in page
-    assert 'data-cell="contacts-2026-10-01"' in page
+    assert len(row_cells(page, "contacts")) == 6
     event = session.exec(
         select(AuditEvent).where(AuditEvent.object_type == "monthly_report")
     ).first()

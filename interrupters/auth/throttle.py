@@ -20,13 +20,11 @@ from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from interrupters.audit.services import record_event
 from interrupters.auth.models import LoginThrottle, User
-from interrupters.db import is_postgresql
+from interrupters.db import upsert
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +104,9 @@ def count_failure(*, session: Session, bucket: str, now: datetime) -> int:
     session.execute(
         delete(LoginThrottle).where(col(LoginThrottle.last_failure_at) < now - FORGET_AFTER)
     )
-    insert = pg_insert if is_postgresql(session) else sqlite_insert
     # Takes the row's lock (PostgreSQL) or the database's write lock (SQLite) before the read.
     session.execute(
-        insert(LoginThrottle)
+        upsert(session, LoginThrottle)
         .values(account_hash=bucket, failures=0, last_failure_at=now)
         .on_conflict_do_nothing()
     )

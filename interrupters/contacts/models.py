@@ -43,6 +43,7 @@ class Contact(SQLModel, table=True):
             "kind",
             "purpose",
             "duration_minutes",
+            "worker_id",  # the dashboard's contacts per worker and week
         ),
     )
 

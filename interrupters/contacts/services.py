@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -14,9 +13,11 @@ from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Session, col, func, select
 
+from interrupters import kept
 from interrupters.audit.services import record_event
+from interrupters.auth.models import Organisation
 from interrupters.auth.principal import Principal
-from interrupters.auth.values import Role
+from interrupters.auth.values import OrganisationType, Role
 from interrupters.contacts.models import QUEUE_STATES_SQL, Contact, ContactReview
 from interrupters.contacts.signals import contact_returned
 from interrupters.contacts.values import (
@@ -27,7 +28,7 @@ from interrupters.contacts.values import (
     ReviewDecision,
     ReviewState,
 )
-from interrupters.db import utcnow
+from interrupters.db import period_index, utcnow
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.paging import Cursor, Page, after, fetch_page
 from interrupters.participants.models import Participant
@@ -465,9 +466,7 @@ def review_backlog(
 
 def _start_of(day: date, tz: Any) -> datetime:
     """Midnight of a local day: the filter's dates are the supervisor's, not UTC's."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.combine(day, datetime.min.time(), tzinfo=tz or ZoneInfo("Europe/Stockholm"))
+    return datetime.combine(day, datetime.min.time(), tzinfo=tz or STOCKHOLM)
 
 
 def review_contact(
@@ -542,22 +541,106 @@ def approve_contacts(
     return len(contact_ids)
 
 
-def contacts_per_worker(
-    *, session: Session, actor: Principal, first: date, last: date
-) -> list[tuple[int, date, int]]:
-    """(worker, day, contacts) in the supervisor's organisations from `first` to `last`
-    (Stockholm days, both included): the dashboard's twelve weeks, read from
-    ix_contact_figures (organisation, time) and counted here by the Stockholm day."""
-    rows = session.exec(
-        select(Contact.worker_id, Contact.occurred_at)
-        .where(col(Contact.organisation_id).in_(actor.organisations(Role.supervisor)))
-        .where(col(Contact.occurred_at) >= _start_of(first, None))
-        .where(col(Contact.occurred_at) < _start_of(last + timedelta(days=1), None))
+# The dashboard's contacts per worker and week (kept.py): this week counted on the spot, the
+# weeks before it kept by the job, each counted again until a fortnight after it ended.
+WEEKS_KEPT = "contacts_week"  # {"<worker id>": {"contacts": count}} a week
+WEEKS_SETTLE = timedelta(days=14)
+DASHBOARD_WEEKS = 12  # this week and the eleven before
+
+
+def _week_counts(
+    session: Session, organisation_ids: list[int], weeks: Sequence[date]
+) -> dict[tuple[int, int, date], int]:
+    """(organisation, worker, week) -> contacts, for consecutive `weeks` (Mondays), counted by
+    the database from ix_contact_figures alone: a row a worker and week."""
+    ends = [_start_of(monday + timedelta(weeks=1), None) for monday in weeks]
+    week = period_index(col(Contact.occurred_at), ends)
+    rows = session.execute(
+        select(col(Contact.organisation_id), col(Contact.worker_id), week, func.count())
+        .where(col(Contact.organisation_id).in_(organisation_ids))
+        .where(col(Contact.occurred_at) >= _start_of(weeks[0], None))
+        .where(col(Contact.occurred_at) < ends[-1])
+        .group_by(col(Contact.organisation_id), col(Contact.worker_id), week)
     ).all()
-    counts: Counter[tuple[int, date]] = Counter(
-        (worker_id, occurred_at.astimezone(STOCKHOLM).date()) for worker_id, occurred_at in rows
+    return {(org, worker, weeks[index]): n for org, worker, index, n in rows if index >= 0}
+
+
+@dataclass(frozen=True)
+class WorkerWeeks:
+    """Contacts per worker and week, and when the oldest kept week was counted (None: now)."""
+
+    counts: dict[int, dict[date, int]]
+    counted_at: datetime | None
+
+
+def contacts_per_worker(
+    *, session: Session, actor: Principal, weeks: Sequence[date]
+) -> WorkerWeeks:
+    """Contacts per worker and week in the supervisor's organisations, for consecutive `weeks`
+    (their Mondays, Stockholm time): kept weeks as kept, the others counted now."""
+    organisations = actor.organisations(Role.supervisor)
+    found = kept.read(
+        session=session, kind=WEEKS_KEPT, organisation_ids=organisations, periods=weeks
     )
-    return [(worker_id, day, count) for (worker_id, day), count in counts.items()]
+    counts: dict[int, dict[date, int]] = {}
+    missing = [i for i, w in enumerate(weeks) if any((o, w) not in found for o in organisations)]
+    for (_org, monday), row in found.items():
+        if weeks.index(monday) in missing:
+            continue
+        for worker_key, values in row.counts.items():
+            cells = counts.setdefault(int(worker_key), {})
+            cells[monday] = cells.get(monday, 0) + values.get("contacts", 0)
+    for run in kept.runs(missing):
+        run_weeks = [weeks[i] for i in run]
+        for (_org, worker, monday), n in _week_counts(session, organisations, run_weeks).items():
+            cells = counts.setdefault(worker, {})
+            cells[monday] = cells.get(monday, 0) + n
+    counted = [row.counted_at for (_o, w), row in found.items() if weeks.index(w) not in missing]
+    return WorkerWeeks(counts=counts, counted_at=min(counted, default=None))
+
+
+def keep_week_counts(*, session: Session, now: datetime) -> int:
+    """Count and keep every organisation's weeks before this one that may still change (the
+    dashboard's eleven); return how many weeks were counted. A commit an organisation, after
+    its counting (SQLite's write lock is not held while the database counts)."""
+    today = now.astimezone(STOCKHOLM).date()
+    this_monday = today - timedelta(days=today.weekday())
+    weeks = [this_monday - timedelta(weeks=back) for back in range(DASHBOARD_WEEKS - 1, 0, -1)]
+    programmes = session.exec(
+        select(Organisation.id).where(Organisation.type == OrganisationType.cv_programme.value)
+    ).all()
+    made = 0
+    for organisation_id in programmes:
+        assert organisation_id is not None
+        due = kept.due(
+            session=session,
+            kind=WEEKS_KEPT,
+            organisation_id=organisation_id,
+            periods=weeks,
+            end_of=lambda monday: _start_of(monday + timedelta(weeks=1), None),
+            settle=WEEKS_SETTLE,
+        )
+        counted: list[tuple[date, kept.Counts]] = []
+        for run in kept.runs(due):
+            run_weeks = [weeks[i] for i in run]
+            by_week: dict[date, kept.Counts] = {w: {} for w in run_weeks}
+            for (_org, worker, monday), n in _week_counts(
+                session, [organisation_id], run_weeks
+            ).items():
+                by_week[monday][str(worker)] = {"contacts": n}
+            counted += list(by_week.items())
+        for monday, workers in counted:
+            kept.keep(
+                session=session,
+                kind=WEEKS_KEPT,
+                organisation_id=organisation_id,
+                period=monday,
+                counts=workers,
+                now=now,
+            )
+        session.commit()
+        made += len(counted)
+    return made
 
 
 def team_contacts(

@@ -31,8 +31,6 @@ from flask import has_app_context
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, event, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
@@ -40,7 +38,7 @@ from sqlmodel import Session, col, func, select
 from interrupters.audit.services import record_event
 from interrupters.auth.models import DeviceSession
 from interrupters.auth.principal import Principal
-from interrupters.db import is_postgresql, utcnow
+from interrupters.db import upsert, utcnow
 from interrupters.errors import InvalidInput, NotVisible
 from interrupters.i18n import Text, message_of, render_message
 from interrupters.identifying import find_identifier
@@ -96,11 +94,6 @@ def check_identifies_no_one(*messages: Mapping[str, Any]) -> None:
 
 
 # Notifying ----------------------------------------------------------------------------------
-
-
-def _insert(session: Session, model: Any) -> Any:
-    """INSERT for the session's dialect, for ON CONFLICT (SQLite and PostgreSQL)."""
-    return pg_insert(model) if is_postgresql(session) else sqlite_insert(model)
 
 
 def remind_follow_up(
@@ -244,7 +237,7 @@ def insert_notifications(
         for recipient_id in recipients
     ]
     statement = (
-        _insert(session, Notification)
+        upsert(session, Notification)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["recipient_id", "kind", "subject"])
         .returning(col(Notification.id))
@@ -572,7 +565,7 @@ def subscribe(
         "expires_at": now + SUBSCRIPTION_LIFETIME,
     }
     statement = (
-        _insert(session, PushSubscription)
+        upsert(session, PushSubscription)
         .values(endpoint=subscription.endpoint, created_at=now, **values)
         .on_conflict_do_update(index_elements=["endpoint"], set_=values)
     )

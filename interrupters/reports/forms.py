@@ -12,6 +12,7 @@ from wtforms import Form, SelectField, StringField
 from wtforms.validators import ValidationError
 
 from interrupters.forms import MultiCheckboxField, options
+from interrupters.reports.indicators import SECTIONS
 from interrupters.reports.services import MAX_MONTHS, months_in, next_month
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -45,6 +46,10 @@ class FiguresForm(Form):
     start = StringField(_l("From month"), validators=[_month], render_kw={"type": "month"})
     end = StringField(_l("To month"), validators=[_month], render_kw={"type": "month"})
     areas = MultiCheckboxField(_l("Areas"), choices=[], validate_choice=False)
+    # The section whose per-area tables are shown (the page of one section's areas).
+    section = SelectField(
+        _l("Section"), choices=options((s.key, s.label) for s in SECTIONS), validate_choice=False
+    )
 
     def prepare(self, programmes: list[tuple[int, str]], areas: list[tuple[int, str]]) -> None:
         self.programme.choices = options(programmes)
@@ -53,6 +58,10 @@ class FiguresForm(Form):
     def validate_programme(self, field: Any) -> None:
         if field.data and field.data not in {c.value for c in field.choices}:
             raise ValidationError(_l("Choose one of your programmes."))
+
+    def validate_section(self, field: Any) -> None:
+        if field.data and field.data not in {s.key for s in SECTIONS}:
+            raise ValidationError(_l("Choose a section of the figures."))
 
     def validate_areas(self, field: Any) -> None:
         known = {c.value for c in field.choices}

@@ -12,7 +12,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 
+from interrupters import kept
 from interrupters.auth.models import Organisation, OrganisationDistrict
 from interrupters.auth.principal import Principal
 from interrupters.auth.values import OrganisationType, Role
@@ -34,6 +35,7 @@ from interrupters.conflicts.models import (
 )
 from interrupters.conflicts.values import Strategy, TimelineKind
 from interrupters.contacts.models import Contact
+from interrupters.db import period_index
 from interrupters.errors import InvalidInput, NotAllowed
 from interrupters.participants.models import Participant
 from interrupters.places.models import Area, District
@@ -92,8 +94,8 @@ def month_start_utc(month: date) -> datetime:
 def month_index(column: Any, months: Sequence[date]) -> ColumnElement[int]:
     """Which of `months` a UTC timestamp column falls in (0, 1, ...; -1 outside), in SQL that
     SQLite and PostgreSQL both run. Filter with `in_months` so -1 never reaches a figure."""
-    bounds = [month_start_utc(m) for m in months[1:]] + [month_start_utc(next_month(months[-1]))]
-    return case(*((column < bound, index) for index, bound in enumerate(bounds)), else_=-1)
+    ends = [month_start_utc(m) for m in months[1:]] + [month_start_utc(next_month(months[-1]))]
+    return period_index(column, ends)
 
 
 def in_months(column: Any, months: Sequence[date]) -> ColumnElement[bool]:
@@ -123,6 +125,8 @@ class FigureRow:
     district: str
     values: dict[str, int | float | None]
     suppressed: frozenset[str] = field(default_factory=frozenset)
+    # When the month's counts were made, if they were kept (keep_figures); None: just now.
+    counted_at: datetime | None = None
 
     @property
     def is_total(self) -> bool:
@@ -554,6 +558,7 @@ def _build_rows(
     *,
     total_label: str,
     by_district: bool,
+    counted: dict[int, datetime] | None = None,
 ) -> list[FigureRow]:
     rows: list[FigureRow] = []
     additive = [i for i in indicators if i.type != RATE]
@@ -582,6 +587,7 @@ def _build_rows(
                     district=(name if by_district else district),
                     values=values,
                     suppressed=frozenset(hidden[key]),
+                    counted_at=(counted or {}).get(index),
                 )
             )
     return rows
@@ -590,11 +596,96 @@ def _build_rows(
 # The public interface ------------------------------------------------------------------------
 
 
-def _area_cells(session: Session, programme_id: int | None, months: list[date]) -> Cells:
+def _counted(session: Session, programme_id: int | None, months: list[date]) -> Cells:
+    """Count `months` (one run of consecutive months) from the records, now."""
     cells: Cells = {}
     for source in (_contacts, _participants, _conflicts, _mediations, _incidents, _referrals):
         source(session, programme_id, months, cells)
     return cells
+
+
+def _area_cells(
+    session: Session, programme_id: int | None, months: list[date]
+) -> tuple[Cells, dict[int, datetime]]:
+    """The counts of `months`: the kept ones as kept, the others counted now. Also, by month
+    index, when each kept month was counted."""
+    found = (
+        {}
+        if programme_id is None
+        else kept.read(session=session, kind=KEPT, organisation_ids=[programme_id], periods=months)
+    )
+    cells: Cells = {}
+    counted: dict[int, datetime] = {}
+    missing = []
+    for index, month in enumerate(months):
+        row = found.get((programme_id or 0, month))
+        if row is None:
+            missing.append(index)
+            continue
+        counted[index] = row.counted_at
+        for area_key, values in row.counts.items():
+            cells[(index, int(area_key))] = dict(values)
+    for run in kept.runs(missing):
+        for (m, area), values in _counted(session, programme_id, [months[i] for i in run]).items():
+            cells[(run[0] + m, area)] = values
+    return cells, counted
+
+
+# The counts kept: what a page reads ------------------------------------------------------------
+
+KEPT = "figures"  # kept.KeptCounts.kind: {"<area id>": {"<indicator>": count}} a month
+# A month is counted again until a month after it ended (kept.py), then final: the figures
+# then outlive the thinning of the records by retention.
+SETTLE = timedelta(days=31)
+
+
+def keep_figures(*, session: Session, now: datetime) -> int:
+    """Count and keep every programme's months that may still change, from the oldest month a
+    page may ask for (MAX_MONTHS back) to this one; return how many months were counted.
+
+    Each programme's months are counted first and written after, with a commit per programme:
+    the counting reads for seconds at a million contacts, and on SQLite a write would hold the
+    database's write lock (and every phone's sync) for all that time."""
+    this_month = now.astimezone(STOCKHOLM).date().replace(day=1)
+    months = months_in(_month_back(this_month, MAX_MONTHS - 1), this_month)
+    programmes = session.exec(
+        select(Organisation.id).where(Organisation.type == OrganisationType.cv_programme.value)
+    ).all()
+    made = 0
+    for programme_id in programmes:
+        assert programme_id is not None
+        due = kept.due(
+            session=session,
+            kind=KEPT,
+            organisation_id=programme_id,
+            periods=months,
+            end_of=lambda month: month_start_utc(next_month(month)),
+            settle=SETTLE,
+        )
+        counts: list[tuple[date, kept.Counts]] = []
+        for run in kept.runs(due):
+            run_months = [months[i] for i in run]
+            by_month: dict[int, kept.Counts] = {i: {} for i in range(len(run))}
+            for (m, area), values in _counted(session, programme_id, run_months).items():
+                by_month[m][str(area)] = values
+            counts += [(run_months[m], areas) for m, areas in by_month.items()]
+        for month, areas in counts:
+            kept.keep(
+                session=session,
+                kind=KEPT,
+                organisation_id=programme_id,
+                period=month,
+                counts=areas,
+                now=now,
+            )
+        session.commit()
+        made += len(counts)
+    return made
+
+
+def _month_back(month: date, months: int) -> date:
+    index = month.year * 12 + month.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def area_month_counts(
@@ -606,7 +697,7 @@ def area_month_counts(
     months = months_in(start, end)
     return {
         (months[m], area): dict(v)
-        for (m, area), v in _area_cells(session, programme_id, months).items()
+        for (m, area), v in _counted(session, programme_id, months).items()
     }
 
 
@@ -628,13 +719,24 @@ def area_month_figures(
     Each month has a row per area of the programme's districts (and any area its records name)
     and a total row (area_id None, area ALL_AREAS). Suppression is decided on the whole table,
     the total row included, before `area_ids` picks rows: so two requests for different areas
-    can never be subtracted from one another to reveal a hidden count."""
+    can never be subtracted from one another to reveal a hidden count.
+
+    Months the job keeps (`keep_figures`) are read as kept, with their `counted_at`; the others
+    are counted now."""
     months = months_in(start, end)
-    cells = _area_cells(session, programme_id, months)
+    cells, counted = _area_cells(session, programme_id, months)
     areas = _areas(session, programme_id, {key for _m, key in cells})
     units: dict[int, tuple[str, int | None, str]] = dict(areas.items())
     # Figures of an area the query could not name (none today) would still count in the total.
-    rows = _build_rows(months, cells, units, INDICATORS, total_label=ALL_AREAS, by_district=False)
+    rows = _build_rows(
+        months,
+        cells,
+        units,
+        INDICATORS,
+        total_label=ALL_AREAS,
+        by_district=False,
+        counted=counted,
+    )
     if area_ids is not None:
         wanted = set(area_ids)
         rows = [r for r in rows if r.area_id is None or r.area_id in wanted]
@@ -747,6 +849,11 @@ class MonthlyReport:
     def previous(self) -> FigureRow | None:
         return self.totals.get(self.months[-2]) if len(self.months) > 1 else None
 
+    @property
+    def counted_at(self) -> datetime | None:
+        """When the oldest kept month of the report was counted (None: all counted now)."""
+        return min((r.counted_at for r in self.totals.values() if r.counted_at), default=None)
+
 
 def monthly_report(
     *, session: Session, programme: Organisation, month: date, months: int = 6
@@ -849,6 +956,7 @@ __all__ = [
     "OutcomeShares",
     "area_month_figures",
     "district_month_walk_figures",
+    "keep_figures",
     "months_in",
     "outcome_shares",
 ]

@@ -19,13 +19,13 @@ from interrupters.authz import guard
 from interrupters.db import get_session, utcnow
 from interrupters.i18n import format_locale, today_local
 from interrupters.reports import forms, services
-from interrupters.reports.indicators import BY_NAME, INDICATORS, SECTIONS, WALK_INDICATORS
+from interrupters.reports.indicators import BY_NAME, SECTIONS, WALK_INDICATORS, in_section
 from interrupters.reports.services import FigureRow
 
 bp = Blueprint("reports", __name__, url_prefix="/figures")
 
 READERS = {Role.supervisor, Role.researcher}
-guard(bp, {"figures": READERS, "monthly": READERS})
+guard(bp, {"figures": READERS, "areas": READERS, "monthly": READERS})
 
 # The monthly report's figures, in the order a committee reads them.
 KEY_FIGURES = (
@@ -102,25 +102,19 @@ def figure_label(name: str) -> str:
     return str(BY_NAME[name].label)
 
 
-@bp.get("/")
-def figures() -> Any:
-    """Every indicator per month for the programme, and per area; charts with tables."""
-    session = get_session()
-    form = forms.FiguresForm(request.args)
+def _figure_rows(session: Session, form: Any) -> tuple[Any, list[date], list[FigureRow]] | None:
+    """The programme, months and rows the picker asks for; None if it asks for nothing valid."""
     _programme(session, form)
     programme = None
     if form.programme.validate(form):
         programme = _chosen(session, form)
         choices = services.programme_areas(session=session, programme_id=programme.id)
         form.areas.choices = forms.options(choices)
-    valid = form.validate()
-    if not valid or programme is None:
-        return render_template("reports/figures.html", form=form, sections=[], months=[]), 400
+    if not form.validate() or programme is None:
+        return None
     start, end = form.period(today_local())
-    if not form.start.data:
-        form.start.data = start.strftime("%Y-%m")
-    if not form.end.data:
-        form.end.data = end.strftime("%Y-%m")
+    form.start.data = start.strftime("%Y-%m")
+    form.end.data = end.strftime("%Y-%m")
     rows = services.area_month_figures(
         session=session,
         programme_id=programme.id,
@@ -128,16 +122,29 @@ def figures() -> Any:
         end=end,
         area_ids=form.area_ids(),
     )
-    months = services.months_in(start, end)
+    return programme, services.months_in(start, end), rows
+
+
+def _counted_at(rows: list[FigureRow]) -> Any:
+    """When the oldest kept month shown was counted (None: every month was counted now)."""
+    return min((r.counted_at for r in rows if r.counted_at is not None), default=None)
+
+
+@bp.get("/")
+def figures() -> Any:
+    """Every indicator per month for the programme: a chart and a table a section; the tables
+    per area are a page of their own a section (at a city's size they would be most of it)."""
+    session = get_session()
+    form = forms.FiguresForm(request.args)
+    found = _figure_rows(session, form)
+    if found is None:
+        return render_template("reports/figures.html", form=form, sections=[], months=[]), 400
+    programme, months, rows = found
     totals = {r.month: r for r in rows if r.is_total}
-    areas: dict[tuple[int | None, str], dict[date, FigureRow]] = {}
-    for row in rows:
-        if not row.is_total:
-            areas.setdefault((row.area_id, row.area), {})[row.month] = row
     sections = [
         {
             "section": section,
-            "indicators": [i for i in INDICATORS if i.section == section.key],
+            "indicators": in_section(section.key),
             "chart": BY_NAME[section.chart],
             "chart_values": [_number(totals.get(m), section.chart) for m in months],
             "chart_texts": [shown(totals.get(m), section.chart) for m in months],
@@ -150,8 +157,38 @@ def figures() -> Any:
         programme=programme,
         months=months,
         totals=totals,
-        areas=areas,
         sections=sections,
+        counted_at=_counted_at(rows),
+        shown=shown,
+    )
+
+
+@bp.get("/areas")
+def areas() -> Any:
+    """One section's figures per area and month (the areas the picker names, or every one);
+    the first section if none is named."""
+    session = get_session()
+    form = forms.FiguresForm(request.args)
+    found = _figure_rows(session, form)
+    if found is None:
+        return render_template("reports/areas.html", form=form, section=None, months=[]), 400
+    programme, months, rows = found
+    section = next((s for s in SECTIONS if s.key == form.section.data), SECTIONS[0])
+    form.section.data = section.key
+    # The rows come by district and area: the first month's order is the page's.
+    by_area: dict[tuple[int | None, str], dict[date, FigureRow]] = {}
+    for row in rows:
+        if not row.is_total:
+            by_area.setdefault((row.area_id, row.area), {})[row.month] = row
+    return render_template(
+        "reports/areas.html",
+        form=form,
+        programme=programme,
+        months=months,
+        section=section,
+        indicators=in_section(section.key),
+        areas=[(name, by_month) for (_id, name), by_month in by_area.items()],
+        counted_at=_counted_at(rows),
         shown=shown,
     )
 
