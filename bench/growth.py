@@ -48,6 +48,7 @@ from sqlmodel import Session, select  # noqa: E402
 
 from interrupters import create_app  # noqa: E402
 from interrupters.cli import upgrade_database  # noqa: E402
+from interrupters.contacts.services import keep_worker_counts  # noqa: E402
 from interrupters.db import make_engine  # noqa: E402
 from interrupters.participants.models import Participant  # noqa: E402
 from interrupters.reports.services import keep_figures  # noqa: E402
@@ -302,15 +303,13 @@ def measure(url: str, people: dict[str, Any], repeat: int) -> dict[str, dict[str
             "INSTANCE_PATH": tempfile.mkdtemp(prefix="growth-"),
         }
     )
-    # The scheduler counts the figures' months at its start and keeps them (reports.jobs):
-    # the pages below read what it kept, as they do in service.
+    # The scheduler counts the figures' months and the dashboard's past weeks at its start
+    # and keeps them (interrupters/kept.py): the pages below read what was kept, as in service.
     with app.app_context(), Session(make_engine(url)) as session:
-        started = time.perf_counter()
-        months = keep_figures(session=session, now=datetime.now(UTC))
-        print(
-            f"  the figures' job counted {months} months in {time.perf_counter() - started:.1f} s",
-            flush=True,
-        )
+        for job, what in ((keep_figures, "months of figures"), (keep_worker_counts, "weeks")):
+            started = time.perf_counter()
+            made = job(session=session, now=datetime.now(UTC))
+            print(f"  kept {made} {what} in {time.perf_counter() - started:.1f} s", flush=True)
     clients: dict[str, Any] = {}
     results: dict[str, dict[str, float]] = {}
     for name, path, who in pages(people):

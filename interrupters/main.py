@@ -170,7 +170,9 @@ def supervisor(session: Session, actor: Principal, now: datetime) -> dict[str, A
     ends = [min(_midnight(monday + timedelta(weeks=1)), now) for monday in weeks]
     trend = conflicts.active_over_time(session=session, actor=actor, moments=ends)
     # Contacts per worker and week.
-    worker_weeks = contacts.contacts_per_worker(session=session, actor=actor, weeks=weeks)
+    worker_weeks = contacts.contacts_per_worker(
+        session=session, actor=actor, weeks=weeks, today=today
+    )
     per_worker = worker_weeks.counts
     workers = participants.organisation_workers(session=session, actor=actor)
     names = {u.id: u.display_name for u in workers if u.id is not None}

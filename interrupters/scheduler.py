@@ -31,7 +31,7 @@ from sqlmodel import Session
 from interrupters.audit.jobs import summarise_denials
 from interrupters.briefings.jobs import expire_due, publish_due
 from interrupters.conflicts.jobs import remind_follow_ups
-from interrupters.contacts.services import keep_week_counts
+from interrupters.contacts.services import keep_worker_counts
 from interrupters.db import gather_statistics, get_engine, session_scope, utcnow
 from interrupters.health.services import RUNNING, beat
 from interrupters.keys import key_id
@@ -130,8 +130,8 @@ def periodic_jobs(app: Flask) -> list[PeriodicJob]:
             run_at_start=True,
         ),
         PeriodicJob(
-            "contacts.keep_week_counts",
-            keep_week_counts,
+            "contacts.keep_worker_counts",
+            keep_worker_counts,
             "interval",
             {"minutes": int(app.config.get("KEPT_COUNTS_EVERY_MINUTES", 10))},
             run_at_start=True,

@@ -190,7 +190,11 @@ def test_past_weeks_are_kept_this_week_is_counted_as_you_look(client, session, w
     login_as("supervisor")
     now = datetime.now(UTC)
     worker = factories.create_user(session, world, "interrupter")
+    monday_noon = datetime.combine(_monday(now), time(12), STOCKHOLM)
+    earlier = [monday_noon] if monday_noon.date() < now.astimezone(STOCKHOLM).date() else []
     for moment in (now - timedelta(days=8), now - timedelta(days=8), now - timedelta(days=22)):
+        factories.create_contact(session, world, worker, occurred_at=moment)
+    for moment in earlier:  # a day of this week before today (from Tuesday on)
         factories.create_contact(session, world, worker, occurred_at=moment)
     session.commit()
     last_week, three_weeks = (f"{worker.id}-{_monday(now - timedelta(days=d))}" for d in (8, 22))
@@ -201,19 +205,21 @@ def test_past_weeks_are_kept_this_week_is_counted_as_you_look(client, session, w
 
     counted_now = shown()
     assert counted_now[last_week] == "2" and counted_now[three_weeks] == "1"
-    # The job keeps the eleven weeks before this one, for every programme of the world.
-    assert contacts.keep_week_counts(session=session, now=now) == 11 * 2
+    # The job keeps the eleven weeks before this one and this week's days before today, for
+    # every programme of the world.
+    days = now.astimezone(STOCKHOLM).weekday()
+    assert contacts.keep_worker_counts(session=session, now=now) == (11 + days) * 2
     assert shown() == counted_now
     # A late contact of a kept week waits for the job; one of this week is there at once.
     factories.create_contact(session, world, worker, occurred_at=now - timedelta(days=8))
-    factories.create_contact(session, world, worker, occurred_at=now - timedelta(minutes=5))
+    factories.create_contact(session, world, worker, occurred_at=now)
     session.commit()
     page = client.get("/").get_data(as_text=True)
     cells = _cells(page, "contacts")
     assert cells[last_week] == "2"
-    assert cells[f"{worker.id}-{_monday(now)}"] == "1"
+    assert cells[f"{worker.id}-{_monday(now)}"] == str(1 + len(earlier))
     assert "veckorna före den räknades" in page
-    # Ten minutes on, the week (not yet settled) is counted again.
+    # Ten minutes on, the two weeks not yet settled and this week's days are counted again.
     later = now + timedelta(minutes=10)
-    assert contacts.keep_week_counts(session=session, now=later) == 2 * 2
+    assert contacts.keep_worker_counts(session=session, now=later) == (2 + days) * 2
     assert shown()[last_week] == "3"

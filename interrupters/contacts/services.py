@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -541,100 +542,148 @@ def approve_contacts(
     return len(contact_ids)
 
 
-# The dashboard's contacts per worker and week (kept.py): this week counted on the spot, the
-# weeks before it kept by the job, each counted again until a fortnight after it ended.
-WEEKS_KEPT = "contacts_week"  # {"<worker id>": {"contacts": count}} a week
-WEEKS_SETTLE = timedelta(days=14)
+# The dashboard's contacts per worker and week (kept.py): the weeks before this one, and this
+# week's days before today, are kept by the job and counted again until a fortnight after they
+# ended; only today is counted as the supervisor looks.
+WEEK, DAY = "contacts_week", "contacts_day"  # {"<worker id>": {"contacts": count}} a period
+SETTLE = timedelta(days=14)
 DASHBOARD_WEEKS = 12  # this week and the eleven before
 
+PerWorker = dict[tuple[int, date], int]  # (worker, the period's first day) -> contacts
 
-def _week_counts(
-    session: Session, organisation_ids: list[int], weeks: Sequence[date]
+
+def _step(kind: str) -> timedelta:
+    return timedelta(weeks=1) if kind == WEEK else timedelta(days=1)
+
+
+def _end(kind: str, start: date) -> datetime:
+    """When the week or day beginning `start` ends (midnight, Stockholm)."""
+    return _start_of(start + _step(kind), None)
+
+
+def _periods(kind: str, first: date, last: date) -> tuple[list[date], list[datetime]]:
+    """The weeks (Mondays) or days from `first` to `last`, with their ends."""
+    step = _step(kind)
+    starts = [first + step * n for n in range((last - first) // step + 1)] if first <= last else []
+    return starts, [_end(kind, start) for start in starts]
+
+
+def _worker_counts(
+    session: Session, organisations: list[int], starts: Sequence[date], ends: Sequence[datetime]
 ) -> dict[tuple[int, int, date], int]:
-    """(organisation, worker, week) -> contacts, for consecutive `weeks` (Mondays), counted by
-    the database from ix_contact_figures alone: a row a worker and week."""
-    ends = [_start_of(monday + timedelta(weeks=1), None) for monday in weeks]
-    week = period_index(col(Contact.occurred_at), ends)
+    """(organisation, worker, period) -> contacts for consecutive periods, counted by the
+    database from ix_contact_figures alone: a row a worker and period."""
+    period = period_index(col(Contact.occurred_at), ends)
     rows = session.execute(
-        select(col(Contact.organisation_id), col(Contact.worker_id), week, func.count())
-        .where(col(Contact.organisation_id).in_(organisation_ids))
-        .where(col(Contact.occurred_at) >= _start_of(weeks[0], None))
+        select(col(Contact.organisation_id), col(Contact.worker_id), period, func.count())
+        .where(col(Contact.organisation_id).in_(organisations))
+        .where(col(Contact.occurred_at) >= _start_of(starts[0], None))
         .where(col(Contact.occurred_at) < ends[-1])
-        .group_by(col(Contact.organisation_id), col(Contact.worker_id), week)
+        .group_by(col(Contact.organisation_id), col(Contact.worker_id), period)
     ).all()
-    return {(org, worker, weeks[index]): n for org, worker, index, n in rows if index >= 0}
+    return {(org, worker, starts[index]): n for org, worker, index, n in rows if index >= 0}
+
+
+def _kept_or_counted(
+    session: Session, organisations: list[int], kind: str, first: date, last: date
+) -> tuple[PerWorker, list[datetime]]:
+    """Contacts per worker and period: kept periods as kept, the others counted now; and when
+    the kept ones were counted."""
+    starts, ends = _periods(kind, first, last)
+    found = kept.read(session=session, kind=kind, organisation_ids=organisations, periods=starts)
+    missing = [
+        i for i, start in enumerate(starts) if any((o, start) not in found for o in organisations)
+    ]
+    counts: PerWorker = {}
+    counted = []
+    for (_org, start), row in found.items():
+        if starts.index(start) in missing:
+            continue
+        counted.append(row.counted_at)
+        for worker_key, values in row.counts.items():
+            key = (int(worker_key), start)
+            counts[key] = counts.get(key, 0) + values.get("contacts", 0)
+    for run in kept.runs(missing):
+        for (_org, worker, start), n in _worker_counts(
+            session, organisations, starts[run[0] : run[-1] + 1], ends[run[0] : run[-1] + 1]
+        ).items():
+            counts[(worker, start)] = counts.get((worker, start), 0) + n
+    return counts, counted
 
 
 @dataclass(frozen=True)
 class WorkerWeeks:
-    """Contacts per worker and week, and when the oldest kept week was counted (None: now)."""
+    """Contacts per worker and week, and when the oldest kept period was counted (None: all
+    counted now)."""
 
     counts: dict[int, dict[date, int]]
     counted_at: datetime | None
 
 
 def contacts_per_worker(
-    *, session: Session, actor: Principal, weeks: Sequence[date]
+    *, session: Session, actor: Principal, weeks: Sequence[date], today: date
 ) -> WorkerWeeks:
     """Contacts per worker and week in the supervisor's organisations, for consecutive `weeks`
-    (their Mondays, Stockholm time): kept weeks as kept, the others counted now."""
+    (their Mondays, Stockholm time; the last holds `today`)."""
     organisations = actor.organisations(Role.supervisor)
-    found = kept.read(
-        session=session, kind=WEEKS_KEPT, organisation_ids=organisations, periods=weeks
+    past, counted = _kept_or_counted(session, organisations, WEEK, weeks[0], weeks[-2])
+    days, counted_days = _kept_or_counted(
+        session, organisations, DAY, weeks[-1], today - timedelta(days=1)
     )
+    today_counts = _worker_counts(session, organisations, [today], [_end(DAY, today)])
     counts: dict[int, dict[date, int]] = {}
-    missing = [i for i, w in enumerate(weeks) if any((o, w) not in found for o in organisations)]
-    for (_org, monday), row in found.items():
-        if weeks.index(monday) in missing:
-            continue
-        for worker_key, values in row.counts.items():
-            cells = counts.setdefault(int(worker_key), {})
-            cells[monday] = cells.get(monday, 0) + values.get("contacts", 0)
-    for run in kept.runs(missing):
-        run_weeks = [weeks[i] for i in run]
-        for (_org, worker, monday), n in _week_counts(session, organisations, run_weeks).items():
-            cells = counts.setdefault(worker, {})
-            cells[monday] = cells.get(monday, 0) + n
-    counted = [row.counted_at for (_o, w), row in found.items() if weeks.index(w) not in missing]
-    return WorkerWeeks(counts=counts, counted_at=min(counted, default=None))
+    for (worker, start), n in past.items():
+        counts.setdefault(worker, {})[start] = n
+    this_week = [*days.items(), *(((w, d), n) for (_o, w, d), n in today_counts.items())]
+    for (worker, _day), n in this_week:
+        cells = counts.setdefault(worker, {})
+        cells[weeks[-1]] = cells.get(weeks[-1], 0) + n
+    return WorkerWeeks(counts=counts, counted_at=min([*counted, *counted_days], default=None))
 
 
-def keep_week_counts(*, session: Session, now: datetime) -> int:
-    """Count and keep every organisation's weeks before this one that may still change (the
-    dashboard's eleven); return how many weeks were counted. A commit an organisation, after
-    its counting (SQLite's write lock is not held while the database counts)."""
+def keep_worker_counts(*, session: Session, now: datetime) -> int:
+    """Count and keep every programme's periods behind the dashboard that may still change:
+    the eleven weeks before this one, and this week's days before today. Returns how many
+    periods were counted; a commit a programme, after its counting (SQLite's write lock is not
+    held while the database counts)."""
     today = now.astimezone(STOCKHOLM).date()
-    this_monday = today - timedelta(days=today.weekday())
-    weeks = [this_monday - timedelta(weeks=back) for back in range(DASHBOARD_WEEKS - 1, 0, -1)]
+    monday = today - timedelta(days=today.weekday())
     programmes = session.exec(
         select(Organisation.id).where(Organisation.type == OrganisationType.cv_programme.value)
     ).all()
     made = 0
     for organisation_id in programmes:
         assert organisation_id is not None
-        due = kept.due(
-            session=session,
-            kind=WEEKS_KEPT,
-            organisation_id=organisation_id,
-            periods=weeks,
-            end_of=lambda monday: _start_of(monday + timedelta(weeks=1), None),
-            settle=WEEKS_SETTLE,
-        )
-        counted: list[tuple[date, kept.Counts]] = []
-        for run in kept.runs(due):
-            run_weeks = [weeks[i] for i in run]
-            by_week: dict[date, kept.Counts] = {w: {} for w in run_weeks}
-            for (_org, worker, monday), n in _week_counts(
-                session, [organisation_id], run_weeks
-            ).items():
-                by_week[monday][str(worker)] = {"contacts": n}
-            counted += list(by_week.items())
-        for monday, workers in counted:
+        counted: list[tuple[str, date, kept.Counts]] = []
+        for kind, first, last in (
+            (WEEK, monday - timedelta(weeks=DASHBOARD_WEEKS - 1), monday - timedelta(weeks=1)),
+            (DAY, monday, today - timedelta(days=1)),
+        ):
+            starts, ends = _periods(kind, first, last)
+            if not starts:
+                continue
+            due = kept.due(
+                session=session,
+                kind=kind,
+                organisation_id=organisation_id,
+                periods=starts,
+                end_of=partial(_end, kind),
+                settle=SETTLE,
+            )
+            for run in kept.runs(due):
+                run_starts = starts[run[0] : run[-1] + 1]
+                by_start: dict[date, kept.Counts] = {start: {} for start in run_starts}
+                for (_org, worker, start), n in _worker_counts(
+                    session, [organisation_id], run_starts, ends[run[0] : run[-1] + 1]
+                ).items():
+                    by_start[start][str(worker)] = {"contacts": n}
+                counted += [(kind, start, workers) for start, workers in by_start.items()]
+        for kind, start, workers in counted:
             kept.keep(
                 session=session,
-                kind=WEEKS_KEPT,
+                kind=kind,
                 organisation_id=organisation_id,
-                period=monday,
+                period=start,
                 counts=workers,
                 now=now,
             )
