@@ -244,7 +244,7 @@ def measure(
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": False})
     cdp.send("Network.emulateNetworkConditions", SLOW_4G)
 
-    server_start = len(live.requests)
+    server_start, revalidated_start = len(live.requests), len(live.not_modified)
     first = page.goto(path, wait_until="networkidle")
     if first is None or urlsplit(page.url).path != urlsplit(path).path or not first.ok:
         raise SystemExit(f"{path} did not load as {email}: landed on {page.url}")
@@ -253,6 +253,9 @@ def measure(
     wait_until_quiet(live)
     layout_shift = float(page.evaluate(LAYOUT_SHIFT))
     at_server = Counter(live.requests[server_start:])
+    # A 304 is a revalidation (Chromium's install of a new worker checks its imports with the
+    # server before taking them from the HTTP cache): no body twice, so not fetched twice.
+    revalidated = Counter(live.not_modified[revalidated_start:])
     cold = log.in_phase("cold")
     resources = []
     # Bodies are read now: DevTools forgets them once the page navigates away.
@@ -274,7 +277,8 @@ def measure(
     document = next(r for r in resources if r["type"] == "Document")
     # What reached the server that the page did not fetch: the service worker's.
     by_page = Counter(urlsplit(e.url).path for e in cold.values() if not e.cached and e.status != 0)
-    for worker_path, times in (at_server - by_page).items():
+    # (A revalidation sent no body: it weighs nothing here.)
+    for worker_path, times in (at_server - by_page - revalidated).items():
         if worker_path.startswith("/sync/"):
             continue  # its sending, counted below; never a GET to weigh again
         answer = context.request.get(worker_path, max_redirects=0)
@@ -289,7 +293,10 @@ def measure(
                     "gzip_bytes": len(gzip.compress(body, compresslevel=6)),
                 }
             )
-    static_twice = sorted(p for p, n in at_server.items() if n > 1 and is_static(p, live))
+    static_twice = sorted(
+        p for p, n in (at_server - revalidated).items() if n > 1 and is_static(p, live)
+    )
+    static_revalidated = sorted(p for p in revalidated if is_static(p, live))
 
     log.phase = "away"
     page.goto(away, wait_until="networkidle")
@@ -328,6 +335,7 @@ def measure(
             "second_visit_static_at_server": len(static_at_server),
             "service_worker_activated": worker,
             "static_served_twice": static_twice,
+            "static_revalidated": static_revalidated,
             "service_worker_gzip_bytes": sum(
                 r["gzip_bytes"] for r in resources if r["type"] == "ServiceWorker"
             ),
@@ -367,6 +375,8 @@ def print_table(result: dict[str, Any]) -> None:
     worker_bytes = _kb(info["service_worker_gzip_bytes"])
     print(f"{'cold load: the service worker, gzipped':<42}{worker_bytes:>10}")
     print(f"{'service worker activated':<42}{info['service_worker_activated']!s:>10}")
+    for again in info["static_revalidated"]:
+        print(f"  revalidated (304, no body): {again}")
     for twice in info["static_served_twice"]:
         print(f"  served twice: {twice}")
     at_server = info["second_visit_static_at_server"]

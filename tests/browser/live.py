@@ -186,6 +186,8 @@ class LiveServer:
     app: Flask
     # The path of every request that reached the server, in order (the bench counts them).
     requests: list[str] = field(default_factory=list)
+    # The paths answered 304 Not Modified: a cache's revalidation, no body sent again.
+    not_modified: list[str] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
     control: _Control | None = None
 
@@ -206,6 +208,7 @@ class _Recorder:
     def __init__(self, app: Flask, paths: list[str], faults: Faults | None = None) -> None:
         self.app = app
         self.paths = paths
+        self.not_modified: list[str] = []
         self.faults = faults or Faults()
         self.control: _Control | None = None
 
@@ -226,6 +229,8 @@ class _Recorder:
 
             def noting(code: str, headers: Any, exc_info: Any = None) -> Any:
                 status.append(int(code.split()[0]))
+                if status[-1] == 304:
+                    self.not_modified.append(path)
                 encoding.extend(v for k, v in headers if k.lower() == "content-encoding")
                 if self.faults.strip_clear_site_data:
                     kept = [(k, v) for k, v in headers if k.lower() != "clear-site-data"]
@@ -328,6 +333,7 @@ def live_server(directory: Path, **overrides: Any) -> Iterator[LiveServer]:
             url=f"http://127.0.0.1:{control.port}",
             app=app,
             requests=requests,
+            not_modified=recorder.not_modified,
             faults=faults,
             control=control,
         )
