@@ -74,22 +74,55 @@ def due(
     ]
 
 
-def keep(
+def count_due(
     *,
     session: Session,
     kind: str,
     organisation_id: int,
-    period: date,
-    counts: Counts,
-    now: datetime,
-) -> None:
-    """Keep one period's counts (insert, or replace what was kept)."""
-    values = {"counts": counts, "counted_at": now}
-    session.execute(
-        upsert(session, KeptCounts)
-        .values(kind=kind, organisation_id=organisation_id, period=period, **values)
-        .on_conflict_do_update(index_elements=["kind", "organisation_id", "period"], set_=values)
-    )
+    periods: Sequence[date],
+    end_of: Callable[[date], datetime],
+    settle: timedelta,
+    count: Callable[[list[date]], dict[date, Counts]],
+) -> list[KeptCounts]:
+    """The due periods of one organisation counted by `count` (a run of consecutive periods
+    at a time; a period it leaves out counted nothing), not yet kept: `keep_all` writes them,
+    so that the counting, which may take seconds, holds no write lock."""
+    counted = []
+    for run in runs(
+        due(
+            session=session,
+            kind=kind,
+            organisation_id=organisation_id,
+            periods=periods,
+            end_of=end_of,
+            settle=settle,
+        )
+    ):
+        run_periods = [periods[i] for i in run]
+        found = count(run_periods)
+        counted += [
+            KeptCounts(
+                kind=kind,
+                organisation_id=organisation_id,
+                period=period,
+                counts=found.get(period, {}),
+            )
+            for period in run_periods
+        ]
+    return counted
+
+
+def keep_all(*, session: Session, counted: Iterable[KeptCounts], now: datetime) -> None:
+    """Keep what `count_due` counted (insert, or replace what was kept); the caller commits."""
+    for row in counted:
+        values = {"counts": row.counts, "counted_at": now}
+        session.execute(
+            upsert(session, KeptCounts)
+            .values(kind=row.kind, organisation_id=row.organisation_id, period=row.period, **values)
+            .on_conflict_do_update(
+                index_elements=["kind", "organisation_id", "period"], set_=values
+            )
+        )
 
 
 def runs(indexes: Sequence[int]) -> list[list[int]]:
@@ -103,4 +136,4 @@ def runs(indexes: Sequence[int]) -> list[list[int]]:
     return found
 
 
-__all__ = ["KeptCounts", "due", "keep", "read", "runs"]
+__all__ = ["KeptCounts", "count_due", "due", "keep_all", "read", "runs"]

@@ -39,26 +39,24 @@ def test_a_period_is_due_until_it_has_settled_and_a_second_keep_replaces_the_fir
         )
 
     assert due(NOW) == [0, 1, 2]  # never kept
-    for period in periods:
-        kept.keep(
-            session=session,
-            kind="test",
-            organisation_id=programme,
-            period=period,
-            counts={"1": {"contacts": 1}},
-            now=NOW,
-        )
-    session.commit()
-    # September ended 50 days before it was counted: final. October and November: not yet.
-    assert due(NOW) == [1, 2]
-    kept.keep(
+    counted = kept.count_due(
         session=session,
         kind="test",
         organisation_id=programme,
-        period=periods[1],
-        counts={"1": {"contacts": 7}},
-        now=NOW + timedelta(days=40),
+        periods=periods,
+        end_of=end_of,
+        settle=timedelta(days=31),
+        count=lambda run: {period: {"1": {"contacts": 1}} for period in run},
     )
+    assert [row.period for row in counted] == periods
+    kept.keep_all(session=session, counted=counted, now=NOW)
+    session.commit()
+    # September ended 50 days before it was counted: final. October and November: not yet.
+    assert due(NOW) == [1, 2]
+    again = kept.KeptCounts(
+        kind="test", organisation_id=programme, period=periods[1], counts={"1": {"contacts": 7}}
+    )
+    kept.keep_all(session=session, counted=[again], now=NOW + timedelta(days=40))
     session.commit()
     assert due(NOW) == [2]
     found = kept.read(session=session, kind="test", organisation_ids=[programme], periods=periods)

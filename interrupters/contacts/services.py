@@ -654,42 +654,39 @@ def keep_worker_counts(*, session: Session, now: datetime) -> int:
     made = 0
     for organisation_id in programmes:
         assert organisation_id is not None
-        counted: list[tuple[str, date, kept.Counts]] = []
+        counted: list[kept.KeptCounts] = []
         for kind, first, last in (
             (WEEK, monday - timedelta(weeks=DASHBOARD_WEEKS - 1), monday - timedelta(weeks=1)),
             (DAY, monday, today - timedelta(days=1)),
         ):
-            starts, ends = _periods(kind, first, last)
-            if not starts:
-                continue
-            due = kept.due(
-                session=session,
-                kind=kind,
-                organisation_id=organisation_id,
-                periods=starts,
-                end_of=partial(_end, kind),
-                settle=SETTLE,
-            )
-            for run in kept.runs(due):
-                run_starts = starts[run[0] : run[-1] + 1]
-                by_start: dict[date, kept.Counts] = {start: {} for start in run_starts}
-                for (_org, worker, start), n in _worker_counts(
-                    session, [organisation_id], run_starts, ends[run[0] : run[-1] + 1]
-                ).items():
-                    by_start[start][str(worker)] = {"contacts": n}
-                counted += [(kind, start, workers) for start, workers in by_start.items()]
-        for kind, start, workers in counted:
-            kept.keep(
-                session=session,
-                kind=kind,
-                organisation_id=organisation_id,
-                period=start,
-                counts=workers,
-                now=now,
-            )
+            starts, _ends = _periods(kind, first, last)
+            if starts:
+                counted += kept.count_due(
+                    session=session,
+                    kind=kind,
+                    organisation_id=organisation_id,
+                    periods=starts,
+                    end_of=partial(_end, kind),
+                    settle=SETTLE,
+                    count=partial(_kept_form, session, organisation_id, kind),
+                )
+        kept.keep_all(session=session, counted=counted, now=now)
         session.commit()
         made += len(counted)
     return made
+
+
+def _kept_form(
+    session: Session, organisation_id: int, kind: str, starts: list[date]
+) -> dict[date, kept.Counts]:
+    """A run of weeks or days counted now, as kept: period -> worker id -> {"contacts": n}."""
+    ends = [_end(kind, start) for start in starts]
+    by_start: dict[date, kept.Counts] = {}
+    for (_org, worker, start), n in _worker_counts(
+        session, [organisation_id], starts, ends
+    ).items():
+        by_start.setdefault(start, {})[str(worker)] = {"contacts": n}
+    return by_start
 
 
 def team_contacts(

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -654,33 +655,29 @@ def keep_figures(*, session: Session, now: datetime) -> int:
     made = 0
     for programme_id in programmes:
         assert programme_id is not None
-        due = kept.due(
+        counted = kept.count_due(
             session=session,
             kind=KEPT,
             organisation_id=programme_id,
             periods=months,
             end_of=lambda month: month_start_utc(next_month(month)),
             settle=SETTLE,
+            count=partial(_month_counts, session, programme_id),
         )
-        counts: list[tuple[date, kept.Counts]] = []
-        for run in kept.runs(due):
-            run_months = [months[i] for i in run]
-            by_month: dict[int, kept.Counts] = {i: {} for i in range(len(run))}
-            for (m, area), values in _counted(session, programme_id, run_months).items():
-                by_month[m][str(area)] = values
-            counts += [(run_months[m], areas) for m, areas in by_month.items()]
-        for month, areas in counts:
-            kept.keep(
-                session=session,
-                kind=KEPT,
-                organisation_id=programme_id,
-                period=month,
-                counts=areas,
-                now=now,
-            )
+        kept.keep_all(session=session, counted=counted, now=now)
         session.commit()
-        made += len(counts)
+        made += len(counted)
     return made
+
+
+def _month_counts(
+    session: Session, programme_id: int, months: list[date]
+) -> dict[date, kept.Counts]:
+    """A run of months counted now, as kept: month -> area id -> indicator -> count."""
+    by_month: dict[date, kept.Counts] = {}
+    for (m, area), values in _counted(session, programme_id, months).items():
+        by_month.setdefault(months[m], {})[str(area)] = values
+    return by_month
 
 
 def _month_back(month: date, months: int) -> date:
