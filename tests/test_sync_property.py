@@ -1,9 +1,9 @@
 """The sync protocol under faults: phones' outboxes against the real server (issue 3).
 
-A hypothesis state machine drives one to four phones (two workers, the first with two phones,
-and a night walker's) against the real app through Flask's test client, on SQLite and on
-PostgreSQL, with CSRF on. Between them they send every declared record kind but the
-picture's two (NOT_SENT; assert_every_declared_kind_is_sent fails on any other). Each
+A hypothesis state machine drives one to five phones (two workers, the first with two phones,
+a night walker's and a briefing author's) against the real app through Flask's test client, on
+SQLite and on PostgreSQL, with CSRF on. Between them they send every declared record kind
+(assert_every_declared_kind_is_sent fails on any other the machine does not send). Each
 phone runs a Python port of the outbox's rules (static/js/lib/outbox.js):
 
 - a record is sealed to the server's key (crypto.seal, as the browser does) when it is written,
@@ -104,6 +104,7 @@ from interrupters.conflicts.models import (
 from interrupters.contacts.forms import STOCKHOLM
 from interrupters.contacts.models import Contact
 from interrupters.db import make_engine
+from interrupters.picture.models import PlaceObservation
 from interrupters.places.models import Place
 from interrupters.records import KINDS as DECLARED
 from interrupters.records.models import HeldRecord
@@ -136,18 +137,26 @@ KINDS = (
     "community_response",
     "referral",
     "referral_update",
+    "place_signal",
 )
 # What a night walker's phone sends (the fourth phone): walk reports and briefing receipts.
 WALKER_KINDS = ("walk_report", "briefing_read", "briefing_ack")
-# Declared kinds no phone here sends yet: the picture's (a partner's observation needs a
-# briefing author's phone; an interrupter's place signal its own district set-up).
-NOT_SENT = frozenset({"place_observation", "place_signal"})
+# What a briefing author's phone sends (the fifth): the situational picture's observations.
+AUTHOR_KINDS = ("place_observation",)
+# Declared kinds no phone here sends (none: every kind is sent).
+NOT_SENT: frozenset[str] = frozenset()
 # Kinds no phone time holds: a walk report has none; a receipt keeps a time ahead as it is.
 UNTIMED = frozenset({"walk_report", "briefing_read", "briefing_ack"})
 # The field that names a record's place, where it is not the location select.
-PLACE_FIELD = {"walk_report": "places_visited"}
+PLACE_FIELD = {
+    "walk_report": "places_visited",
+    "place_signal": "place_id",
+    "place_observation": "place_id",
+}
 # Places of the walk's district (Järva): a walk report names the drawn place if it is one.
 WALK_PLACES = ("Rinkeby torg", "Tensta centrum")
+# The picture's kinds name a place of the districts served (Järva), never an area.
+PICTURE_KINDS = frozenset({"place_signal", "place_observation"})
 # Kinds whose location is an area (a removed place does not concern them), or none at all.
 AREA_ONLY = frozenset({"community_response"})
 NO_PLACE = frozenset(
@@ -155,7 +164,11 @@ NO_PLACE = frozenset(
     | {"briefing_read", "briefing_ack"}
 )
 # The field that carries a record's own time, where it is not occurred_at.
-TIME_FIELD = {"referral": "made_at"}
+TIME_FIELD = {
+    "referral": "made_at",
+    "place_signal": "observed_at",
+    "place_observation": "observed_at",
+}
 LOCATIONS = ("Rinkeby torg", "Tensta centrum", "Bredängs centrum", "area:Rinkeby", "area:Tensta")
 AGE_BANDS = ("<15", "15-17", "18-20", "25+")
 OK = ("ok", None)
@@ -181,7 +194,7 @@ ATTEMPT = st.one_of(
         st.tuples(st.just("stale_csrf"), st.none()),
     ),
 )
-PHONE = st.integers(0, 3)
+PHONE = st.integers(0, 4)
 # The 72-hour range, and the ten-minute boundary where contacts start to be held.
 CLOCK_SKEW = st.one_of(st.integers(-SKEW, SKEW), st.integers(9 * 60, 12 * 60))
 
@@ -369,10 +382,11 @@ class Harness:
         )
         session.commit()
         self.walk_id, self.briefing_id = walk.id or 0, briefing.id or 0
-        # Two workers, the first with two phones; the night walker's phone is the fourth.
+        # Two workers, the first with two phones; the night walker's phone is the fourth, the
+        # briefing author's (the municipality's observations) the fifth.
         self.devices = [
             Device(index=i, email=user.email, user_id=user.id or 0, client=app.test_client())
-            for i, user in enumerate((users[0], users[1], users[0], walker))
+            for i, user in enumerate((users[0], users[1], users[0], walker, author))
         ]
         self.stats: Counter[str] = Counter()
         self.backoff_left_s = 0.0
@@ -407,6 +421,7 @@ class Harness:
                 connection.execute(delete(ReferralUpdate))
                 connection.execute(delete(WalkReport))
                 connection.execute(delete(BriefingReceipt))
+                connection.execute(delete(PlaceObservation))
                 connection.execute(
                     delete(Referral).where(col(Referral.id).not_in(list(self.referrals.values())))
                 )
@@ -440,6 +455,7 @@ class Harness:
                 " UNION ALL SELECT client_uuid, client_uuid FROM referral_update"
                 " UNION ALL SELECT client_uuid, client_uuid FROM walk_report"
                 " UNION ALL SELECT client_uuid, client_uuid FROM briefing_receipt"
+                " UNION ALL SELECT client_uuid, client_uuid FROM place_observation"
                 " UNION ALL SELECT client_uuid, NULL FROM held_record"
             )
             rows = cursor.fetchall()
@@ -800,7 +816,7 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
 
         # -- rules ----------------------------------------------------------------------------
 
-        @initialize(count=st.integers(1, 4))
+        @initialize(count=st.integers(1, 5))
         def phones_in_use(self, count: int) -> None:
             self.phones = harness.devices[:count]
             for phone in self.phones:
@@ -820,7 +836,7 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
             send=st.booleans(),
             attempts=st.lists(ATTEMPT, max_size=3),
             batch=st.booleans(),
-            kind=st.sampled_from(KINDS + WALKER_KINDS),
+            kind=st.sampled_from(KINDS + WALKER_KINDS + AUTHOR_KINDS),
         )
         def write_contacts(
             self,
@@ -836,11 +852,13 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
             """Records saved on the phone, one or two in a row; online, a run follows."""
             phone = self.phone(index)
             # Each phone sends its role's kinds: the same draw, read as one of them.
-            own = WALKER_KINDS if phone is harness.devices[3] else KINDS
+            own = {3: WALKER_KINDS, 4: AUTHOR_KINDS}.get(phone.index, KINDS)
             if kind not in own:
-                kind = own[(KINDS + WALKER_KINDS).index(kind) % len(own)]
+                kind = own[(KINDS + WALKER_KINDS + AUTHOR_KINDS).index(kind) % len(own)]
             if kind in AREA_ONLY and not where.startswith("area:"):
                 where = "area:Rinkeby"
+            if kind in PICTURE_KINDS and where not in WALK_PLACES:
+                where = WALK_PLACES[len(where) % len(WALK_PLACES)]
             location, place = harness.location(where)
             if kind in NO_PLACE or (kind == "walk_report" and place not in WALK_PLACES):
                 place = None
@@ -863,6 +881,8 @@ def machine_for(harness: Harness) -> type[RuleBasedStateMachine]:
                     payload |= {"walk_id": str(harness.walk_id), "places_visited": visited}
                 if kind in ("briefing_read", "briefing_ack"):
                     payload |= {"briefing_id": str(harness.briefing_id)}
+                if kind in PICTURE_KINDS:
+                    payload |= {"place_id": str(harness.places[str(place)])}
                 self.records[client_uuid] = Record(
                     client_uuid=client_uuid,
                     phone=phone.index,
@@ -1115,7 +1135,7 @@ def test_sync_protocol_under_faults(
 
 def assert_every_declared_kind_is_sent() -> None:
     """A kind declared (records.declare) that no phone of the machine sends fails here."""
-    sent = set(KINDS) | set(WALKER_KINDS)
+    sent = set(KINDS) | set(WALKER_KINDS) | set(AUTHOR_KINDS)
     missing = set(DECLARED) - sent - NOT_SENT
     assert not missing, f"declared kinds the property test never sends: {sorted(missing)}"
     assert not (sent | NOT_SENT) - set(DECLARED), "the test names a kind nobody declares"
@@ -1194,6 +1214,18 @@ def payload_of(
     if kind in ("briefing_read", "briefing_ack"):
         # The briefing is the caller's; the time is when the phone's reader read it.
         return {"at": occurred}
+    if kind == "place_signal":
+        # The place is the caller's: one of the districts the programme serves.
+        return {"observed_at": occurred, "kind": "tension_between_groups", "severity": "2"}
+    if kind == "place_observation":
+        # A partner's (the municipality's field assistants); the note carries the marker.
+        return {
+            "observed_at": occurred,
+            "kind": "tension_between_groups",
+            "severity": "1",
+            "source": "field_assistants",
+            "note": f"marker {marker[:8]}",
+        }
     if kind == "referral":
         # The participant and the service are the phone's worker's (added by the caller).
         return {
