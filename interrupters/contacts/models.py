@@ -20,7 +20,9 @@ class Contact(SQLModel, table=True):
     # migration 636b1b2f3268).
     __table_args__ = (
         # A participant's history, and the latest contact of each participant (the caseload).
-        Index("ix_contact_participant_history", "participant_id", "occurred_at", "id"),
+        Index(
+            "ix_contact_participant_history", "participant_id", "occurred_at", "id", "follow_up_on"
+        ),
         # A worker's contacts, all of them (the team's, of one worker) or of one state.
         Index("ix_contact_worker_history", "worker_id", "occurred_at", "id"),
         Index("ix_contact_worker_state", "worker_id", "review_state", "occurred_at", "id"),

@@ -234,12 +234,13 @@ def close_participant(
     return participant
 
 
-def _latest_contact_ids(participant_id: Any) -> Any:
-    """The id of a participant's latest contact (a correlated subquery: one seek down
-    ix_contact_participant_history per participant, however long its history; never every
-    contact of the caseload grouped for a max(), issue 13)."""
+def _latest_of(participant_id: Any, column: Any) -> Any:
+    """A column of a participant's latest contact (a correlated subquery: one seek down
+    ix_contact_participant_history per participant, which also holds the follow-up, so the
+    seek never reads the table; never every contact of the caseload grouped for a max(),
+    issue 13)."""
     return (
-        select(Contact.id)
+        select(column)
         .where(Contact.participant_id == participant_id)
         .order_by(col(Contact.occurred_at).desc(), col(Contact.id).desc())
         .limit(1)
@@ -254,20 +255,14 @@ def _latest(
     ids = [p.id for p in participants if p.id is not None]
     if not ids:
         return {}
-    latest = (
-        select(
-            col(Participant.id).label("participant_id"),
-            _latest_contact_ids(Participant.id).label("contact_id"),
-        )
-        .where(col(Participant.id).in_(ids))
-        .subquery()
-    )
     rows = session.exec(
-        select(latest.c.participant_id, col(Contact.occurred_at), col(Contact.follow_up_on)).join(
-            Contact, col(Contact.id) == latest.c.contact_id
-        )
+        select(
+            col(Participant.id),
+            _latest_of(Participant.id, Contact.occurred_at),
+            _latest_of(Participant.id, Contact.follow_up_on),
+        ).where(col(Participant.id).in_(ids))
     ).all()
-    return {pid: (at, follow) for pid, at, follow in rows}
+    return {pid: (at, follow) for pid, at, follow in rows if pid is not None and at is not None}
 
 
 def _rows(*, session: Session, participants: Sequence[Participant]) -> list[CaseloadRow]:
@@ -379,18 +374,18 @@ def team_overdue(
     latest = (
         select(
             col(Participant.id).label("participant_id"),
-            _latest_contact_ids(Participant.id).label("contact_id"),
+            _latest_of(Participant.id, Contact.occurred_at).label("occurred_at"),
+            _latest_of(Participant.id, Contact.follow_up_on).label("follow_up_on"),
         )
         .where(col(Participant.organisation_id).in_(actor.organisations(*CASE_ROLES)))
         .where(Participant.status != ParticipantStatus.exited.value)
         .subquery()
     )
     found = session.exec(
-        select(Participant, User.display_name, col(Contact.occurred_at), col(Contact.follow_up_on))
+        select(Participant, User.display_name, latest.c.occurred_at, latest.c.follow_up_on)
         .join(latest, latest.c.participant_id == Participant.id)
-        .join(Contact, col(Contact.id) == latest.c.contact_id)
         .join(User, col(User.id) == Participant.worker_id)
-        .where(col(Contact.follow_up_on) < today)
+        .where(latest.c.follow_up_on < today)
     ).all()
     rows = [
         (CaseloadRow(participant=p, last_contact_at=at, next_follow_up=follow), name)
