@@ -934,6 +934,8 @@ def test_another_programme_is_forbidden(client, world, login_as):
     login_as("researcher")
     other = world.organisations["other_programme"].id
     assert client.get("/figures/", query_string={"programme": other}).status_code in (400, 403)
+    areas = client.get("/figures/areas", query_string={"programme": other, "section": "contacts"})
+    assert areas.status_code in (400, 403)
     assert client.get("/figures/monthly", query_string={"programme": other}).status_code in (
         400,
         403,
