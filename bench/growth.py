@@ -86,6 +86,11 @@ def fresh_database(kind: str, template: str | None = None) -> Iterator[str]:
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     try:
         upgrade_database(url)
+        # A copy just made and migrated (indexes rebuilt) is not a database in service, which
+        # autovacuum keeps vacuumed and analysed: measured as it comes, every page at a million
+        # was 5-20 ms slower, the figures too, which read no contact at all.
+        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
+            connection.execute("VACUUM ANALYZE")
         yield url
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
