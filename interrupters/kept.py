@@ -57,10 +57,11 @@ def due(
     settle: timedelta,
 ) -> list[int]:
     """The indexes of `periods` never kept, or counted before they had settled."""
+    # The times alone: the counts (a programme's areas times every indicator) stay unread.
     kept: dict[date, datetime] = {
-        row.period: row.counted_at
-        for row in session.exec(
-            select(KeptCounts).where(
+        period: counted_at
+        for period, counted_at in session.exec(
+            select(col(KeptCounts.period), col(KeptCounts.counted_at)).where(
                 KeptCounts.kind == kind,
                 KeptCounts.organisation_id == organisation_id,
                 col(KeptCounts.period) >= periods[0],
