@@ -48,7 +48,7 @@ from sqlmodel import Session, select  # noqa: E402
 
 from interrupters import create_app  # noqa: E402
 from interrupters.cli import upgrade_database  # noqa: E402
-from interrupters.contacts.services import keep_worker_counts  # noqa: E402
+from interrupters.contacts.services import keep_worker_counts, refresh_latest  # noqa: E402
 from interrupters.db import make_engine  # noqa: E402
 from interrupters.participants.models import Participant  # noqa: E402
 from interrupters.reports.services import keep_figures  # noqa: E402
@@ -128,6 +128,9 @@ def seed(url: str, contacts: int) -> dict[str, Any]:
     )
     _bulk_insert(engine, rows)
     with Session(engine) as session:
+        # As the demo does after its rows: each participant's latest contact, read once.
+        refresh_latest(session=session, participant_ids=None)
+        session.commit()
         participant_id = session.exec(
             select(Participant.id).where(Participant.worker_id == first_worker_id)
         ).first()

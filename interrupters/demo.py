@@ -14,6 +14,7 @@ from interrupters.auth.principal import Principal
 from interrupters.auth.services import create_user_with_password
 from interrupters.auth.values import OrganisationType, Role
 from interrupters.contacts.models import Contact, ContactReview
+from interrupters.contacts.services import refresh_latest
 from interrupters.contacts.values import (
     ContactKind,
     ContactPurpose,
@@ -303,6 +304,8 @@ def seed_demo(*, session: Session, now: datetime | None = None, seed: int = 2026
     seed_demo_history(session=session, now=now, programme=PROGRAMME, association=ASSOCIATION)
     seed_demo_research(session=session, now=now)
     seed_demo_picture(session=session, now=now)
+    # The contacts above were added as rows: each participant's latest contact is read once.
+    refresh_latest(session=session, participant_ids=None)
     return True
 
 

@@ -25,6 +25,7 @@ from interrupters.auth import services as auth_services
 from interrupters.auth.principal import OFFICE_ROLES
 from interrupters.auth.values import Role
 from interrupters.cli import upgrade_database
+from interrupters.contacts.services import latest_out_of_step
 from interrupters.db import make_engine, metadata
 from interrupters.push.jobs import join_deliveries
 
@@ -142,6 +143,9 @@ def app(database_url: str, app_config: dict[str, Any], tmp_path: Path) -> Iterat
     yield app
     # Deliveries started after a request finish before the next test empties the tables.
     join_deliveries(app)
+    # Whatever the test did to contacts, each participant still shows its latest contact.
+    with Session(app.extensions["db_engine"]) as session:
+        assert latest_out_of_step(session=session) == [], "a participant's latest contact"
     app.extensions["db_engine"].dispose()
 
 

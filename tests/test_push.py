@@ -448,10 +448,10 @@ def test_what_a_request_notifies_is_pushed_right_after_it(app, session, world, p
     app.add_url_rule("/test/raise", "test_raise", raise_level, methods=["POST"])
     app.add_url_rule("/test/fail", "test_fail", notify_then_fail, methods=["POST"])
     client = app.test_client()
-    started = time.monotonic()
     assert client.post("/test/raise").status_code == 204
-    (message,) = push_service.wait_for(1, timeout=5)
-    assert message.at - started < 1.0
+    # No scheduler runs in the tests (in service it delivers every 30 s): what arrives was sent
+    # by the request itself. No time limit here: a loaded machine takes longer (bench/).
+    (_message,) = push_service.wait_for(1, timeout=10)
     assert client.post("/test/fail").status_code == 422
     jobs.join_deliveries(app)
     assert len(push_service.received) == 1

@@ -33,6 +33,7 @@ from interrupters.conflicts.values import (
     Strategy,
 )
 from interrupters.contacts.models import Contact
+from interrupters.contacts.services import refresh_latest
 from interrupters.contacts.values import ContactKind, ContactPurpose, ContactSubject
 from interrupters.errors import InvalidInput
 from interrupters.participants.models import Participant
@@ -376,6 +377,8 @@ def scene(session: Session, world: factories.World) -> dict[str, Any]:
                 expected.add(when, participant.area_id, f"referrals_{status}")
                 if status in ("started", "completed"):
                     expected.add(when, participant.area_id, f"referrals_{status}_kind_{kind}")
+    # The contacts were added as rows, as the demo adds them: their participants' latest contact.
+    refresh_latest(session=session, participant_ids=None)
     session.commit()
     return {"expected": expected, "programme": programme, "areas": areas}
 
@@ -921,6 +924,9 @@ def test_the_job_counts_again_only_the_months_that_may_still_change(
         {"programme": "99999"},
         {"start": "<script>"},
         {"start": "a\x00b"},
+        {"until": "2026-00"},
+        {"until": "99999-01"},
+        {"until": "\x00"},
     ],
 )
 def test_hostile_pickers_are_refused_with_a_4xx(client, world, login_as, query):
@@ -928,6 +934,43 @@ def test_hostile_pickers_are_refused_with_a_4xx(client, world, login_as, query):
     response = client.get("/figures/", query_string=query)
     assert 400 <= response.status_code < 500
     assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_a_long_period_is_shown_a_page_of_months_at_a_time(client, world, login_as):
+    """Five years are shown 24 months at a time, the latest first; the pages join up."""
+    login_as("researcher")
+    period = {"start": "2022-01", "end": "2026-12"}
+
+    def months_of(page: str) -> list[str]:
+        table = page.split('class="figures-table"', 1)[1].split("</thead>", 1)[0]
+        return re.findall(r'<th scope="col">([^<]+)</th>', table)[1:]
+
+    def link(page: str, rel: str) -> str | None:
+        found = re.search(rf'<a href="([^"]+)" rel="{rel}">', page)
+        return found.group(1).replace("&amp;", "&") if found else None
+
+    seen: list[list[str]] = []
+    page = client.get("/figures/", query_string=period).get_data(as_text=True)
+    while True:
+        seen.append(months_of(page))
+        earlier = link(page, "prev")
+        if earlier is None:
+            break
+        assert "until=" in earlier and "start=2022-01" in earlier
+        page = client.get(earlier).get_data(as_text=True)
+    assert [len(months) for months in seen] == [24, 24, 12]
+    assert seen[0][-1] == "dec. 26" and seen[2][0] == "jan. 22"
+    # The period's first page links forward to the page it came from; its areas keep it too.
+    later = link(page, "next")
+    assert later is not None
+    assert months_of(client.get(later).get_data(as_text=True)) == seen[1]
+    assert "until=2022-12" in page
+    # A short period is one page without links; `until` outside the period is clamped.
+    short = client.get("/figures/", query_string={"start": "2026-01", "end": "2026-12"})
+    body = short.get_data(as_text=True)
+    assert len(months_of(body)) == 12 and link(body, "prev") is None
+    odd = client.get("/figures/", query_string={**period, "until": "2030-01"})
+    assert months_of(odd.get_data(as_text=True)) == seen[0]
 
 
 def test_another_programme_is_forbidden(client, world, login_as):

@@ -23,6 +23,7 @@ from interrupters.conflicts.models import (
     Mediation,
 )
 from interrupters.contacts.models import Contact, ContactReview
+from interrupters.contacts.services import refresh_latest
 from interrupters.picture.models import PlaceObservation
 from interrupters.retention.models import RetentionPolicy
 from interrupters.retention.services import KINDS, apply_retention, months_before
@@ -132,6 +133,9 @@ def age(session: Session, world: factories.World) -> Aged:
             )
         )
         contacts.append(contact)
+    # Moved back in time behind the services' back: the participant's latest contact is read again.
+    session.flush()
+    refresh_latest(session=session, participant_ids=[participant.id])
     old = months_before(NOW, 25)
     old_conflict = _conflict(session, world, worker.id, created_at=old, updated_at=old)
     session.add(

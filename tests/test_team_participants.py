@@ -53,7 +53,7 @@ def test_the_team_row_and_the_overdue_follow_ups_show_the_latest_contact(session
         (fine, 2, today - timedelta(days=9)),
         (fine, 1, None),  # the latest sets no follow-up
     ):
-        contact = factories.create_contact(
+        factories.create_contact(
             session,
             world,
             worker,
@@ -61,9 +61,8 @@ def test_the_team_row_and_the_overdue_follow_ups_show_the_latest_contact(session
             participant_id=participant.id,
             age_band=None,
             follow_up_on=follow,
+            occurred_at=datetime.now(UTC) - timedelta(days=days_ago),
         )
-        contact.occurred_at = datetime.now(UTC) - timedelta(days=days_ago)
-        session.add(contact)
     session.commit()
     boss = actor_for(supervisor)
     page = services.team_participants(session=session, actor=boss)

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from interrupters.conflicts.models import Mediation
-from interrupters.contacts.models import Contact
 from interrupters.db import utcnow
 from interrupters.participants.models import Participant
 from interrupters.participants.values import ParticipantStatus
@@ -60,26 +59,15 @@ def remind_follow_ups(*, session: Session, now: datetime | None = None) -> int:
 
 
 def _participant_follow_ups(*, session: Session, today: date) -> list[tuple[int, int, date]]:
-    """(participant, worker, due date) for active participants whose next follow-up is due.
-
-    The follow-up date is the one of the participant's latest contact: one indexed look-up a
-    participant, never a read of every contact.
-    """
-    latest_follow_up = (
-        select(col(Contact.follow_up_on))
-        .where(col(Contact.participant_id) == Participant.id)
-        .order_by(col(Contact.occurred_at).desc(), col(Contact.id).desc())
-        .limit(1)
-        .correlate(Participant)
-        .scalar_subquery()
-    )
+    """(participant, worker, due date) for active participants whose next follow-up is due:
+    the follow-up of the participant's latest contact, kept on the participant."""
     rows = session.exec(
-        select(col(Participant.id), col(Participant.worker_id), latest_follow_up).where(
-            Participant.status != ParticipantStatus.exited.value
-        )
+        select(col(Participant.id), col(Participant.worker_id), col(Participant.next_follow_up))
+        .where(Participant.status != ParticipantStatus.exited.value)
+        .where(col(Participant.next_follow_up) <= today)
     ).all()
     return [
         (participant_id, worker_id, due)
         for participant_id, worker_id, due in rows
-        if participant_id is not None and due is not None and due <= today
+        if participant_id is not None and due is not None
     ]

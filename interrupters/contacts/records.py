@@ -200,6 +200,7 @@ CONTACT = declare(
         roles=frozenset(services.LOG_ROLES),
         store=receive_contact,
         prepare=prepare_contact,
+        inserted=services.note_contacts,
         model=Contact,
         author="worker_id",
         correct="contacts.new",

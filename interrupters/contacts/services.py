@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import bindparam, or_, update
 from sqlmodel import Session, col, func, select
 
 from interrupters import kept
@@ -29,7 +30,7 @@ from interrupters.contacts.values import (
     ReviewDecision,
     ReviewState,
 )
-from interrupters.db import period_index, utcnow
+from interrupters.db import UTCDateTime, period_index, utcnow
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
 from interrupters.paging import Cursor, Page, after, fetch_page
 from interrupters.participants.models import Participant
@@ -169,7 +170,106 @@ def log_contact(
     )
     session.add(contact)
     session.flush()
+    note_contacts(session=session, rows=[contact.model_dump()])
     return contact, True
+
+
+def _latest_of(column: Any) -> Any:
+    """A column of the participant's latest contact: one seek down
+    ix_contact_participant_history (which holds the follow-up too, so the table is not read)."""
+    return (
+        select(column)
+        .where(Contact.participant_id == Participant.id)
+        .order_by(col(Contact.occurred_at).desc(), col(Contact.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def note_contacts(*, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Stored contacts move their participants' latest contact forward (Participant.
+    last_contact_at and next_follow_up), where they are later than the one kept.
+
+    The condition is checked in the UPDATE, under the participant's row lock: two requests
+    storing contacts of one participant at once leave the later contact kept, whichever
+    commits last. A later one in the same rows wins a tie, as the later id does in the
+    participant's history."""
+    latest: dict[int, Mapping[str, Any]] = {}
+    for row in rows:
+        participant_id = row.get("participant_id")
+        if participant_id is None:
+            continue
+        kept = latest.get(participant_id)
+        if kept is None or row["occurred_at"] >= kept["occurred_at"]:
+            latest[participant_id] = row
+    if not latest:
+        return
+    table = Participant.__table__  # type: ignore[attr-defined]
+    moved = (
+        update(table)
+        .where(table.c.id == bindparam("participant"))
+        .where(
+            or_(
+                table.c.last_contact_at.is_(None),
+                table.c.last_contact_at <= bindparam("at", type_=UTCDateTime),
+            )
+        )
+        .values(last_contact_at=bindparam("at"), next_follow_up=bindparam("follow_up"))
+    )
+    session.execute(
+        moved,
+        [
+            {"participant": pid, "at": row["occurred_at"], "follow_up": row.get("follow_up_on")}
+            for pid, row in latest.items()
+        ],
+    )
+    _forget_latest(session, latest)
+
+
+def refresh_latest(*, session: Session, participant_ids: Collection[int] | None) -> None:
+    """Read the participants' latest contact again from their contacts (every participant with
+    None): after a contact was corrected or anonymised, or contacts were added in bulk.
+
+    The rows are locked first, in a statement of their own, so that the reading statement
+    sees every contact committed before the lock was had (a concurrent `note_contacts` waits
+    for this one's commit, then checks its contact against what this one wrote)."""
+    ids = None if participant_ids is None else sorted(set(participant_ids))
+    if ids == []:
+        return
+    chosen = select(col(Participant.id)).with_for_update()
+    if ids is not None:
+        chosen = chosen.where(col(Participant.id).in_(ids))
+    session.exec(chosen).all()
+    refresh = update(Participant).values(
+        last_contact_at=_latest_of(Contact.occurred_at),
+        next_follow_up=_latest_of(Contact.follow_up_on),
+    )
+    if ids is not None:
+        refresh = refresh.where(col(Participant.id).in_(ids))
+    session.execute(refresh.execution_options(synchronize_session=False))
+    _forget_latest(session, ids)
+
+
+def latest_out_of_step(*, session: Session) -> list[int]:
+    """Participants whose kept latest contact is not the one their contacts say: none, as long
+    as every path that writes a contact keeps it (the test suite asks after every test)."""
+    found = session.execute(
+        select(col(Participant.id)).where(
+            or_(
+                col(Participant.last_contact_at).is_distinct_from(_latest_of(Contact.occurred_at)),
+                col(Participant.next_follow_up).is_distinct_from(_latest_of(Contact.follow_up_on)),
+            )
+        )
+    )
+    return [pid for (pid,) in found]
+
+
+def _forget_latest(session: Session, ids: Collection[int] | None) -> None:
+    """The session's loaded participants read their latest contact again when next asked
+    (the statements above changed the rows behind the session's back)."""
+    for instance in list(session.identity_map.values()):
+        if isinstance(instance, Participant) and (ids is None or instance.id in ids):
+            session.expire(instance, ["last_contact_at", "next_follow_up"])
 
 
 def new_contact(
@@ -232,12 +332,19 @@ def update_contact(
     _validate_references(
         session=session, actor=actor, organisation_id=contact.organisation_id, data=data, now=now
     )
+    was_for = contact.participant_id
     for key, value in data.model_dump().items():
         setattr(contact, key, value)
     if contact.review_state == ReviewState.returned:
         contact.review_state = ReviewState.corrected.value
     contact.updated_at = now
     session.add(contact)
+    session.flush()
+    # Its time, follow-up or participant may have changed: which contact is the latest too.
+    refresh_latest(
+        session=session,
+        participant_ids=[pid for pid in (was_for, contact.participant_id) if pid is not None],
+    )
     return contact
 
 

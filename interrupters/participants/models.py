@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from interrupters.db import UTCDateTime, utcnow
 
 
 class Participant(SQLModel, table=True):
+    # The team's overdue follow-ups: the programme's participants by their next follow-up.
+    __table_args__ = (Index("ix_participant_follow_up", "organisation_id", "next_follow_up"),)
+
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=16, unique=True)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
@@ -31,3 +34,9 @@ class Participant(SQLModel, table=True):
     exit_reason: str | None = Field(default=None, max_length=24)
     exited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The participant's latest contact (by occurred_at, then id) and the follow-up it set,
+    # kept by every path that stores, corrects or anonymises a contact
+    # (contacts.services.note_contacts, refresh_latest): the caseload, the team and the
+    # dashboard read them here instead of seeking each participant's contacts (issue 13).
+    last_contact_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_follow_up: date | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -53,7 +53,8 @@ class Prepare(Protocol):
 
     Raises whatever `store` would raise for the record; the batch then stores that record
     through `store` on its own, so it gets its own answer. Only for kinds whose `store` does
-    nothing but add one row once checked (no alert, no audit event, no code to take).
+    nothing but add one row once checked (no alert, no audit event, no code to take), and
+    what the kind's `inserted` does for the rows after.
     """
 
     def __call__(
@@ -65,6 +66,13 @@ class Prepare(Protocol):
         client_uuid: str,
         now: Any,
     ) -> Mapping[str, Any]: ...
+
+
+class Inserted(Protocol):
+    """What a kind's `store` does after adding its row, done for the rows a batch inserted at
+    once (`prepare`): a contact moves its participant's latest contact forward."""
+
+    def __call__(self, *, session: Session, rows: Sequence[Mapping[str, Any]]) -> None: ...
 
 
 def _no_args(_payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,8 +95,9 @@ class RecordKind:
     free_text: frozenset[str] = field(default_factory=lambda: frozenset({"note"}))
     # A held record of this kind that must not wait unseen (a conflict raised to level 3-4).
     escalates: Callable[[Mapping[str, Any]], bool] | None = None
-    # Kinds whose new records a batch may insert all at once (see Prepare).
+    # Kinds whose new records a batch may insert all at once (see Prepare), and what follows.
     prepare: Prepare | None = None
+    inserted: Inserted | None = None
 
 
 KINDS: dict[str, RecordKind] = {}

@@ -269,7 +269,10 @@ def _insert_at_once(
     try:
         with session.begin_nested():
             for name, prepared in rows.items():
-                ids = _insert_rows(session, KINDS[name].model, [row for _i, row in prepared])
+                kind = KINDS[name]
+                ids = _insert_rows(session, kind.model, [row for _i, row in prepared])
+                if kind.inserted is not None:
+                    kind.inserted(session=session, rows=[row for _i, row in prepared])
                 for index, _row in prepared:
                     inserted[index] = ids[records[index].client_uuid]
     except (DBAPIError, StatementError) as error:

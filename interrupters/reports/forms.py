@@ -41,11 +41,18 @@ def shift(month: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+# The most months a figures page shows: a longer period is shown PAGE_MONTHS at a time, the
+# latest first (five years of a city's figures on one page were 18 KB of first HTML).
+PAGE_MONTHS = 24
+
+
 class FiguresForm(Form):
     programme = SelectField(_l("Programme"), choices=[], validate_choice=False)
     start = StringField(_l("From month"), validators=[_month], render_kw={"type": "month"})
     end = StringField(_l("To month"), validators=[_month], render_kw={"type": "month"})
     areas = MultiCheckboxField(_l("Areas"), choices=[], validate_choice=False)
+    # The last month a page of a long period shows (the period's end if not given).
+    until = StringField(_l("Until month"), validators=[_month])
     # The section whose per-area tables are shown (the page of one section's areas).
     section = SelectField(
         _l("Section"), choices=options((s.key, s.label) for s in SECTIONS), validate_choice=False
@@ -73,6 +80,13 @@ class FiguresForm(Form):
         end = parse_month(self.end.data) or today.replace(day=1)
         start = parse_month(self.start.data) or shift(end, -11)
         return start, end
+
+    def window(self, today: date) -> tuple[date, date]:
+        """The months this page shows: at most PAGE_MONTHS of the period, up to `until`
+        (counted back from the period's end, the pages of a period are always the same)."""
+        start, end = self.period(today)
+        last = min(max(parse_month(self.until.data) or end, start), end)
+        return max(start, shift(last, 1 - PAGE_MONTHS)), last
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

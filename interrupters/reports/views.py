@@ -4,12 +4,13 @@ here is suppressed: these pages are made to leave the organisation."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Any
 
 from babel import numbers
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, g, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import Session
 
@@ -102,8 +103,39 @@ def figure_label(name: str) -> str:
     return str(BY_NAME[name].label)
 
 
-def _figure_rows(session: Session, form: Any) -> tuple[Any, list[date], list[FigureRow]] | None:
-    """The programme, months and rows the picker asks for; None if it asks for nothing valid."""
+@dataclass(frozen=True)
+class MonthPages:
+    """Where the months shown sit in a period longer than a page (forms.PAGE_MONTHS)."""
+
+    first: date
+    last: date
+    earlier: str | None  # the link to the months before, if the period has any
+    later: str | None
+
+
+def _month_pages(form: Any, start: date, end: date) -> MonthPages:
+    period_start, period_end = form.period(today_local())
+
+    def link(until: date) -> str:
+        args: dict[str, Any] = request.args.to_dict(flat=False)
+        args["until"] = until.strftime("%Y-%m")
+        return url_for(request.endpoint or "reports.figures", **args)
+
+    return MonthPages(
+        first=start,
+        last=end,
+        earlier=link(forms.shift(start, -1)) if start > period_start else None,
+        later=link(min(period_end, forms.shift(end, forms.PAGE_MONTHS)))
+        if end < period_end
+        else None,
+    )
+
+
+def _figure_rows(
+    session: Session, form: Any
+) -> tuple[Any, list[date], list[FigureRow], MonthPages] | None:
+    """The programme, months and rows the picker asks for (a page of them: see MonthPages);
+    None if it asks for nothing valid."""
     _programme(session, form)
     programme = None
     if form.programme.validate(form):
@@ -112,9 +144,10 @@ def _figure_rows(session: Session, form: Any) -> tuple[Any, list[date], list[Fig
         form.areas.choices = forms.options(choices)
     if not form.validate() or programme is None:
         return None
-    start, end = form.period(today_local())
-    form.start.data = start.strftime("%Y-%m")
-    form.end.data = end.strftime("%Y-%m")
+    period_start, period_end = form.period(today_local())
+    form.start.data = period_start.strftime("%Y-%m")
+    form.end.data = period_end.strftime("%Y-%m")
+    start, end = form.window(today_local())
     rows = services.area_month_figures(
         session=session,
         programme_id=programme.id,
@@ -122,7 +155,7 @@ def _figure_rows(session: Session, form: Any) -> tuple[Any, list[date], list[Fig
         end=end,
         area_ids=form.area_ids(),
     )
-    return programme, services.months_in(start, end), rows
+    return programme, services.months_in(start, end), rows, _month_pages(form, start, end)
 
 
 def _counted_at(rows: list[FigureRow]) -> Any:
@@ -139,7 +172,7 @@ def figures() -> Any:
     found = _figure_rows(session, form)
     if found is None:
         return render_template("reports/figures.html", form=form, sections=[], months=[]), 400
-    programme, months, rows = found
+    programme, months, rows, pages = found
     totals = {r.month: r for r in rows if r.is_total}
     sections = [
         {
@@ -159,6 +192,8 @@ def figures() -> Any:
         totals=totals,
         sections=sections,
         counted_at=_counted_at(rows),
+        pages=pages,
+        page_months=forms.PAGE_MONTHS,
         shown=shown,
     )
 
@@ -172,7 +207,7 @@ def areas() -> Any:
     found = _figure_rows(session, form)
     if found is None:
         return render_template("reports/areas.html", form=form, section=None, months=[]), 400
-    programme, months, rows = found
+    programme, months, rows, pages = found
     section = next((s for s in SECTIONS if s.key == form.section.data), SECTIONS[0])
     form.section.data = section.key
     # The rows come by district and area: the first month's order is the page's.
@@ -189,6 +224,8 @@ def areas() -> Any:
         indicators=in_section(section.key),
         areas=[(name, by_month) for (_id, name), by_month in by_area.items()],
         counted_at=_counted_at(rows),
+        pages=pages,
+        page_months=forms.PAGE_MONTHS,
         shown=shown,
     )
 

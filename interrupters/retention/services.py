@@ -48,6 +48,7 @@ from interrupters.conflicts.models import (
     Mediation,
 )
 from interrupters.contacts.models import Contact, ContactReview
+from interrupters.contacts.services import refresh_latest
 from interrupters.errors import NotAllowed, NotVisible
 from interrupters.picture.models import PlaceObservation
 from interrupters.retention.models import RetentionPolicy
@@ -181,11 +182,20 @@ def _apply_contacts(
     anonymised = _count(session, due)
     report.add(organisation_id, "contacts_anonymised", anonymised)
     if anonymised and not report.dry_run:
+        # Their participants' latest contact may be among them: read it again after.
+        participants = session.exec(
+            select(Contact.participant_id)
+            .where(col(Contact.id).in_(due), col(Contact.participant_id).is_not(None))
+            .distinct()
+        ).all()
         session.execute(
             update(Contact)
             .where(col(Contact.id).in_(due))
             .values(participant_id=None, follow_up_on=None, note="")
             .execution_options(synchronize_session=False)
+        )
+        refresh_latest(
+            session=session, participant_ids=[pid for pid in participants if pid is not None]
         )
     # Not those anonymised above: a dry run must count what a real run does.
     notes = notes_due.where(Contact.note != "", col(Contact.id).not_in(due))
