@@ -39,7 +39,7 @@ from interrupters.errors import InvalidInput
 from interrupters.participants.models import Participant
 from interrupters.referrals.models import Referral, ReferralUpdate
 from interrupters.referrals.values import ReferralStatus, ServiceKind
-from interrupters.reports import services
+from interrupters.reports import services, views
 from interrupters.reports.indicators import BY_NAME, COUNT, INDICATORS, RATE, WALK_INDICATORS
 from interrupters.reports.suppression import Relation, determined_cells, suppress
 from interrupters.walks.models import WalkReport, WalkSignup
@@ -829,10 +829,36 @@ def test_a_section_per_area_is_a_page_of_its_own(client, session, scene, login_a
     assert "Kontakter i Rinkeby" in one and "Kontakter i Tensta" not in one
     first = client.get("/figures/areas", query_string={"start": "2026-10", "end": "2026-10"})
     assert first.status_code == 200 and "Kontakter i Rinkeby" in first.get_data(as_text=True)
-    for hostile in ({"section": "<script>"}, {"section": "x" * 5000}, {"areas": "99999"}):
+    hostile_values = (
+        {"section": "<script>"},
+        {"section": "x" * 5000},
+        {"areas": "99999"},
+        {"from_area": "x"},
+        {"from_area": "-1"},
+        {"from_area": "9" * 40},
+    )
+    for hostile in hostile_values:
         response = client.get("/figures/areas", query_string=hostile)
         assert response.status_code == 400
         assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_a_section_for_many_areas_is_paged(client, scene, login_as, monkeypatch):
+    """A city's programme has dozens of areas: a page shows AREAS_PAGE of them."""
+    monkeypatch.setattr(views, "AREAS_PAGE", 1)
+    login_as("researcher")
+    query = {"start": "2026-08", "end": "2026-10", "section": "contacts"}
+    first = client.get("/figures/areas", query_string=query).get_data(as_text=True)
+    assert "Kontakter i Rinkeby" in first and "Kontakter i Tensta" not in first
+    assert "Områdena 1 till 1 av 2." in first and 'rel="prev"' not in first
+    later = re.search(r'<a href="([^"]+)" rel="next">', first)
+    assert later is not None and "from_area=1" in later.group(1)
+    second = client.get(later.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "Kontakter i Tensta" in second and "Kontakter i Rinkeby" not in second
+    assert 'rel="next"' not in second and 'rel="prev"' in second
+    # Past the end (areas picked away since): the last page.
+    beyond = client.get("/figures/areas", query_string={**query, "from_area": "7"})
+    assert "Kontakter i Tensta" in beyond.get_data(as_text=True)
 
 
 def _seen(rows: list[services.FigureRow]) -> list[tuple[Any, ...]]:

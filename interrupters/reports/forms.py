@@ -8,8 +8,8 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import Form, SelectField, StringField
-from wtforms.validators import ValidationError
+from wtforms import Form, IntegerField, SelectField, StringField
+from wtforms.validators import NumberRange, Optional, ValidationError
 
 from interrupters.forms import MultiCheckboxField, options
 from interrupters.reports.indicators import SECTIONS
@@ -53,6 +53,10 @@ class FiguresForm(Form):
     areas = MultiCheckboxField(_l("Areas"), choices=[], validate_choice=False)
     # The last month a page of a long period shows (the period's end if not given).
     until = StringField(_l("Until month"), validators=[_month])
+    # The first area a page of a section's areas shows (counted from 0).
+    from_area = IntegerField(
+        _l("From area"), validators=[Optional(), NumberRange(min=0, max=100_000)]
+    )
     # The section whose per-area tables are shown (the page of one section's areas).
     section = SelectField(
         _l("Section"), choices=options((s.key, s.label) for s in SECTIONS), validate_choice=False

@@ -113,21 +113,22 @@ class MonthPages:
     later: str | None
 
 
+def _this_page_with(**changes: Any) -> str:
+    """This page's address with some of its query values changed (the others kept)."""
+    args: dict[str, Any] = request.args.to_dict(flat=False)
+    return url_for(request.endpoint or "reports.figures", **(args | changes))
+
+
 def _month_pages(form: Any, start: date, end: date) -> MonthPages:
     period_start, period_end = form.period(today_local())
-
-    def link(until: date) -> str:
-        args: dict[str, Any] = request.args.to_dict(flat=False)
-        args["until"] = until.strftime("%Y-%m")
-        return url_for(request.endpoint or "reports.figures", **args)
-
+    later = min(period_end, forms.shift(end, forms.PAGE_MONTHS))
     return MonthPages(
         first=start,
         last=end,
-        earlier=link(forms.shift(start, -1)) if start > period_start else None,
-        later=link(min(period_end, forms.shift(end, forms.PAGE_MONTHS)))
-        if end < period_end
+        earlier=_this_page_with(until=f"{forms.shift(start, -1):%Y-%m}")
+        if start > period_start
         else None,
+        later=_this_page_with(until=f"{later:%Y-%m}") if end < period_end else None,
     )
 
 
@@ -198,6 +199,10 @@ def figures() -> Any:
     )
 
 
+# Areas a page of one section's tables: a city's programme has dozens (first HTML's budget).
+AREAS_PAGE = 10
+
+
 @bp.get("/areas")
 def areas() -> Any:
     """One section's figures per area and month (the areas the picker names, or every one);
@@ -215,6 +220,10 @@ def areas() -> Any:
     for row in rows:
         if not row.is_total:
             by_area.setdefault((row.area_id, row.area), {})[row.month] = row
+    every = [(name, by_month) for (_id, name), by_month in by_area.items()]
+    # Past the last page (areas were picked away): the last page.
+    first = min(form.from_area.data or 0, max(0, len(every) - 1) // AREAS_PAGE * AREAS_PAGE)
+    shown_areas = every[first : first + AREAS_PAGE]
     return render_template(
         "reports/areas.html",
         form=form,
@@ -222,7 +231,16 @@ def areas() -> Any:
         months=months,
         section=section,
         indicators=in_section(section.key),
-        areas=[(name, by_month) for (_id, name), by_month in by_area.items()],
+        areas=shown_areas,
+        area_pages={
+            "first": first + 1,
+            "last": first + len(shown_areas),
+            "of": len(every),
+            "earlier": _this_page_with(from_area=max(0, first - AREAS_PAGE)) if first else None,
+            "later": _this_page_with(from_area=first + AREAS_PAGE)
+            if first + AREAS_PAGE < len(every)
+            else None,
+        },
         counted_at=_counted_at(rows),
         pages=pages,
         page_months=forms.PAGE_MONTHS,
