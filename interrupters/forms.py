@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Generic, TypeVar
 
+from babel.support import NullTranslations, Translations
+from flask import current_app, has_request_context, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf.i18n import translations as flask_wtf_translations
 from sqlmodel import Session
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, SelectField, SelectMultipleField, ValidationError, widgets
 from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import messages_path
 
 from interrupters.errors import InvalidInput
 from interrupters.places.models import Place
@@ -108,13 +114,16 @@ class PreparedForm(Generic[FormT]):
     fields' and validators' own code, so the answers and messages are the form's own. Only the
     choice check is faster: the acceptable values are a set made once, not a list walked per
     record; it answers as WTForms' `pre_validate` does, word for word, and steps aside (to the
-    field's own) whenever a copy's choices were changed.
+    field's own) whenever a copy's choices were changed. WTForms' own messages come from the
+    same catalogue as Flask-WTF's, read once a process instead of once a request.
     """
 
     def __init__(self, form: FormT) -> None:
         self.form = form
         self._fast: dict[str, Any] = {}
         for name, field in form._fields.items():
+            if field._translations is flask_wtf_translations:
+                field._translations = _WTFORMS_TRANSLATIONS
             check = _fast_choice_check(field)
             if check is not None:
                 self._fast[name] = check
@@ -145,6 +154,42 @@ class PreparedForm(Generic[FormT]):
         form.form_errors = []
         form.__dict__.pop("_errors", None)
         return form
+
+
+@cache
+def _wtforms_catalogue(locale: str) -> NullTranslations:
+    return Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _WTFormsTranslations:
+    """Flask-WTF's translations of WTForms' own messages (flask_wtf.i18n): the catalogue of
+    the request's locale, kept on the request as Flask-WTF keeps it, so a prepared form and
+    a form built in the same request speak alike. Only each locale's catalogue is read from
+    disk once a process, not once a request (issue 8: a sync request read it for one
+    message a record, which Optional then cleared)."""
+
+    @staticmethod
+    def _catalogue() -> NullTranslations | None:
+        if not has_request_context() or "babel" not in current_app.extensions:
+            return None
+        found: NullTranslations | None = getattr(request, "wtforms_translations", None)
+        if found is None:
+            found = _wtforms_catalogue(str(get_locale()))
+            request.wtforms_translations = found  # type: ignore[attr-defined]
+        return found
+
+    def gettext(self, string: str) -> str:
+        catalogue = self._catalogue()
+        return string if catalogue is None else catalogue.ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        catalogue = self._catalogue()
+        if catalogue is None:
+            return singular if n == 1 else plural
+        return catalogue.ungettext(singular, plural, n)
+
+
+_WTFORMS_TRANSLATIONS = _WTFormsTranslations()
 
 
 def _fast_choice_check(field: Any) -> Any:

@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 import pytest
+from babel.support import Translations
 from flask import Flask
 from flask_babel import force_locale
 from hypothesis import HealthCheck, given, settings
@@ -162,3 +163,29 @@ def test_a_copy_whose_choices_change_checks_the_new_ones(app: Flask) -> None:
         form = prepared.fill(payload)
         form.validate()
         assert "location" in form.errors
+
+
+def test_wtforms_messages_are_read_once_a_process(app: Flask, monkeypatch: Any) -> None:
+    """A sync request read WTForms' catalogue from disk for one message a record (issue 8);
+    the prepared form's messages are still the request's language, as a built form's."""
+    loads: list[Any] = []
+    load = Translations.load
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        loads.append(args)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(Translations, "load", counted)
+    payload = {"location": "place:9"}
+    with app.test_request_context(), force_locale("sv"):
+        prepared = PreparedForm(_with_choices(ContactForm(formdata=None, meta={"csrf": False})))
+    loads.clear()  # building a form reads it (its labels): a batch's form is built once
+    for _request in range(3):
+        with app.test_request_context(), force_locale("sv"):
+            form = prepared.fill(payload)
+            form.validate()
+            message = form.errors["location"]
+            built = _with_choices(form_from_payload(ContactForm, payload))
+            built.validate()
+            assert message == built.errors["location"] != ["Not a valid choice."]
+    assert len(loads) <= 1
