@@ -9,6 +9,7 @@ for every record form are checked against a freshly built form, in Swedish and i
 from __future__ import annotations
 
 import os
+from datetime import date
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from flask import Flask
 from flask_babel import force_locale
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wtforms import Form, SelectFieldBase
+from wtforms import DateField, Form, IntegerField, SelectFieldBase, StringField
 
 from interrupters.briefings.forms import AcknowledgeForm
 from interrupters.conflicts.forms import (
@@ -189,3 +190,28 @@ def test_wtforms_messages_are_read_once_a_process(app: Flask, monkeypatch: Any) 
             built.validate()
             assert message == built.errors["location"] != ["Not a valid choice."]
     assert len(loads) <= 1
+
+
+def test_a_prepared_form_processes_each_default_as_the_form_would(app: Flask) -> None:
+    """The prepared form processes a field's fixed default once (issue 8): a default made per
+    call is still made per payload, a list default is never shared between payloads, and a
+    default the field refuses is refused for each payload, as a built form refuses it."""
+    made = iter(range(100))
+
+    class Defaults(Form):
+        number = IntegerField(default=lambda: next(made))
+        tags = StringField(default=["a"])
+        refused = IntegerField(default="x")
+        when = DateField(default=date(2026, 11, 20))
+
+    with app.test_request_context():
+        prepared = PreparedForm(Defaults())
+        first, second = prepared.fill({}), prepared.fill({})
+        assert None not in (first.number.data, second.number.data)
+        assert first.number.data != second.number.data
+        first.tags.data.append("b")
+        assert second.tags.data == ["a"] and prepared.fill({}).tags.data == ["a"]
+        built = form_from_payload(Defaults, {})
+        assert prepared.fill({}).refused.process_errors == built.refused.process_errors != []
+        assert prepared.fill({"when": "2026-11-21"}).when.data == date(2026, 11, 21)
+        assert prepared.fill({}).when.data == date(2026, 11, 20) == built.when.data
