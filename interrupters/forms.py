@@ -135,7 +135,7 @@ class PreparedForm(Generic[FormT]):
                 self._fast[name] = check
         # Each field's default as WTForms processes it before reading the input: the same for
         # every payload, so processed once here (None: the form or a field processes itself).
-        self._defaults: dict[str, tuple[Any, Any, tuple[Any, ...]]] | None = None
+        self._defaults: dict[str, tuple[Any, Any]] | None = None
         if type(form).process is BaseForm.process and not any(
             hasattr(form, f"filter_{name}") for name in form._fields
         ):
@@ -166,8 +166,8 @@ class PreparedForm(Generic[FormT]):
             if state is None:
                 field.process(formdata, unset_value, extra_filters=[])
                 continue
-            field.object_data, data, errors = state
-            field.process_errors = list(errors)
+            field.object_data, data = state
+            field.process_errors = []
             field.data = list(data) if type(data) is list else data
             field.raw_data = formdata.getlist(field.name) if field.name in formdata else []
             try:
@@ -242,10 +242,10 @@ _WTFORMS_TRANSLATIONS = _WTFormsTranslations()
 _IMMUTABLE = (type(None), str, int, float, bool, date, datetime, Decimal)
 
 
-def _processed_default(field: Any) -> tuple[Any, Any, tuple[Any, ...]] | None:
-    """(object_data, data, process_errors) of a field once WTForms' Field.process has
-    processed its default, or None where that must be done for each payload: a field with
-    its own `process`, a default made per call (a callable) or refused (its message), a
+def _processed_default(field: Any) -> tuple[Any, Any] | None:
+    """(object_data, data) of a field once WTForms' Field.process has processed its
+    default, or None where that must be done for each payload: a field with its own
+    `process`, a default made per call (a callable) or refused (its message), a
     `process_data` that changes more than `data`, or data that is not an immutable value
     (or a list of them)."""
     if type(field).process is not Field.process or callable(field.default):
@@ -270,7 +270,7 @@ def _processed_default(field: Any) -> tuple[Any, Any, tuple[Any, ...]] | None:
         return None
     if not all(isinstance(value, _IMMUTABLE) for value in values):
         return None
-    return field.default, data, ()
+    return field.default, data
 
 
 def _fast_choice_check(field: Any) -> Any:
