@@ -16,12 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
+from functools import cache
 from typing import Any
 from uuid import uuid4
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import insert, literal, union_all, update
+from sqlalchemy import CompoundSelect, bindparam, insert, literal, union_all, update
 from sqlalchemy.exc import (
     DataError,
     DBAPIError,
@@ -328,22 +329,12 @@ def _known(
     by_kind: dict[str, list[str]] = {}
     for uuid, kind in pairs:
         by_kind.setdefault(kind.name, []).append(uuid)
-    held_uuid = col(HeldRecord.client_uuid)
-    # "": a held record (no kind has an empty name).
-    parts = [
-        select(literal(""), held_uuid, col(HeldRecord.author_id)).where(
-            held_uuid.in_({uuid for uuid, _kind in pairs})
-        )
-    ]
-    for name, uuids in by_kind.items():
-        kind = KINDS[name]
-        column = col(kind.model.client_uuid)
-        parts.append(
-            select(literal(name), column, getattr(kind.model, kind.author)).where(column.in_(uuids))
-        )
+    params: dict[str, list[str]] = {"held": [uuid for uuid, _kind in pairs]}
+    for index, uuids in enumerate(by_kind.values()):
+        params[f"uuids_{index}"] = uuids
     held_uuids: list[str] = []
     stored: dict[str, tuple[str, int]] = {}
-    for name, uuid, author_id in session.execute(union_all(*parts)):
+    for name, uuid, author_id in session.execute(_known_query(tuple(by_kind)), params):
         if name:
             stored[uuid] = (name, author_id)
         else:
@@ -352,9 +343,33 @@ def _known(
     if held_uuids:
         held = {
             row.client_uuid: row
-            for row in session.exec(select(HeldRecord).where(held_uuid.in_(held_uuids)))
+            for row in session.exec(
+                select(HeldRecord).where(col(HeldRecord.client_uuid).in_(held_uuids))
+            )
         }
     return held, stored
+
+
+@cache
+def _known_query(names: tuple[str, ...]) -> CompoundSelect:
+    """`_known`'s UNION for these kinds, built once a process: building it cost more than
+    running it. The UUIDs are its parameters: "held", and "uuids_<i>" for the i-th kind."""
+    held_uuid = col(HeldRecord.client_uuid)
+    # "": a held record (no kind has an empty name).
+    parts = [
+        select(literal(""), held_uuid, col(HeldRecord.author_id)).where(
+            held_uuid.in_(bindparam("held", expanding=True))
+        )
+    ]
+    for index, name in enumerate(names):
+        kind = KINDS[name]
+        column = col(kind.model.client_uuid)
+        parts.append(
+            select(literal(name), column, getattr(kind.model, kind.author)).where(
+                column.in_(bindparam(f"uuids_{index}", expanding=True))
+            )
+        )
+    return union_all(*parts)
 
 
 def _stored_authors(
