@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
 from typing import Any, Generic, TypeVar
 
+from babel.support import NullTranslations, Translations
+from flask import current_app, has_request_context, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf.i18n import translations as flask_wtf_translations
 from sqlmodel import Session
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, SelectField, SelectMultipleField, ValidationError, widgets
+from wtforms.fields import Field
 from wtforms.fields.choices import SelectChoice
+from wtforms.form import BaseForm
+from wtforms.i18n import messages_path
+from wtforms.utils import unset_value
 
 from interrupters.errors import InvalidInput
 from interrupters.places.models import Place
@@ -108,24 +119,68 @@ class PreparedForm(Generic[FormT]):
     fields' and validators' own code, so the answers and messages are the form's own. Only the
     choice check is faster: the acceptable values are a set made once, not a list walked per
     record; it answers as WTForms' `pre_validate` does, word for word, and steps aside (to the
-    field's own) whenever a copy's choices were changed.
+    field's own) whenever a copy's choices were changed. WTForms' own messages come from the
+    same catalogue as Flask-WTF's, read once a process instead of once a request, and each
+    field's fixed default is processed once, not once a payload (see `_processed_default`).
     """
 
     def __init__(self, form: FormT) -> None:
         self.form = form
         self._fast: dict[str, Any] = {}
         for name, field in form._fields.items():
+            if field._translations is flask_wtf_translations:
+                field._translations = _WTFORMS_TRANSLATIONS
             check = _fast_choice_check(field)
             if check is not None:
                 self._fast[name] = check
+        # Each field's default as WTForms processes it before reading the input: the same for
+        # every payload, so processed once here (None: the form or a field processes itself).
+        self._defaults: dict[str, tuple[Any, Any]] | None = None
+        if type(form).process is BaseForm.process and not any(
+            hasattr(form, f"filter_{name}") for name in form._fields
+        ):
+            self._defaults = {}
+            for name, field in form._fields.items():
+                state = _processed_default(field)
+                if state is not None:
+                    self._defaults[name] = state
 
     def fill(self, payload: dict[str, Any], *, strict: bool = True) -> FormT:
         """What `form_from_payload(form_class, payload, strict=strict)` gives, these choices."""
         form = self.copy()
-        form.process(formdata_of(payload))
+        if self._defaults is None:
+            form.process(formdata_of(payload))
+        else:
+            self._process(form, formdata_of(payload))
         if strict:
             _refuse_lists(form, payload)
         return form
+
+    def _process(self, form: FormT, formdata: MultiDict[str, str]) -> None:
+        """`form.process(formdata)` (WTForms' BaseForm.process and Field.process, step by
+        step), each field's processed default taken from `_defaults` (issue 8)."""
+        assert self._defaults is not None
+        formdata = form.meta.wrap_formdata(form, formdata)
+        for name, field in form._fields.items():
+            state = self._defaults.get(name)
+            if state is None:
+                field.process(formdata, unset_value, extra_filters=[])
+                continue
+            field.object_data, data = state
+            field.process_errors = []
+            field.data = list(data) if type(data) is list else data
+            field.raw_data = formdata.getlist(field.name) if field.name in formdata else []
+            try:
+                field.process_formdata(field.raw_data)
+            except ValueError as error:
+                field.process_errors.append(error.args[0])
+            try:
+                for keep in field.filters:
+                    field.data = keep(field.data)
+            except ValueError as error:
+                field.process_errors.append(error.args[0])
+        if form._parent_form is None:
+            form.post_process(formdata)
 
     def copy(self) -> FormT:
         """A fresh form of the prepared one (its fields unprocessed copies)."""
@@ -145,6 +200,77 @@ class PreparedForm(Generic[FormT]):
         form.form_errors = []
         form.__dict__.pop("_errors", None)
         return form
+
+
+@cache
+def _wtforms_catalogue(locale: str) -> NullTranslations:
+    return Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _WTFormsTranslations:
+    """Flask-WTF's translations of WTForms' own messages (flask_wtf.i18n): the catalogue of
+    the request's locale, kept on the request as Flask-WTF keeps it, so a prepared form and
+    a form built in the same request speak alike. Only each locale's catalogue is read from
+    disk once a process, not once a request (issue 8: a sync request read it for one
+    message a record, which Optional then cleared)."""
+
+    @staticmethod
+    def _catalogue() -> NullTranslations | None:
+        if not has_request_context() or "babel" not in current_app.extensions:
+            return None
+        found: NullTranslations | None = getattr(request, "wtforms_translations", None)
+        if found is None:
+            found = _wtforms_catalogue(str(get_locale()))
+            request.wtforms_translations = found  # type: ignore[attr-defined]
+        return found
+
+    def gettext(self, string: str) -> str:
+        catalogue = self._catalogue()
+        return string if catalogue is None else catalogue.ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        catalogue = self._catalogue()
+        if catalogue is None:
+            return singular if n == 1 else plural
+        return catalogue.ungettext(singular, plural, n)
+
+
+_WTFORMS_TRANSLATIONS = _WTFormsTranslations()
+
+
+# Values a processed default may hold and every payload share: they cannot be changed.
+_IMMUTABLE = (type(None), str, int, float, bool, date, datetime, Decimal)
+
+
+def _processed_default(field: Any) -> tuple[Any, Any] | None:
+    """(object_data, data) of a field once WTForms' Field.process has processed its
+    default, or None where that must be done for each payload: a field with its own
+    `process`, a default made per call (a callable) or refused (its message), a
+    `process_data` that changes more than `data`, or data that is not an immutable value
+    (or a list of them)."""
+    if type(field).process is not Field.process or callable(field.default):
+        return None
+    scratch = object.__new__(type(field))
+    scratch.__dict__.update(field.__dict__)
+    scratch.process_errors = []
+    scratch.__dict__.pop("data", None)  # the template's, from building it
+    before = dict(scratch.__dict__)
+    try:
+        scratch.process_data(field.default)
+    except ValueError:
+        return None  # its message in the language of each payload's request
+    changed = {
+        key
+        for key, value in scratch.__dict__.items()
+        if key not in before or value is not before[key]
+    }
+    data = scratch.__dict__.get("data", unset_value)
+    values = data if type(data) is list else [data]
+    if not changed <= {"data"} or "data" not in changed:
+        return None
+    if not all(isinstance(value, _IMMUTABLE) for value in values):
+        return None
+    return field.default, data
 
 
 def _fast_choice_check(field: Any) -> Any:

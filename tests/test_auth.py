@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from interrupters.auth import services
-from interrupters.auth.models import DeviceSession, User
+from interrupters.auth.models import DeviceSession, Membership, User
 from interrupters.auth.principal import Principal
 from interrupters.auth.values import Role
 from interrupters.errors import InvalidInput, NotVisible
@@ -113,6 +114,44 @@ def test_office_roles_get_short_sessions_and_field_roles_longer(session, world):
         services.principal_for_token(session=session, token=field, now=now + timedelta(days=8))
         is None
     )
+
+
+def test_a_token_signs_in_with_one_query(session, world):
+    """Every request signs in from its device token: the device, its person and their
+    memberships come in one query (issue 8), memberships in the order they were made."""
+    user = factories.create_user(session, world, "interrupter")
+    association = world.organisations["association"].id
+    session.add(Membership(user_id=user.id, organisation_id=association, role="night_walker"))
+    lone = factories.create_user(session, world, "interrupter")
+    for membership in session.exec(select(Membership).where(Membership.user_id == lone.id)):
+        session.delete(membership)
+    tokens = [
+        services.start_device_session(session=session, user=person, device_label="x")
+        for person in (user, lone)
+    ]
+    session.commit()
+    session.expunge_all()
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        principal = services.principal_for_token(session=session, token=tokens[0])
+        alone = services.principal_for_token(session=session, token=tokens[1])
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(statements) == 2
+    assert principal is not None and principal.memberships == (
+        (world.organisations["programme"].id, Role.interrupter),
+        (association, Role.night_walker),
+    )
+    assert alone is not None and alone.memberships == () and alone.user_id == lone.id
+    session.get(User, user.id).active = False
+    session.commit()
+    assert services.principal_for_token(session=session, token=tokens[0]) is None
 
 
 def test_principal_knows_roles_and_organisations(session, world, actor_for):

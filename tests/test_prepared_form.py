@@ -9,14 +9,16 @@ for every record form are checked against a freshly built form, in Swedish and i
 from __future__ import annotations
 
 import os
+from datetime import date
 from typing import Any
 
 import pytest
+from babel.support import Translations
 from flask import Flask
 from flask_babel import force_locale
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wtforms import Form, SelectFieldBase
+from wtforms import DateField, Form, IntegerField, SelectFieldBase, StringField
 
 from interrupters.briefings.forms import AcknowledgeForm
 from interrupters.conflicts.forms import (
@@ -162,3 +164,54 @@ def test_a_copy_whose_choices_change_checks_the_new_ones(app: Flask) -> None:
         form = prepared.fill(payload)
         form.validate()
         assert "location" in form.errors
+
+
+def test_wtforms_messages_are_read_once_a_process(app: Flask, monkeypatch: Any) -> None:
+    """A sync request read WTForms' catalogue from disk for one message a record (issue 8);
+    the prepared form's messages are still the request's language, as a built form's."""
+    loads: list[Any] = []
+    load = Translations.load
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        loads.append(args)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(Translations, "load", counted)
+    payload = {"location": "place:9"}
+    with app.test_request_context(), force_locale("sv"):
+        prepared = PreparedForm(_with_choices(ContactForm(formdata=None, meta={"csrf": False})))
+    loads.clear()  # building a form reads it (its labels): a batch's form is built once
+    for _request in range(3):
+        with app.test_request_context(), force_locale("sv"):
+            form = prepared.fill(payload)
+            form.validate()
+            message = form.errors["location"]
+            built = _with_choices(form_from_payload(ContactForm, payload))
+            built.validate()
+            assert message == built.errors["location"] != ["Not a valid choice."]
+    assert len(loads) <= 1
+
+
+def test_a_prepared_form_processes_each_default_as_the_form_would(app: Flask) -> None:
+    """The prepared form processes a field's fixed default once (issue 8): a default made per
+    call is still made per payload, a list default is never shared between payloads, and a
+    default the field refuses is refused for each payload, as a built form refuses it."""
+    made = iter(range(100))
+
+    class Defaults(Form):
+        number = IntegerField(default=lambda: next(made))
+        tags = StringField(default=["a"])
+        refused = IntegerField(default="x")
+        when = DateField(default=date(2026, 11, 20))
+
+    with app.test_request_context():
+        prepared = PreparedForm(Defaults())
+        first, second = prepared.fill({}), prepared.fill({})
+        assert None not in (first.number.data, second.number.data)
+        assert first.number.data != second.number.data
+        first.tags.data.append("b")
+        assert second.tags.data == ["a"] and prepared.fill({}).tags.data == ["a"]
+        built = form_from_payload(Defaults, {})
+        assert prepared.fill({}).refused.process_errors == built.refused.process_errors != []
+        assert prepared.fill({"when": "2026-11-21"}).when.data == date(2026, 11, 21)
+        assert prepared.fill({}).when.data == date(2026, 11, 20) == built.when.data

@@ -28,7 +28,9 @@ from interrupters.conflicts.models import (
 from interrupters.contacts.models import Contact
 from interrupters.push.models import Notification
 from interrupters.records import KINDS
+from interrupters.records import services as records_services
 from interrupters.records.models import HeldRecord
+from interrupters.records.services import Incoming, Outcome
 from interrupters.walks.models import WalkReport, WalkSignup
 
 from . import factories
@@ -335,6 +337,30 @@ def test_one_poisoned_record_in_a_batch_of_50_gets_its_own_answer(
     if poison.get("note", "").startswith("Calm\x00"):
         stored = session.exec(select(Contact).where(Contact.note.like("Calm by%"))).one()
         assert stored.note == "Calm by the square."
+
+
+def test_a_batch_answers_each_record_it_inserted_at_once_with_its_own_row(app, session, world):
+    """The batch's insert gives each new record its id (RETURNING on SQLite, a look-up after
+    the insert on PostgreSQL): the id answered is the row stored under the record's UUID."""
+    user = factories.create_user(session, world, "interrupter")
+    actor = factories.principal(session, user)
+    session.commit()
+    incoming = [
+        Incoming(
+            kind="contact",
+            client_uuid=str(uuid.uuid4()),
+            payload=payload(world, note=f"Calm evening {i}.", duration_minutes=str(i)),
+        )
+        for i in range(12)
+    ]
+    with app.test_request_context():
+        received = records_services.receive(session=session, actor=actor, records=incoming)
+    session.commit()
+    assert [answer.outcome for answer in received] == [Outcome.stored] * 12
+    for record, answer in zip(incoming, received, strict=True):
+        contact = session.get(Contact, answer.record_id)
+        assert contact is not None and contact.client_uuid == record.client_uuid
+        assert contact.note == record.payload["note"]
 
 
 # Codes without collisions ---------------------------------------------------------------------

@@ -586,6 +586,43 @@ def test_a_batch_insert_the_database_refuses_is_stored_one_by_one(phone, session
     assert sorted(session.exec(select(Contact.client_uuid)).all()) == sorted(keys)
 
 
+def test_a_batch_looks_its_uuids_up_once_and_a_held_one_is_still_answered(
+    app, phone, session, world
+):
+    """The held records and the stored contacts are looked up in one query (issue 8); a
+    record held before is answered as held, a stored one as replayed, in the same batch."""
+    from sqlalchemy import event
+
+    phone.refresh()
+    held = sealed(phone, payload(world, occurred_at="2099-01-01T10:00"))
+    stored = sealed(phone, payload(world, note="Stored before."))
+    assert outcomes(send_batch(phone, [held, stored])) == [
+        (held["client_uuid"], 200, "needs_correction"),
+        (stored["client_uuid"], 201, "stored"),
+    ]
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()).lower())
+
+    engine = app.extensions["db_engine"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        new = sealed(phone, payload(world, note="New now."))
+        answers = outcomes(send_batch(phone, [held, stored, new]))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert answers == [
+        (held["client_uuid"], 200, "needs_correction"),
+        (stored["client_uuid"], 200, "replayed"),
+        (new["client_uuid"], 201, "stored"),
+    ]
+    looked_up = [s for s in statements if "from held_record" in s]
+    assert len(looked_up) == 2  # the look-up, and the held record's row it found
+    assert "from contact" in looked_up[0]
+    assert count(session, Contact) == 2 and count(session, HeldRecord) == 1
+
+
 def test_a_batch_goes_in_at_once_and_its_odd_records_one_by_one(phone, session, world):
     """Valid new records are inserted together; a held one, a replay and a UUID twice in the
     batch are answered one by one, exactly as they would be alone."""

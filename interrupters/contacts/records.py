@@ -54,14 +54,17 @@ _KEPT_AT_MOST = 64
 _KEPT_LOCK = threading.Lock()
 
 
+# Built once: building the statement cost more than running it (issue 8).
+_CHOICE_VALUES = union_all(
+    select(literal("place"), col(Place.id)).where(col(Place.active).is_(True)),
+    select(literal("area"), col(Area.id)),
+)
+
+
 def _choice_values(*, session: Session) -> tuple[Any, ...]:
     """What the contact form's checked choices accept, as `prepare_contact_form` fills them:
     the active places and the areas (their values only: a batch's form is never shown)."""
-    query = union_all(
-        select(literal("place"), col(Place.id)).where(col(Place.active).is_(True)),
-        select(literal("area"), col(Area.id)),
-    )
-    return tuple(sorted(tuple(row) for row in session.execute(query)))
+    return tuple(sorted(tuple(row) for row in session.execute(_CHOICE_VALUES)))
 
 
 def _build_form(*, session: Session, actor: Principal) -> PreparedForm[ContactForm]:
