@@ -31,7 +31,7 @@ configuration of each backend) or when a record was lost. With --profile, py-spy
 worker during the first closed phase of each backend (pip install py-spy).
 
     .venv/bin/python bench/sync_load.py [--backends sqlite,postgresql]
-        [--servers sync:4,gthread:2x4] [--batch 1,10] [--duration 15] [--rate 1000]
+        [--servers sync:3,gthread:2x4] [--batch 1,10] [--duration 15] [--rate 1000]
         [--devices 200] [--profile]
 """
 
@@ -1019,7 +1019,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--servers",
         type=_csv(ServerConfig.parse),
-        default=[ServerConfig("sync", 4), ServerConfig("gthread", 2, 4)],
+        default=[ServerConfig("sync", 3), ServerConfig("gthread", 2, 4)],
         help="gunicorn configurations: sync:<workers> or gthread:<workers>x<threads>",
     )
     parser.add_argument("--batch", type=_csv(int), default=[1, 10, 100], help="records a request")

@@ -24,10 +24,17 @@ from interrupters.health.drain import draining, start_draining
 from interrupters.logs import gunicorn_pre_request
 
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "4"))
-# A proxy keeps its connections to the app open for a while; phones send again within seconds.
+# Processes of one request each, a core and one more: the app's requests are Python's work,
+# and threads of one process take turns at its lock, so a request waits behind its
+# neighbours (bench/sync_load.py on 2 cores, 1,000 records/s: p95 47-90 ms with 3 such
+# workers, 94-202 ms with 2 of 4 threads). nginx reads a slow phone's upload whole before a
+# worker sees it (docs/deploy.md), so no worker waits on one. WEB_THREADS above 1 makes them
+# threaded workers (gunicorn's gthread), for a deployment whose requests mostly wait.
+workers = int(os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) + 1)))
+worker_class = "sync"
+threads = int(os.environ.get("WEB_THREADS", "1"))
+# Threaded workers only (one-request workers close each connection): a proxy keeps its
+# connections to the app open for a while; phones send again within seconds.
 keepalive = 75
 timeout = 60
 drain_seconds = float(os.environ.get("DRAIN_SECONDS", "10"))
