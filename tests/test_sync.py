@@ -7,16 +7,20 @@ import json
 import threading
 import uuid
 import zlib
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import event
 from sqlmodel import func, select
 
 from interrupters.audit.models import AuditEvent
 from interrupters.auth import services as auth_services
+from interrupters.auth.models import DeviceSession
 from interrupters.contacts.models import Contact
 from interrupters.db import utcnow
 from interrupters.records.models import HeldRecord
@@ -28,6 +32,22 @@ from . import factories
 def count(session, model):
     session.expire_all()
     return session.exec(select(func.count()).select_from(model)).one()
+
+
+@contextmanager
+def statements_of(app):
+    """The SQL the app's engine runs within the block, each on one line, in lower case."""
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()).lower())
+
+    engine = app.extensions["db_engine"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
 
 
 def payload(world, **overrides):
@@ -197,28 +217,13 @@ def test_expired_session_is_401_login(phone, session, world):
 def test_a_request_reads_before_it_writes_the_devices_last_seen(app, phone, session, world):
     """The loader's touch waits for the request's commit: on SQLite a first-statement write
     would hold the write lock while the batch is decrypted and checked."""
-    from datetime import timedelta
-
-    from sqlalchemy import event
-
-    from interrupters.auth.models import DeviceSession
-
     phone.refresh()
     for device in session.exec(select(DeviceSession)):
         device.last_seen_at -= timedelta(minutes=5)
         session.add(device)
     session.commit()
-    statements: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_args):
-        statements.append(" ".join(statement.split()).lower())
-
-    engine = app.extensions["db_engine"]
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_of(app) as statements:
         assert phone.send(payload(world)).status_code == 201
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     writes = [i for i, s in enumerate(statements) if s.startswith(("update", "insert"))]
     touch = next(i for i, s in enumerate(statements) if s.startswith("update device_session"))
     looked_up = next(i for i, s in enumerate(statements) if "from contact" in s)
@@ -591,7 +596,6 @@ def test_a_batch_looks_its_uuids_up_once_and_a_held_one_is_still_answered(
 ):
     """The held records and the stored contacts are looked up in one query (issue 8); a
     record held before is answered as held, a stored one as replayed, in the same batch."""
-    from sqlalchemy import event
 
     phone.refresh()
     held = sealed(phone, payload(world, occurred_at="2099-01-01T10:00"))
@@ -600,18 +604,9 @@ def test_a_batch_looks_its_uuids_up_once_and_a_held_one_is_still_answered(
         (held["client_uuid"], 200, "needs_correction"),
         (stored["client_uuid"], 201, "stored"),
     ]
-    statements: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_args):
-        statements.append(" ".join(statement.split()).lower())
-
-    engine = app.extensions["db_engine"]
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        new = sealed(phone, payload(world, note="New now."))
+    new = sealed(phone, payload(world, note="New now."))
+    with statements_of(app) as statements:
         answers = outcomes(send_batch(phone, [held, stored, new]))
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert answers == [
         (held["client_uuid"], 200, "needs_correction"),
         (stored["client_uuid"], 200, "replayed"),

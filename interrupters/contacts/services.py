@@ -193,7 +193,8 @@ def note_contacts(*, session: Session, rows: Sequence[Mapping[str, Any]]) -> Non
     The condition is checked in the UPDATE, under the participant's row lock: two requests
     storing contacts of one participant at once leave the later contact kept, whichever
     commits last. A later one in the same rows wins a tie, as the later id does in the
-    participant's history."""
+    participant's history. The rows are updated in the order of their ids, so that two
+    batches (a phone sends two at a time) never wait for each other's rows crosswise."""
     latest: dict[int, Mapping[str, Any]] = {}
     for row in rows:
         participant_id = row.get("participant_id")
@@ -220,7 +221,7 @@ def note_contacts(*, session: Session, rows: Sequence[Mapping[str, Any]]) -> Non
         moved,
         [
             {"participant": pid, "at": row["occurred_at"], "follow_up": row.get("follow_up_on")}
-            for pid, row in latest.items()
+            for pid, row in sorted(latest.items())
         ],
     )
     _forget_latest(session, latest)
