@@ -18,6 +18,7 @@ from interrupters import exports
 from interrupters.audit.models import AuditEvent
 from interrupters.briefings.models import Briefing, BriefingDistrict
 from interrupters.errors import InvalidInput, InvalidState, NotAllowed, NotVisible
+from interrupters.i18n import today_local
 from interrupters.push.models import Notification
 from interrupters.records.models import HeldRecord
 from interrupters.walks import services
@@ -601,8 +602,10 @@ def test_season_csv_opens_in_swedish_excel_with_what_the_municipality_asks(
         factories.create_walk_report(session, world, member, walk, **fields)
     session.add(WalkSignup(walk_id=walk.id, user_id=user.id))
     session.commit()
-    since = date.today() - timedelta(days=62)
-    response = client.get(f"/walks/season.csv?since={since}&until={date.today()}")
+    # The export's days are Stockholm's: from 23:00 UTC in winter, UTC's date is yesterday.
+    today = today_local()
+    since = today - timedelta(days=62)
+    response = client.get(f"/walks/season.csv?since={since}&until={today}")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment;")
     body = response.get_data()
@@ -618,7 +621,7 @@ def test_season_csv_opens_in_swedish_excel_with_what_the_municipality_asks(
     assert header[-1] == "Brådskande rapporter"
     assert f"Unga som vi mötte: 26{DASH}50" in header and "Observerat: Slagsmål" in header
     assert len(header) == 4 + 6 + 10 + 4 + 1 and all(len(row) == len(header) for row in rows)
-    assert list(by_month) == services.months_between(since, date.today())
+    assert list(by_month) == services.months_between(since, today)
 
     # What the test expects, from the reports it filed: all in this month.
     youths = Counter(r["youths_met"] for r in reports)
