@@ -21,10 +21,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.form import BaseForm
 from wtforms.i18n import messages_path
 from wtforms.utils import unset_value
+from wtforms.validators import Optional
 
 from interrupters.errors import InvalidInput
 from interrupters.places.models import Place
 from interrupters.places.services import areas_with_places
+from interrupters.records import batch_get
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -71,7 +73,7 @@ def parse_location(value: str, *, session: Session) -> tuple[int, int | None]:
     if not raw.isdigit():
         raise InvalidInput({"location": _l("Choose a place.")})
     if kind == "place":
-        place = session.get(Place, int(raw))
+        place = batch_get(session, Place, int(raw))
         if place is None:
             raise InvalidInput({"location": _l("Choose a place.")})
         return place.area_id, place.id
@@ -144,6 +146,18 @@ class PreparedForm(Generic[FormT]):
                 state = _processed_default(field)
                 if state is not None:
                     self._defaults[name] = state
+        # Fields whose chain starts with Optional: a copy answers their empty input at once
+        # (see `_quick_optional`), unless the form validates in its own way.
+        self._class: type[FormT] = type(form)
+        self._optional: dict[str, Optional] = {}
+        if _validates_plainly(form):
+            self._optional = {
+                name: field.validators[0]
+                for name, field in form._fields.items()
+                if _answered_by_optional(field)
+            }
+            if self._optional:
+                self._class = _quick_optional(type(form))
 
     def fill(self, payload: dict[str, Any], *, strict: bool = True) -> FormT:
         """What `form_from_payload(form_class, payload, strict=strict)` gives, these choices."""
@@ -185,8 +199,9 @@ class PreparedForm(Generic[FormT]):
     def copy(self) -> FormT:
         """A fresh form of the prepared one (its fields unprocessed copies)."""
         template = self.form
-        form: FormT = object.__new__(type(template))
+        form: FormT = object.__new__(self._class)
         form.__dict__.update(template.__dict__)
+        form.__dict__["_optional_fields"] = self._optional
         fields: dict[str, Any] = {}
         for name, field in template._fields.items():
             twin = object.__new__(type(field))
@@ -271,6 +286,67 @@ def _processed_default(field: Any) -> tuple[Any, Any] | None:
     if not all(isinstance(value, _IMMUTABLE) for value in values):
         return None
     return field.default, data
+
+
+def _validates_plainly(form: Form) -> bool:
+    """Whether the form's `validate` is WTForms' own, with no `validate_<field>` of its own
+    (then each field's `validate` is all there is to it)."""
+    return type(form).validate is Form.validate and not any(
+        hasattr(type(form), f"validate_{name}") for name in form._fields
+    )
+
+
+# pre_validate of these never stops the chain (they raise ValidationError, or nothing), so
+# Optional, first in the chain, always runs.
+_PRE_VALIDATES = (Field.pre_validate, _SELECT_PRE_VALIDATE, _MULTIPLE_PRE_VALIDATE)
+
+
+def _answered_by_optional(field: Any) -> bool:
+    return (
+        bool(field.validators)
+        and type(field.validators[0]) is Optional
+        and type(field).pre_validate in _PRE_VALIDATES
+        and type(field).validate is Field.validate
+    )
+
+
+def _empty_for(optional: Optional, raw_data: Any) -> bool:
+    """Optional's own test of an empty input (whitespace counts as empty unless it says not)."""
+    return not raw_data or (isinstance(raw_data[0], str) and not optional.string_check(raw_data[0]))
+
+
+_QUICK: dict[type[Any], type[Any]] = {}
+
+
+def _quick_optional(form_class: type[FormT]) -> type[FormT]:
+    """The form class whose copies' `validate` answers an empty optional field at once.
+
+    WTForms would check the field's choice, then Optional, first in its chain, would clear
+    every error and stop the chain: the field ends with no errors, and its post-validation
+    sees the chain stopped. That is what it is given here, without the exception Optional
+    raises: in a synced record most fields are empty optional ones (issue 8). Every other
+    field validates itself, with its own answers and messages.
+    """
+
+    def validate(self: Any, extra_validators: Any = None) -> bool:
+        if extra_validators:
+            return form_class.validate(self, extra_validators)
+        quick: dict[str, Optional] = self._optional_fields
+        success = True
+        for name, field in self._fields.items():
+            optional = quick.get(name)
+            if optional is not None and _empty_for(optional, field.raw_data):
+                field.errors = []
+                field.post_validate(self, True)
+            elif not field.validate(self):
+                success = False
+        return success
+
+    if form_class not in _QUICK:  # one class a form class, made once a process
+        quick = type(form_class.__name__, (form_class,), {"validate": validate})
+        quick.__module__ = form_class.__module__
+        _QUICK[form_class] = quick
+    return _QUICK[form_class]
 
 
 def _fast_choice_check(field: Any) -> Any:

@@ -26,8 +26,9 @@ from interrupters.conflicts.models import (
     Mediation,
 )
 from interrupters.contacts.models import Contact
+from interrupters.places.models import Place
 from interrupters.push.models import Notification
-from interrupters.records import KINDS
+from interrupters.records import KINDS, batch_get, batch_scope
 from interrupters.records import services as records_services
 from interrupters.records.models import HeldRecord
 from interrupters.records.services import Incoming, Outcome
@@ -486,3 +487,27 @@ def test_a_busy_database_is_answered_busy_and_nothing_is_held(
     assert answer.status_code == 503, answer.get_json()
     assert count(session, HeldRecord) == 0
     assert count(session, Conflict) == 0
+
+
+def test_a_batch_looks_a_row_up_once_and_outside_a_batch_every_time(session, world, monkeypatch):
+    """The rows each record of a batch names again (its place, area, participant) come from
+    the batch's memory after the first look-up; outside a batch each look-up is the
+    session's own (a form request sees the rows as they are now)."""
+    place = world.places["Rinkeby torg"]
+    looked: list[object] = []
+    get = session.get
+
+    def counted(model, ident, *args, **kwargs):
+        looked.append((model, ident))
+        return get(model, ident, *args, **kwargs)
+
+    monkeypatch.setattr(session, "get", counted)
+    with batch_scope():
+        assert batch_get(session, Place, place.id) is place
+        assert batch_get(session, Place, place.id) is place
+        assert batch_get(session, Place, 10**8) is None
+        assert batch_get(session, Place, 10**8) is None
+    assert looked == [(Place, place.id), (Place, 10**8)]
+    batch_get(session, Place, place.id)
+    batch_get(session, Place, place.id)
+    assert len(looked) == 4

@@ -36,7 +36,7 @@ from interrupters.paging import Cursor, Page, after, fetch_page
 from interrupters.participants.models import Participant
 from interrupters.participants.values import AgeBand, Gender, ParticipantStatus
 from interrupters.places.models import Area, Place
-from interrupters.records import find_replay, payload_hash
+from interrupters.records import batch_get, find_replay, payload_hash
 
 logger = logging.getLogger(__name__)
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -116,14 +116,14 @@ def _validate_references(
         errors["occurred_at"] = _l("The time is in the future.")
     if data.follow_up_on is not None and data.follow_up_on > now.date() + FOLLOW_UP_HORIZON:
         errors["follow_up_on"] = _l("A follow-up is at most a year ahead.")
-    if session.get(Area, data.area_id) is None:
+    if batch_get(session, Area, data.area_id) is None:
         errors["area_id"] = _l("Choose an area from the list.")
     if data.place_id is not None:
-        place = session.get(Place, data.place_id)
+        place = batch_get(session, Place, data.place_id)
         if place is None or not place.active or place.area_id != data.area_id:
             errors["place_id"] = _l("The place is not in the area, or it was removed.")
     if data.participant_id is not None:
-        participant = session.get(Participant, data.participant_id)
+        participant = batch_get(session, Participant, data.participant_id)
         if (
             participant is None
             or participant.organisation_id != organisation_id

@@ -219,6 +219,20 @@ def batch_memo(key: Any, make: Callable[[], Any]) -> Any:
     return memo[key]
 
 
+def batch_get(session: Session, model: type[Row], ident: int) -> Row | None:
+    """`session.get(model, ident)`, remembered until the batch ends (outside a batch, the
+    session's own). For the rows each record of a batch names again (its area, place and
+    participant): a dictionary look-up, not the session's identity-map path (issue 8). A
+    batch writes none of these rows, and an expired one reloads itself when read."""
+    memo = _batch.get()
+    if memo is None:
+        return session.get(model, ident)
+    rows: dict[int, Row | None] = memo.setdefault(("get", id(session), model), {})
+    if ident not in rows:
+        rows[ident] = session.get(model, ident)
+    return rows[ident]
+
+
 def batch_keep(key: Any, load: Callable[[], Any]) -> None:
     """Inside a batch only, `load()` once and keep its rows referenced until the batch ends.
 
