@@ -15,6 +15,7 @@ requests in flight finish.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -54,7 +55,12 @@ pre_request = gunicorn_pre_request
 
 
 def post_worker_init(worker: Any) -> None:
-    """Replace the worker's SIGTERM handler with drain-then-stop."""
+    """Replace the worker's SIGTERM handler with drain-then-stop, and keep the app as loaded
+    out of the garbage collector's way."""
+    # What the worker holds once the app is loaded (modules, the app, its templates and
+    # catalogues) lives as long as the worker: frozen, the collector never walks it again.
+    # The collector took 8 % of the sync endpoint's time, 3 % frozen (bench/sync_load.py).
+    gc.freeze()
     stop = worker.handle_exit
 
     def drain_then_stop(signum: int, frame: Any) -> None:

@@ -4,6 +4,7 @@ for admins and local probes only, and never carries personal data."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -13,12 +14,14 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
 from sqlalchemy import text
 from sqlmodel import select
 
+from interrupters import gunicorn_conf
 from interrupters.db import session_scope, utcnow
 from interrupters.health import drain
 from interrupters.health import services as health
@@ -281,3 +284,19 @@ def test_a_host_whose_push_key_differs_from_the_schedulers_is_flagged(client, ap
     status, body = _ready(client)
     assert status == 200 and body["status"] == "degraded"
     assert body["checks"]["keys"]["ok"] is False
+
+
+def test_a_worker_keeps_the_app_it_loaded_out_of_the_collectors_way(monkeypatch):
+    """Once a worker has loaded the app, what it holds is frozen (gc.freeze): a full
+    collection no longer walks the modules and the app (bench/sync_load.py). And its SIGTERM
+    drains first."""
+    handlers = []
+    monkeypatch.setattr(signal, "signal", lambda signum, handler: handlers.append(signum))
+    worker = SimpleNamespace(handle_exit=lambda signum, frame: None, log=None)
+    before = gc.get_freeze_count()
+    try:
+        gunicorn_conf.post_worker_init(worker)
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
+    assert handlers == [signal.SIGTERM]
