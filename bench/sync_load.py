@@ -4,7 +4,8 @@ For each backend: a fresh database (SQLite: a file in a temporary folder; Postgr
 database `interrupters_bench` on 127.0.0.1, dropped afterwards), migrated, with the demo data
 and 200 interrupters in the programme's organisation (one production-cost Argon2 hash, made
 once, shared by all). For each server configuration, gunicorn serves the app on 127.0.0.1 at a
-free port with production settings (SQLite keeps WAL and synchronous=FULL). Each simulated
+free port with production settings and the deployment's gunicorn config (Procfile), its worker
+count and class given by the run (SQLite keeps WAL and synchronous=FULL). Each simulated
 phone has its own loopback address (127.0.1.x), as 200 phones have 200 addresses, and signs
 in over HTTP through the login form; its cookie and CSRF token come from the server.
 
