@@ -51,14 +51,16 @@ async () => {
 """
 
 
-def _eventually(probe: Callable[[], T], done: Callable[[T], bool], what: str) -> T:
-    deadline = time.monotonic() + 10
+def _eventually(
+    probe: Callable[[], T], done: Callable[[T], bool], what: str, seconds: float = 10
+) -> T:
+    deadline = time.monotonic() + seconds
     while True:
         value = probe()
         if done(value):
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: still {value!r} after 10 s")
+            raise AssertionError(f"{what}: still {value!r} after {seconds:g} s")
         time.sleep(0.05)
 
 
@@ -98,11 +100,16 @@ def _push(page: Page, live: LiveServer, url: str) -> None:
         "tag": f"walk:{time.time_ns()}",
         "ack": False,
     }
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {"origin": live.url, "registrationId": registration_id, "data": json.dumps(payload)},
-    )
-    _eventually(lambda: page.evaluate(NOTIFICATIONS), bool, "the notification")
+    message = {"origin": live.url, "registrationId": registration_id, "data": json.dumps(payload)}
+    cdp.send("ServiceWorker.deliverPushMessage", message)
+    try:
+        _eventually(lambda: page.evaluate(NOTIFICATIONS), bool, "the notification", seconds=5)
+    except AssertionError:
+        # Under a loaded CI machine DevTools once handed the push to no worker (a full run in
+        # December 2026; never alone). Sent again: the same tag, so still one notification,
+        # and a worker that shows none fails here all the same.
+        cdp.send("ServiceWorker.deliverPushMessage", message)
+        _eventually(lambda: page.evaluate(NOTIFICATIONS), bool, "the notification")
 
 
 def _tap(page: Page) -> Any:
