@@ -59,7 +59,7 @@ def post_worker_init(worker: Any) -> None:
     out of the garbage collector's way."""
     # What the worker holds once the app is loaded (modules, the app, its templates and
     # catalogues) lives as long as the worker: frozen, the collector never walks it again.
-    # The collector took 8 % of the sync endpoint's time, 3 % frozen (bench/sync_load.py).
+    # The collector took 8 % of the sync endpoint's time in one process, 3 % frozen.
     gc.freeze()
     stop = worker.handle_exit
 
