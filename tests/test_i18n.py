@@ -247,3 +247,74 @@ def test_pydantic_errors_reach_the_reader_in_their_language(app):
         with force_locale("en"):
             assert str(errors["text"]) == "Use at most 5 characters."
             assert str(own["weekdays"]) == "Choose weekdays from the list."
+
+
+@pytest.mark.parametrize("locale", ["sv", "en"])
+def test_times_and_dates_are_written_as_babel_writes_them(app, locale):
+    """local_datetime and local_date keep the locale's patterns a process; what they write is
+    babel's own format_datetime / format_date, hour by hour over both changes of clock."""
+    from datetime import UTC, datetime, timedelta
+
+    from babel import dates
+    from flask import session
+    from flask_babel import get_timezone
+
+    from interrupters.i18n import NAMED_FORMATS, format_locale, local_date, local_datetime
+
+    starts = [datetime(2026, 3, 28, 20, tzinfo=UTC), datetime(2026, 10, 24, 20, tzinfo=UTC)]
+    moments = [start + timedelta(minutes=37 * step) for start in starts for step in range(80)]
+    with app.test_request_context():
+        session["locale"] = locale
+        zone, written_in = get_timezone(), format_locale()
+        for moment in moments:
+            for format in NAMED_FORMATS:
+                expected = dates.format_datetime(moment, format, tzinfo=zone, locale=written_in)
+                assert local_datetime(moment, format) == expected, (moment, format)
+                assert local_date(moment.date(), format) == dates.format_date(
+                    moment.date(), format, locale=written_in
+                )
+            assert local_datetime(moment, "LLLL yyyy HH:mm") == dates.format_datetime(
+                moment, "LLLL yyyy HH:mm", tzinfo=zone, locale=written_in
+            )
+            assert local_date(moment.date(), "MMM yy") == dates.format_date(
+                moment.date(), "MMM yy", locale=written_in
+            )
+        # A stored (naive) time is UTC.
+        naive = datetime(2026, 10, 25, 0, 30)
+        assert local_datetime(naive) == local_datetime(naive.replace(tzinfo=UTC))
+
+
+def test_the_request_catalogue_follows_the_locale_it_was_found_for(app):
+    from flask_babel import force_locale, refresh
+
+    from interrupters.i18n import catalogue, shown_label
+
+    with app.test_request_context():
+        swedish = catalogue()
+        assert catalogue() is swedish
+        assert swedish.ugettext("Street") == "På gatan"
+        assert shown_label("street", "ContactKind") == "På gatan"
+        with force_locale("en"):
+            assert catalogue().ugettext("Street") == "Street"
+            assert shown_label("street", "ContactKind") == "Street"
+        assert catalogue() is swedish
+        assert shown_label("street", "ContactKind") == "På gatan"
+        # An unknown code is shown as it is; no code, nothing.
+        assert shown_label("no-such-code", "ContactKind") == "no-such-code"
+        assert shown_label(None, "ContactKind") == ""
+        refresh()
+        assert catalogue().ugettext("Street") == "På gatan"
+
+
+def test_templates_translate_with_the_request_catalogue(app):
+    from flask import render_template_string, session
+
+    with app.test_request_context():
+        assert render_template_string("{{ _('Street') }}") == "På gatan"
+        assert render_template_string("{{ 'street'|label('ContactKind') }}") == "På gatan"
+    with app.test_request_context():
+        session["locale"] = "en"
+        assert render_template_string("{{ _('Street') }}") == "Street"
+        assert render_template_string("{{ 'street'|label('ContactKind') }}") == "Street"
+        one = "{{ ngettext('%(num)d walk is scheduled.', '%(num)d walks are scheduled.', 2) }}"
+        assert render_template_string(one) == "2 walks are scheduled."
