@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import bindparam, or_, update
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, func, select
 
 from interrupters import kept
@@ -424,6 +425,17 @@ def own_counts(
     return {state: count for state, count in rows}
 
 
+# What a participant's history shows of each contact (templates/participants/detail.html).
+HISTORY_COLUMNS = (
+    col(Contact.id),
+    col(Contact.occurred_at),
+    col(Contact.review_state),
+    col(Contact.kind),
+    col(Contact.purpose),
+    col(Contact.follow_up_on),
+)
+
+
 def participant_contacts(
     *,
     session: Session,
@@ -432,9 +444,12 @@ def participant_contacts(
     size: int = HISTORY_PAGE_SIZE,
 ) -> Page[Contact]:
     """A page of a participant's contact history, newest first (the caller checked
-    visibility); ix_contact_participant_history reads just the page."""
+    visibility); ix_contact_participant_history reads just the page, and only the columns
+    the history shows are loaded (any other raises: never a query a row)."""
     query = after(
-        select(Contact).where(Contact.participant_id == participant_id),
+        select(Contact)
+        .options(load_only(*HISTORY_COLUMNS, raiseload=True))
+        .where(Contact.participant_id == participant_id),
         cursor=cursor,
         sort=col(Contact.occurred_at),
         id_column=col(Contact.id),
