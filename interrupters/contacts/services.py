@@ -426,7 +426,7 @@ def own_counts(
 
 
 # What a participant's history shows of each contact (templates/participants/detail.html).
-HISTORY_COLUMNS = (
+HISTORY_COLUMNS: tuple[Any, ...] = (
     col(Contact.id),
     col(Contact.occurred_at),
     col(Contact.review_state),
