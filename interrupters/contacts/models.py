@@ -23,8 +23,9 @@ class Contact(SQLModel, table=True):
         Index(
             "ix_contact_participant_history", "participant_id", "occurred_at", "id", "follow_up_on"
         ),
-        # A worker's contacts, all of them (the team's, of one worker) or of one state.
-        Index("ix_contact_worker_history", "worker_id", "occurred_at", "id"),
+        # A worker's contacts, all of them (the team's, of one worker) or of one state; with
+        # the organisation, today's contacts per worker are counted from the index alone.
+        Index("ix_contact_worker_history", "worker_id", "occurred_at", "id", "organisation_id"),
         Index("ix_contact_worker_state", "worker_id", "review_state", "occurred_at", "id"),
         # What waits for review: a few thousand rows at most, not every contact ever approved.
         Index(
