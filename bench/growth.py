@@ -24,6 +24,7 @@ Writes bench/results/growth.json and exits 1 when a goal is missed.
 from __future__ import annotations
 
 import argparse
+import gc
 import gzip
 import json
 import random
@@ -338,6 +339,11 @@ def measure(
     turns request by request: a ratio of two sizes measured minutes apart was the machine's
     drift as much as the page's (±15 % on this machine, December 2026)."""
     apps = {size: _signed_in_app(url) for size, (url, _people) in sites.items()}
+    # As a gunicorn worker does once the app is loaded (interrupters/gunicorn_conf.py): a full
+    # collection then walks what requests made, not the apps and their catalogues (unfrozen,
+    # one request in fifty took 100 ms more, whichever size).
+    gc.collect()
+    gc.freeze()
     results: dict[int, dict[str, dict[str, float]]] = {size: {} for size in sites}
     names = [name for name, _path, _who in pages(next(iter(sites.values()))[1])]
     for index, name in enumerate(names):

@@ -70,4 +70,34 @@ def test_the_team_row_and_the_overdue_follow_ups_show_the_latest_contact(session
     assert rows[late.id].next_follow_up == today - timedelta(days=2)
     assert rows[fine.id].next_follow_up is None
     overdue = services.team_overdue(session=session, actor=boss, today=today)
-    assert [(row.participant.id, name) for row, name in overdue] == [(late.id, worker.display_name)]
+    assert overdue.count == 1
+    assert [(row.participant.id, name) for row, name in overdue.oldest] == [
+        (late.id, worker.display_name)
+    ]
+
+
+def test_the_dashboard_reads_the_oldest_overdue_follow_ups_and_counts_the_rest(
+    session, world, actor_for
+):
+    worker = factories.create_user(session, world, "interrupter")
+    supervisor = factories.create_user(session, world, "supervisor")
+    today = date.today()
+    made = []
+    for days_late in range(1, 14):  # thirteen overdue: 13, 12, ... 1 days late
+        participant = factories.create_participant_for(session, world, worker)
+        factories.create_contact(
+            session,
+            world,
+            worker,
+            subject="participant",
+            participant_id=participant.id,
+            age_band=None,
+            follow_up_on=today - timedelta(days=days_late),
+            occurred_at=datetime.now(UTC) - timedelta(days=20),
+        )
+        made.append(participant)
+    session.commit()
+    overdue = services.team_overdue(session=session, actor=actor_for(supervisor), today=today)
+    assert overdue.count == 13
+    # The ten shown are the longest overdue, the oldest first.
+    assert [row.participant.id for row, _name in overdue.oldest] == [p.id for p in made[::-1][:10]]

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from interrupters.audit.services import record_event
 from interrupters.auth.models import Membership, User
@@ -333,21 +333,39 @@ def team_participants(
     return Page(items=items, next_cursor=page.next_cursor)
 
 
+OVERDUE_SHOWN = 10  # the oldest overdue follow-ups the dashboard lists
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """The team's follow-ups past their day: how many, and the oldest few."""
+
+    count: int
+    oldest: list[tuple[CaseloadRow, str]]  # (row, worker's name), the oldest first
+
+
 def team_overdue(
-    *, session: Session, actor: Principal, today: date
-) -> list[tuple[CaseloadRow, str]]:
+    *, session: Session, actor: Principal, today: date, shown: int = OVERDUE_SHOWN
+) -> Overdue:
     """The team's follow-ups that are past their day (the follow-up each participant's latest
-    contact set), the oldest first, with the worker's name: from the participants alone
-    (ix_participant_follow_up), whatever the number of contacts."""
+    contact set): their number and the `shown` oldest, with the worker's name. From the
+    participants alone (ix_participant_follow_up), whatever the number of contacts, and only
+    the rows shown are read: a city's team may have hundreds overdue."""
+    where = (
+        col(Participant.organisation_id).in_(actor.organisations(*CASE_ROLES)),
+        Participant.status != ParticipantStatus.exited.value,
+        col(Participant.next_follow_up) < today,
+    )
+    count = session.exec(select(func.count()).select_from(Participant).where(*where)).one()
     found = session.exec(
         select(Participant, User.display_name)
         .join(User, col(User.id) == Participant.worker_id)
-        .where(col(Participant.organisation_id).in_(actor.organisations(*CASE_ROLES)))
-        .where(Participant.status != ParticipantStatus.exited.value)
-        .where(col(Participant.next_follow_up) < today)
+        .where(*where)
+        .order_by(col(Participant.next_follow_up), col(User.display_name), col(Participant.id))
+        .limit(shown)
     ).all()
-    rows = zip(_rows(participants=[p for p, _name in found]), found, strict=True)
-    return sorted(
-        ((row, name) for row, (_p, name) in rows),
-        key=lambda pair: (pair[0].next_follow_up or today, pair[1]),
+    rows = _rows(participants=[participant for participant, _name in found])
+    return Overdue(
+        count=int(count),
+        oldest=[(row, name) for row, (_participant, name) in zip(rows, found, strict=True)],
     )
