@@ -339,9 +339,9 @@ def measure(
     turns request by request: a ratio of two sizes measured minutes apart was the machine's
     drift as much as the page's (±15 % on this machine, December 2026)."""
     apps = {size: _signed_in_app(url) for size, (url, _people) in sites.items()}
-    # As a gunicorn worker does once the app is loaded (interrupters/gunicorn_conf.py): a full
-    # collection then walks what requests made, not the apps and their catalogues (unfrozen,
-    # one request in fifty took 100 ms more, whichever size).
+    # As a gunicorn worker does once the app is loaded (interrupters/gunicorn_conf.py), and
+    # again once each page is warm (below): a full collection then walks what requests made,
+    # not the apps and their caches (unfrozen, one request in fifty took 100 ms more).
     gc.collect()
     gc.freeze()
     results: dict[int, dict[str, dict[str, float]]] = {size: {} for size in sites}
@@ -355,6 +355,12 @@ def measure(
             app, clients = apps[size]
             requests[size] = (_client(app, clients, who), path)
         for attempt in range(repeat + 2):
+            if attempt == 2:
+                # What the two warming requests cached (statements, templates, rows) is frozen
+                # with the apps: one process serves both sizes here, and a full collection
+                # walking both apps' caches fell on whichever size was being asked then.
+                gc.collect()
+                gc.freeze()
             for size, (client, path) in requests.items():
                 started = time.perf_counter()
                 response = client.get(path)
