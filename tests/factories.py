@@ -232,6 +232,19 @@ def create_contact(session: Session, world: World, worker: User, **overrides: An
     return contact
 
 
+def create_participant_contact(
+    session: Session, world: World, worker: User, participant: Participant, **overrides: Any
+) -> Contact:
+    """A contact with `participant` (its follow-up, if any, moves the participant's)."""
+    return create_contact(
+        session,
+        world,
+        worker,
+        **{"subject": "participant", "participant_id": participant.id, "age_band": None}
+        | overrides,
+    )
+
+
 def serve(session: Session, world: World, organisation: str, district: str = "Järva") -> None:
     """Let an organisation serve a district (idempotent)."""
     key = (world.organisations[organisation].id or 0, world.districts[district].id or 0)

@@ -67,12 +67,11 @@ def test_the_dashboard_counts_what_the_records_hold(client, session, world, logi
         (late, first, today - timedelta(days=3)),
         (on_time, second, today),
     ):
-        factories.create_contact(
+        factories.create_participant_contact(
             session,
             world,
             worker,
-            subject="participant",
-            participant_id=participant.id,
+            participant,
             follow_up_on=day,
             occurred_at=now - timedelta(minutes=30),
         )

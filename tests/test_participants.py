@@ -67,12 +67,11 @@ def test_caseload_orders_by_follow_up_and_shows_the_last_contact(session, world,
     untouched = services.create_participant(session=session, actor=actor, data=_input(world))
     occurred = datetime.now(UTC) - timedelta(hours=3)
     for participant, follow in ((later, 9), (sooner, 2)):
-        factories.create_contact(
+        factories.create_participant_contact(
             session,
             world,
             worker,
-            subject="participant",
-            participant_id=participant.id,
+            participant,
             occurred_at=occurred,
             follow_up_on=date.today() + timedelta(days=follow),
         )

@@ -53,13 +53,11 @@ def test_the_team_row_and_the_overdue_follow_ups_show_the_latest_contact(session
         (fine, 2, today - timedelta(days=9)),
         (fine, 1, None),  # the latest sets no follow-up
     ):
-        factories.create_contact(
+        factories.create_participant_contact(
             session,
             world,
             worker,
-            subject="participant",
-            participant_id=participant.id,
-            age_band=None,
+            participant,
             follow_up_on=follow,
             occurred_at=datetime.now(UTC) - timedelta(days=days_ago),
         )
@@ -85,13 +83,11 @@ def test_the_dashboard_reads_the_oldest_overdue_follow_ups_and_counts_the_rest(
     made = []
     for days_late in range(1, 14):  # thirteen overdue: 13, 12, ... 1 days late
         participant = factories.create_participant_for(session, world, worker)
-        factories.create_contact(
+        factories.create_participant_contact(
             session,
             world,
             worker,
-            subject="participant",
-            participant_id=participant.id,
-            age_band=None,
+            participant,
             follow_up_on=today - timedelta(days=days_late),
             occurred_at=datetime.now(UTC) - timedelta(days=20),
         )
