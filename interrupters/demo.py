@@ -209,7 +209,7 @@ def seed_demo(*, session: Session, now: datetime | None = None, seed: int = 2026
         risk_tier=RiskTier.high.value,
         reassess_on=today + timedelta(days=30),
         goals=[Goal.education.value, Goal.leave_group.value],
-        consent_scope="Programme participation and referrals",
+        consent_scope="Deltagande i programmet och remisser",
         consent_given_on=today - timedelta(days=40),
         created_at=now - timedelta(days=40),
     )
@@ -225,7 +225,7 @@ def seed_demo(*, session: Session, now: datetime | None = None, seed: int = 2026
         risk_tier=RiskTier.medium.value,
         reassess_on=today + timedelta(days=60),
         goals=[Goal.employment.value],
-        consent_scope="Programme participation",
+        consent_scope="Deltagande i programmet",
         consent_given_on=today - timedelta(days=30),
         created_at=now - timedelta(days=30),
     )

@@ -121,7 +121,7 @@ def seed_demo_history(
                     "eligibility_confirmed": True,
                     "risk_tier": tier.value,
                     "goals": [],
-                    "consent_scope": "Programme participation",
+                    "consent_scope": "Deltagande i programmet",
                     "consent_given_on": enrolled,
                     "exit_reason": rng.choice([ExitReason.goals_met, ExitReason.moved]).value
                     if exited
