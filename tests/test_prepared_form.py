@@ -9,7 +9,7 @@ for every record form are checked against a freshly built form, in Swedish and i
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -18,8 +18,16 @@ from flask import Flask
 from flask_babel import force_locale
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wtforms import DateField, Form, IntegerField, SelectFieldBase, StringField
-from wtforms.validators import Optional
+from wtforms import (
+    DateField,
+    DateTimeField,
+    Form,
+    IntegerField,
+    SelectFieldBase,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import Length, Optional, Regexp
 
 from interrupters.briefings.forms import AcknowledgeForm
 from interrupters.conflicts.forms import (
@@ -111,6 +119,71 @@ def payloads(draw: Any, form_class: type[Form]) -> dict[str, Any]:
     return payload
 
 
+# Values in the plain formats a phone's form sends, and near misses of them.
+NEAR = st.sampled_from(
+    ["", " ", "2026-02-30T10:00", "2026-11-20T24:00", "0000-01-01", "+5", "05", "1_000", "7"]
+)
+INTEGERS = st.integers(-3, 1500).map(str)
+DAYS = st.dates().map(date.isoformat)
+MINUTES = st.datetimes(min_value=datetime(1000, 1, 1)).map(lambda d: d.strftime("%Y-%m-%dT%H:%M"))
+PLAIN = st.one_of(
+    NEAR,
+    INTEGERS,
+    DAYS,
+    MINUTES,
+    st.from_regex(r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"),
+    st.text(max_size=300),
+)
+
+
+def _plain_for(field: Any) -> Any:
+    for validator in field.validators:
+        if isinstance(validator, Regexp):
+            return st.from_regex(validator.regex, fullmatch=True)
+        if isinstance(validator, Length):
+            return st.text(min_size=max(validator.min, 0), max_size=max(validator.max, 0))
+    if isinstance(field, IntegerField):
+        return INTEGERS
+    if isinstance(field, DateField):
+        return DAYS
+    if isinstance(field, DateTimeField):
+        return MINUTES
+    return PLAIN
+
+
+@st.composite
+def near_valid(draw: Any, form_class: type[Form]) -> dict[str, Any]:
+    """A payload as a phone's form sends it: the fields in their plain formats and choices
+    from the form's own, now and then left out, with a near miss or anything at all."""
+    template = _with_choices(form_class(formdata=None, meta={"csrf": False}))
+    noise = draw(st.sampled_from([0, 0, 10, 30]))  # percent of the fields not plainly given
+    payload: dict[str, Any] = {}
+    for name, field in template._fields.items():
+        if draw(st.integers(0, 99)) < noise:
+            how = draw(st.integers(0, 2))
+            if how:
+                payload[name] = draw(VALUE if how == 1 else st.one_of(NEAR, PLAIN))
+        elif isinstance(field, SelectMultipleField):
+            values = [c.value for c in field.choices or []]
+            payload[name] = draw(st.lists(st.sampled_from(values), max_size=3))
+        elif isinstance(field, SelectFieldBase):
+            values = [c.value for c in field.choices or []]
+            payload[name] = draw(st.sampled_from([value for value in values if value] or [""]))
+        else:
+            payload[name] = draw(_plain_for(field))
+    return payload
+
+
+def _typed(data: dict[str, Any]) -> dict[str, Any]:
+    """Values with their types: 1 and True, or a date and a datetime, are not the same data."""
+    return {
+        name: [(type(item), item) for item in value]
+        if type(value) is list
+        else (type(value), value)
+        for name, value in data.items()
+    }
+
+
 def _answers(make: Any) -> tuple[str, Any, Any]:
     try:
         form = make()
@@ -148,6 +221,83 @@ def test_a_prepared_form_answers_as_the_form_itself(app: Flask, form_class: type
                     assert _answers(lambda: prepared.fill(payload, strict=strict)) == expected
 
                 check()
+
+
+@pytest.mark.parametrize("form_class", FORMS, ids=lambda c: c.__name__)
+def test_a_plainly_valid_payload_is_read_as_the_form_reads_it(
+    app: Flask, form_class: type[Form]
+) -> None:
+    """`valid_data` answers only for a payload the form accepts, with the form's own data
+    (issue 8: a batch's valid contacts are read without filling the form)."""
+    read: list[bool] = []
+    with app.test_request_context():
+        for locale in ("sv", "en"):
+            with force_locale(locale):
+                prepared = PreparedForm(
+                    _with_choices(form_class(formdata=None, meta={"csrf": False}))
+                )
+
+                @settings(
+                    max_examples=EXAMPLES,
+                    deadline=None,
+                    database=None,
+                    suppress_health_check=[HealthCheck.too_slow],
+                )
+                @given(st.one_of(near_valid(form_class), payloads(form_class)))
+                def check(payload: dict[str, Any]) -> None:
+                    data = prepared.valid_data(payload)
+                    read.append(data is not None)
+                    if data is None:
+                        return
+                    status, errors, expected = _answers(
+                        lambda: _with_choices(form_from_payload(form_class, payload))
+                    )
+                    assert (status, errors) == ("valid", {})
+                    assert _typed(data) == _typed(expected)
+
+                check()
+    # Forms with a field it does not read (a checkbox) are always read by the form itself.
+    assert any(read) == (prepared._reading is not None)
+
+
+def test_anything_but_the_plain_format_is_left_to_the_form(app: Flask) -> None:
+    """Input the form may read otherwise than its plain format is not read quickly: the form
+    reads it, with its own answer."""
+    plain = {
+        "occurred_at": "2026-11-20T21:15",
+        "location": "place:1",
+        "subject": "person",
+        "age_band": "15-17",
+        "kind": "street",
+        "purpose": "check_in",
+        "referrals": ["housing"],
+        "duration_minutes": "10",
+        "note": "Calm by the square.",
+    }
+    with app.test_request_context():
+        prepared = PreparedForm(_with_choices(ContactForm(formdata=None, meta={"csrf": False})))
+        data = prepared.valid_data(plain)
+        assert data is not None and data["duration_minutes"] == 10
+        assert data["occurred_at"] == datetime(2026, 11, 20, 21, 15)
+        for field, value in [
+            ("duration_minutes", " 10"),
+            ("duration_minutes", "1_0"),
+            ("duration_minutes", "1441"),
+            ("occurred_at", "2026-11-20 21:15"),
+            ("occurred_at", "2026-11-20T21:15:00"),
+            ("occurred_at", "2026-02-30T21:15"),
+            ("location", "place:9"),
+            ("location", ["place:1", "area:2"]),
+            ("note", " "),
+            ("note", "x" * 281),
+            ("follow_up_on", "20.11.2026"),
+        ]:
+            assert prepared.valid_data({**plain, field: value}) is None, (field, value)
+        # Left out or blank, an optional field is what the form makes of it.
+        for blank in ({}, {"duration_minutes": ""}):
+            payload = {k: v for k, v in plain.items() if k != "duration_minutes"} | blank
+            data = prepared.valid_data(payload)
+            assert data is not None and data["duration_minutes"] is None
 
 
 def test_a_copy_whose_choices_change_checks_the_new_ones(app: Flask) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -142,35 +142,36 @@ def prepare_contact_form(
     return form
 
 
-def contact_input(form: ContactForm, *, session: Session) -> ContactInput:
-    """Turn a validated form into the service's input; the local time becomes aware."""
-    area_id, place_id = parse_location(form.location.data or "", session=session)
+def contact_input(fields: Mapping[str, Any], *, session: Session) -> ContactInput:
+    """Turn a validated form's data (`form.data`, or `PreparedForm.valid_data`) into the
+    service's input; the local time becomes aware."""
+    area_id, place_id = parse_location(fields["location"] or "", session=session)
     errors: dict[str, Any] = {}
-    subject = ContactSubject(form.subject.data)
-    if subject == ContactSubject.participant and not form.participant_id.data:
+    subject = ContactSubject(fields["subject"])
+    if subject == ContactSubject.participant and not fields["participant_id"]:
         errors["participant_id"] = _l("Choose the participant.")
-    if subject == ContactSubject.person and not form.age_band.data:
+    if subject == ContactSubject.person and not fields["age_band"]:
         errors["age_band"] = _l("Choose an age band.")
     if errors:
         raise InvalidInput(errors)
-    occurred: datetime = form.occurred_at.data
+    occurred: datetime = fields["occurred_at"]
     return ContactInput.model_validate(
         {
             "subject": subject,
-            "participant_id": form.participant_id.data or None,
-            "age_band": form.age_band.data or None,
-            "gender": form.gender.data or None,
-            "group_size": form.group_size.data,
+            "participant_id": fields["participant_id"] or None,
+            "age_band": fields["age_band"] or None,
+            "gender": fields["gender"] or None,
+            "group_size": fields["group_size"],
             # The form's time is the worker's wall clock in Stockholm.
             "occurred_at": occurred.replace(tzinfo=STOCKHOLM),
             "area_id": area_id,
             "place_id": place_id,
-            "kind": form.kind.data,
-            "purpose": form.purpose.data,
-            "referrals": form.referrals.data or [],
-            "duration_minutes": form.duration_minutes.data,
-            "follow_up_on": form.follow_up_on.data,
-            "note": form.note.data or "",
+            "kind": fields["kind"],
+            "purpose": fields["purpose"],
+            "referrals": fields["referrals"] or [],
+            "duration_minutes": fields["duration_minutes"],
+            "follow_up_on": fields["follow_up_on"],
+            "note": fields["note"] or "",
         }
     )
 

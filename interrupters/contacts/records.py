@@ -108,6 +108,7 @@ def bind_form(
     actor: Principal,
     stored: Contact | None = None,
     strict: bool = False,
+    prepared: PreparedForm[ContactForm] | None = None,
 ) -> ContactForm:
     """The contact form filled from an outbox payload (the form's own field names).
 
@@ -117,7 +118,8 @@ def bind_form(
     """
     # The choices come from the database: read once a batch, not once a record; each
     # payload gets its own copy of the form (its choices may grow below, the batch's never).
-    form = prepared_form(session=session, actor=actor).fill(payload, strict=strict)
+    prepared = prepared or prepared_form(session=session, actor=actor)
+    form = prepared.fill(payload, strict=strict)
     # In a batch, every record looks its place, area and participant up again (the form, the
     # service): the rows loaded are kept referenced, and come from the session instead of a
     # query each time.
@@ -144,11 +146,21 @@ def _checked(
     payload: dict[str, Any], *, session: Session, actor: Principal, stored: Contact | None
 ) -> services.ContactInput:
     """The service's input from a payload, checked as the online form checks it."""
-    form = bind_form(payload, session=session, actor=actor, stored=stored, strict=True)
+    prepared = prepared_form(session=session, actor=actor)
+    if stored is None:
+        # A valid record in the form's own format is read without filling the form: the same
+        # data, a seventh of the time (issue 8). Anything else is read by the form below.
+        fields = prepared.valid_data(payload)
+        if fields is not None:
+            batch_keep_loaded(session)
+            return contact_input(fields, session=session)
+    form = bind_form(
+        payload, session=session, actor=actor, stored=stored, strict=True, prepared=prepared
+    )
     try:
         if not form.validate():
             raise InvalidInput(form_errors(form))
-        return contact_input(form, session=session)
+        return contact_input(form.data, session=session)
     except InvalidInput:
         if stored is not None:
             # The stored record passed these checks: this content is not the same record.

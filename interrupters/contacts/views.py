@@ -221,7 +221,7 @@ def edit(contact_id: int) -> Any:
     if not form.validate_on_submit():
         return _render_form(form, contact, 422)
     try:
-        data = contact_input(form, session=session)
+        data = contact_input(form.data, session=session)
         services.update_contact(
             session=session, actor=current_user, contact_id=contact_id, data=data
         )
