@@ -499,7 +499,7 @@ def _integer(value: str) -> int:
 
 
 def _minute(value: str) -> datetime:
-    """ "%Y-%m-%dT%H:%M" read as strptime reads it, for the plain form of it alone."""
+    """What strptime makes of a plain ISO minute with "%Y-%m-%dT%H:%M" (no other form)."""
     if not _ISO_MINUTE.match(value):
         raise _Unsure
     try:
