@@ -498,23 +498,23 @@ def _integer(value: str) -> int:
     return int(value)
 
 
-def _minute(value: str) -> datetime:
-    """What strptime makes of a plain ISO minute with "%Y-%m-%dT%H:%M" (no other form)."""
-    if not _ISO_MINUTE.match(value):
-        raise _Unsure
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise _Unsure from None
+def _plain_iso(pattern: re.Pattern[str], convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """What strptime makes of a value in its plain ISO form (`pattern`), and nothing else."""
+
+    def parse(value: str) -> Any:
+        if not pattern.match(value):
+            raise _Unsure
+        try:
+            return convert(value)
+        except ValueError:  # 30 February, hour 24: the field's own message
+            raise _Unsure from None
+
+    return parse
 
 
-def _day(value: str) -> date:
-    if not _ISO_DAY.match(value):
-        raise _Unsure
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise _Unsure from None
+# "%Y-%m-%dT%H:%M" and "%Y-%m-%d", for their plain ISO form alone.
+_minute = _plain_iso(_ISO_MINUTE, datetime.fromisoformat)
+_day = _plain_iso(_ISO_DAY, date.fromisoformat)
 
 
 def _parser(field: Any) -> Callable[[str], Any] | None:

@@ -174,6 +174,18 @@ def near_valid(draw: Any, form_class: type[Form]) -> dict[str, Any]:
     return payload
 
 
+PROPERTY = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def _prepared(form_class: type[Form]) -> PreparedForm[Any]:
+    return PreparedForm(_with_choices(form_class(formdata=None, meta={"csrf": False})))
+
+
 def _typed(data: dict[str, Any]) -> dict[str, Any]:
     """Values with their types: 1 and True, or a date and a datetime, are not the same data."""
     return {
@@ -199,16 +211,9 @@ def test_a_prepared_form_answers_as_the_form_itself(app: Flask, form_class: type
     with app.test_request_context():
         for locale in ("sv", "en"):
             with force_locale(locale):
-                prepared = PreparedForm(
-                    _with_choices(form_class(formdata=None, meta={"csrf": False}))
-                )
+                prepared = _prepared(form_class)
 
-                @settings(
-                    max_examples=EXAMPLES,
-                    deadline=None,
-                    database=None,
-                    suppress_health_check=[HealthCheck.too_slow],
-                )
+                @PROPERTY
                 @given(payloads(form_class), st.booleans())
                 def check(payload: dict[str, Any], strict: bool) -> None:
                     def fresh() -> Form:
@@ -233,16 +238,9 @@ def test_a_plainly_valid_payload_is_read_as_the_form_reads_it(
     with app.test_request_context():
         for locale in ("sv", "en"):
             with force_locale(locale):
-                prepared = PreparedForm(
-                    _with_choices(form_class(formdata=None, meta={"csrf": False}))
-                )
+                prepared = _prepared(form_class)
 
-                @settings(
-                    max_examples=EXAMPLES,
-                    deadline=None,
-                    database=None,
-                    suppress_health_check=[HealthCheck.too_slow],
-                )
+                @PROPERTY
                 @given(st.one_of(near_valid(form_class), payloads(form_class)))
                 def check(payload: dict[str, Any]) -> None:
                     data = prepared.valid_data(payload)
@@ -275,7 +273,7 @@ def test_anything_but_the_plain_format_is_left_to_the_form(app: Flask) -> None:
         "note": "Calm by the square.",
     }
     with app.test_request_context():
-        prepared = PreparedForm(_with_choices(ContactForm(formdata=None, meta={"csrf": False})))
+        prepared = _prepared(ContactForm)
         data = prepared.valid_data(plain)
         assert data is not None and data["duration_minutes"] == 10
         assert data["occurred_at"] == datetime(2026, 11, 20, 21, 15)
@@ -302,7 +300,7 @@ def test_anything_but_the_plain_format_is_left_to_the_form(app: Flask) -> None:
 
 def test_a_copy_whose_choices_change_checks_the_new_ones(app: Flask) -> None:
     with app.test_request_context():
-        prepared = PreparedForm(_with_choices(ContactForm(formdata=None, meta={"csrf": False})))
+        prepared = _prepared(ContactForm)
         payload = {"location": "place:9"}
         form = prepared.fill(payload)
         form.validate()
@@ -330,7 +328,7 @@ def test_wtforms_messages_are_read_once_a_process(app: Flask, monkeypatch: Any) 
     monkeypatch.setattr(Translations, "load", counted)
     payload = {"location": "place:9"}
     with app.test_request_context(), force_locale("sv"):
-        prepared = PreparedForm(_with_choices(ContactForm(formdata=None, meta={"csrf": False})))
+        prepared = _prepared(ContactForm)
     loads.clear()  # building a form reads it (its labels): a batch's form is built once
     for _request in range(3):
         with app.test_request_context(), force_locale("sv"):
@@ -383,7 +381,7 @@ def test_an_empty_optional_field_is_answered_without_running_its_chain(
 
     monkeypatch.setattr(Optional, "__call__", counted)
     with app.test_request_context():
-        prepared = PreparedForm(_with_choices(ContactForm(formdata=None, meta={"csrf": False})))
+        prepared = _prepared(ContactForm)
         payload = {"note": "  ", "group_size": "3", "location": "place:1"}
         form = prepared.fill(payload)
         assert isinstance(form, ContactForm)
