@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
@@ -237,12 +237,16 @@ def _insert_at_once(
             candidates.append((index, kind, payload))
     if len(candidates) < 2:
         return todo
-    # Checked first, then written: on SQLite the first savepoint takes the database's one
-    # write lock (BEGIN IMMEDIATE), which every other request then waits for; the checks
-    # (forms, references) must not run while it is held.
     rows: dict[str, list[tuple[int, Any]]] = {}
+    inserted: dict[int, int] = {}
+    sqlite = session.get_bind().dialect.name == "sqlite"
     try:
-        with _reading(session):
+        # PostgreSQL aborts a transaction on any failed statement: its checks' reads (a value
+        # it cannot hold) and the inserts share one savepoint, two round trips a request.
+        # On SQLite the first savepoint takes the database's one write lock (BEGIN IMMEDIATE,
+        # see interrupters.db), which every other request then waits for: the checks (forms,
+        # references) run before it, where a failed statement fails only itself.
+        with nullcontext() if sqlite else session.begin_nested():
             for index, kind, payload in candidates:
                 assert kind.prepare is not None
                 try:
@@ -257,39 +261,21 @@ def _insert_at_once(
                     rest.append((index, kind))  # its own answer, from `store`
                     continue
                 rows.setdefault(kind.name, []).append((index, row))
+            with session.begin_nested() if sqlite else nullcontext():
+                for name, prepared in rows.items():
+                    kind = KINDS[name]
+                    ids = _insert_rows(session, kind.model, [row for _i, row in prepared])
+                    if kind.inserted is not None:
+                        kind.inserted(session=session, rows=[row for _i, row in prepared])
+                    for index, _row in prepared:
+                        inserted[index] = ids[records[index].client_uuid]
     except (DBAPIError, StatementError) as error:
-        logger.info("a batch check failed (%s): storing one by one", type(error).__name__)
-        return todo
-    inserted: dict[int, int] = {}
-    try:
-        with session.begin_nested():
-            for name, prepared in rows.items():
-                kind = KINDS[name]
-                ids = _insert_rows(session, kind.model, [row for _i, row in prepared])
-                if kind.inserted is not None:
-                    kind.inserted(session=session, rows=[row for _i, row in prepared])
-                for index, _row in prepared:
-                    inserted[index] = ids[records[index].client_uuid]
-    except (DBAPIError, StatementError) as error:
-        logger.info("a batch insert failed (%s): storing one by one", type(error).__name__)
+        logger.info("a batch failed in the database (%s): one by one", type(error).__name__)
         return todo
     for index, record_id in inserted.items():
         into[index] = Received(Outcome.stored, record_id=record_id)
         new.discard(records[index].client_uuid)
     return sorted(rest, key=lambda pair: pair[0])
-
-
-@contextmanager
-def _reading(session: Session) -> Iterator[None]:
-    """Run reads that may fail in the database (a value it cannot hold) without losing the
-    transaction: PostgreSQL aborts a transaction on any failed statement, so the reads run in
-    a savepoint there; SQLite fails only the statement, and a savepoint there would take the
-    write lock (see interrupters.db)."""
-    if session.get_bind().dialect.name == "sqlite":
-        yield
-        return
-    with session.begin_nested():
-        yield
 
 
 def _plain(value: Any) -> Any:
