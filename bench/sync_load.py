@@ -932,9 +932,14 @@ def _one_phase(
 ) -> dict[str, Any]:
     devices = len(phones)
     paced = mode in ("paced", "half")
+    duration = args.duration
     if paced:
         interval = devices * batch / rate  # seconds between a phone's requests
-        per_phone = math.ceil(args.duration / interval) + 1
+        # At least one interval, so that every phone sends at its pace: 200 phones offering
+        # 1,000 records/s in batches of 100 send one each 20 s, and in 10 s only the phones
+        # whose turn fell there sent (93 of 200 with the run's seed: 930 records/s offered).
+        duration = max(duration, interval)
+        per_phone = math.ceil(duration / interval) + 1
     else:
         interval = 0.0
         per_phone = math.ceil(args.closed_records / devices / batch)
@@ -956,7 +961,7 @@ def _one_phase(
                 server.url,
                 server,
                 mode="paced" if paced else "closed",
-                duration=args.duration,
+                duration=duration,
                 interval=interval,
             )
         )
@@ -1082,7 +1087,12 @@ def main(argv: list[str] | None = None) -> int:
         help="closed (as fast as answered), paced (--rate offered), half (half the closed rate)",
     )
     parser.add_argument("--devices", type=int, default=200, help="phones, each signed in")
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds a phase at most")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=15.0,
+        help="seconds a phase at most (a paced one lasts at least one of a phone's intervals)",
+    )
     parser.add_argument(
         "--rate", type=float, default=GOAL_RECORDS_PER_S, help="records/s offered when paced"
     )
