@@ -296,8 +296,8 @@ def restore_database(*, backup: Path, database_url: str, force: bool = False) ->
             env,
         )
         # pg_restore brings the rows, not the planner's statistics (PostgreSQL's own advice
-        # is to ANALYZE after a restore): without them a plan may scan a whole table where
-        # an index would do, until autovacuum gets to it. It samples each table: seconds.
+        # is to ANALYZE after a restore): until autovacuum gathers them, plans rest on
+        # guesses. It samples each table: seconds.
         with psycopg.connect(
             conninfo, password=make_url(database_url).password, autocommit=True
         ) as connection:
