@@ -1,0 +1,152 @@
+"""A level-4 flag from a phone whose clock runs fast, in a real phone browser (issue 8).
+
+The flag is made without network and sent later; the server holds it (its time lies in the
+future), the supervisors are told an unconfirmed escalation waits, and its author finds it
+from the outbox's notice, sees why, corrects the time on the form filled from what was sent,
+and the corrected flag is stored once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlmodel import Session, col, select
+
+from interrupters.conflicts.models import Conflict
+from interrupters.push.models import Notification
+from interrupters.records.models import HeldRecord
+
+from .live import PHONE, LiveServer, sign_in
+from .test_offline import (
+    PERMISSIONS,
+    READ_PUBLIC_KEY,
+    Problems,
+    _eventually,
+    _go_offline,
+    _outbox,
+    _panel_count,
+    _send_now,
+)
+
+pytestmark = pytest.mark.browser
+
+WORKER = "interrupter@example.org"
+
+
+@pytest.fixture
+def problems() -> Problems:
+    return Problems()
+
+
+@pytest.fixture
+def phone(browser: Browser, live: LiveServer, problems: Problems) -> Iterator[Page]:
+    context = browser.new_context(**PHONE, base_url=live.url, permissions=PERMISSIONS)
+    try:
+        yield problems.watch(context.new_page())
+    finally:
+        context.close()
+
+
+def _held(live: LiveServer, client_uuid: str) -> HeldRecord | None:
+    with Session(live.app.extensions["db_engine"]) as session:
+        return session.exec(select(HeldRecord).where(HeldRecord.client_uuid == client_uuid)).first()
+
+
+def _flags_since(live: LiveServer, after_id: int) -> list[Conflict]:
+    with Session(live.app.extensions["db_engine"]) as session:
+        return list(session.exec(select(Conflict).where(col(Conflict.id) > after_id)))
+
+
+def _last_conflict_id(live: LiveServer) -> int:
+    with Session(live.app.extensions["db_engine"]) as session:
+        ids = session.exec(select(Conflict.id)).all()
+    return max((i for i in ids if i is not None), default=0)
+
+
+def _held_alerts(live: LiveServer, held_id: int) -> int:
+    with Session(live.app.extensions["db_engine"]) as session:
+        return len(
+            session.exec(
+                select(Notification)
+                .where(Notification.kind == "escalation_held")
+                .where(Notification.subject == f"held:{held_id}")
+            ).all()
+        )
+
+
+def test_a_flag_from_a_fast_clock_is_held_shown_corrected_and_stored_once(
+    phone: Page, live: LiveServer, problems: Problems
+) -> None:
+    sign_in(phone, live.url, WORKER)
+    phone.goto("/conflicts/new")
+    phone.evaluate("async () => { await navigator.serviceWorker.ready; }")
+    phone.reload()
+    phone.wait_for_function("navigator.serviceWorker.controller !== null")
+    _eventually(lambda: phone.evaluate(READ_PUBLIC_KEY), bool, "the server's key on the phone")
+    before = _last_conflict_id(live)
+
+    # The phone's clock runs 40 minutes fast: the form's time is the phone's "now".
+    phone.clock.set_fixed_time(datetime.now() + timedelta(minutes=40))
+    _go_offline(phone)
+    phone.goto("/conflicts/new")
+    form = phone.locator("form[data-outbox=conflict]")
+    form.locator("label.chip:has(input[name=risk_level][value='4'])").tap()
+    form.locator("select[name=location]").select_option(index=1)
+    sent_time = form.locator("input[name=occurred_at]").input_value()
+    form.locator("button[type=submit]").click()
+    _panel_count(phone, 1)
+    (queued,) = _outbox(phone)
+    assert queued["kind"] == "conflict"
+
+    phone.context.set_offline(False)
+    _send_now(phone)
+    # Answered "needs correction": it leaves the phone, and the panel says where it went.
+    _panel_count(phone, 0)
+    held = _eventually(lambda: _held(live, queued["client_uuid"]), bool, "the held flag")
+    assert held is not None and held.id is not None
+    assert _flags_since(live, before) == []
+    assert _held_alerts(live, held.id) >= 1  # the supervisors know it waits
+    notice = phone.locator("[data-outbox-notice] a")
+    expect(notice).to_be_visible()
+
+    # The author sets the phone's clock right, follows the notice, sees why, and opens the
+    # form filled from what was sent (not with the page's new "now").
+    phone.clock.set_fixed_time(datetime.now())
+    notice.click()
+    phone.wait_for_url("**/records/held")
+    card = phone.locator(".card", has_text="Konfliktflaggning")
+    expect(card).to_contain_text("Tiden ligger i framtiden.")
+    card.locator("a.button.primary").click()
+    phone.wait_for_url(f"**held={held.id}")
+    form = phone.locator("form[data-outbox=conflict]")
+    # Bound to the outbox (a boosted page binds a moment after it is shown), which starts a
+    # new record's form from the phone's "now" but leaves a correction's time as it was.
+    expect(form).to_have_attribute("data-outbox-bound", "1")
+    time_input = form.locator("input[name=occurred_at]")
+    expect(time_input).to_have_value(sent_time)  # what was sent, not the page's "now"
+    expect(phone.locator("#occurred_at-error")).to_have_text("Tiden ligger i framtiden.")
+    expect(form.locator("label.chip:has(input[name=risk_level][value='4']) input")).to_be_checked()
+
+    # The right time, typed by hand; the corrected flag goes through the outbox too.
+    right = (datetime.now() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
+    time_input.fill(right)
+    mark = len(live.requests)
+    form.locator("button[type=submit]").click()
+    _send_now(phone)
+    _panel_count(phone, 0)
+    stored = _eventually(lambda: _flags_since(live, before), bool, "the corrected flag")
+    assert len(stored) == 1
+    assert "/sync/records" in live.requests[mark:]
+    assert stored[0].risk_level == 4
+    settled = _held(live, queued["client_uuid"])
+    assert settled is not None and settled.resolved_at is not None
+
+    # Sending everything again changes nothing: the same flag, once.
+    _send_now(phone)
+    phone.goto("/records/held")
+    expect(phone.locator("main")).to_contain_text("Inget behöver rättas.")
+    assert len(_flags_since(live, before)) == 1
+    assert problems == []
