@@ -75,6 +75,8 @@ class AcknowledgeForm(FlaskForm):
     briefing_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,9}$")])
     # The phone's local time when it was made (filled at submit; offline it may be hours ago).
     at = HiddenField(validators=[Optional()])
+    # The held read or acknowledgement this one corrects (records/services.py settles it).
+    held_id = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])
 
     def moment(self) -> datetime | None:
         try:

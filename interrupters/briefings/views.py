@@ -18,13 +18,15 @@ from interrupters.auth.values import Role
 from interrupters.authz import guard
 from interrupters.briefings import forms, services
 from interrupters.briefings.models import Briefing
-from interrupters.briefings.records import BRIEFING_ACK
+from interrupters.briefings.records import BRIEFING_ACK, BRIEFING_READ
 from interrupters.briefings.signals import briefing_drafting
 from interrupters.db import get_session, utcnow
 from interrupters.errors import InvalidInput, InvalidState
 from interrupters.paging import Cursor
 from interrupters.places.models import District
-from interrupters.records.correction import submit_form
+from interrupters.records.correction import held_to_correct, submit_form
+from interrupters.records.models import HeldRecord
+from interrupters.records.services import shown_errors
 
 bp = Blueprint("briefings", __name__, url_prefix=services.URL_PREFIX)
 
@@ -113,6 +115,16 @@ def current() -> Response:
         expires = min(b.valid_to for b in briefings)
         response.headers["X-Expires-At"] = expires.astimezone().isoformat()
     return response
+
+
+def _held_receipt(briefing_id: int) -> HeldRecord | None:
+    """The signed-in reader's held read or acknowledgement of this briefing named by ?held=:
+    acknowledging here corrects it (an acknowledgement is also a read)."""
+    for kind in (BRIEFING_ACK, BRIEFING_READ):
+        held = held_to_correct(kind.name)
+        if held is not None and str(held.payload.get("briefing_id")) == str(briefing_id):
+            return held
+    return None
 
 
 def _ack_form(briefing_id: int) -> forms.AcknowledgeForm:
@@ -281,13 +293,19 @@ def detail(briefing_id: int) -> str:
     acknowledgement = services.acknowledgement_of(
         session=session, briefing_id=briefing_id, user_id=current_user.user_id
     )
+    ack_form = _ack_form(briefing_id)
+    held = _held_receipt(briefing_id)
+    if held is not None:
+        ack_form.held_id.data = str(held.id)
     return render_template(
         "briefings/detail.html",
         writable=services.can_write(current_user, briefing),
         following=services.can_follow(session, current_user, briefing),
         readable=services.can_read(session, current_user, briefing, utcnow()),
         acknowledgement=acknowledgement,
-        ack_form=_ack_form(briefing_id),
+        ack_form=ack_form,
+        held=held,
+        held_reasons=list(shown_errors(held.errors).values()) if held else [],
         schedule_form=forms.ScheduleForm(),
         **_content(briefing),
     )

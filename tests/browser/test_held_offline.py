@@ -9,17 +9,22 @@ and the corrected flag is stored once.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, col, select
 
+from interrupters.auth.models import Membership, Organisation, OrganisationDistrict, User
+from interrupters.auth.services import hash_password
+from interrupters.auth.values import OrganisationType, Role
+from interrupters.briefings.models import BriefingReceipt
 from interrupters.conflicts.models import Conflict
+from interrupters.places.models import District
 from interrupters.push.models import Notification
 from interrupters.records.models import HeldRecord
 
-from .live import PHONE, LiveServer, sign_in
+from .live import PASSWORDS, PHONE, LiveServer, sign_in
 from .test_offline import (
     PERMISSIONS,
     READ_PUBLIC_KEY,
@@ -149,4 +154,123 @@ def test_a_flag_from_a_fast_clock_is_held_shown_corrected_and_stored_once(
     phone.goto("/records/held")
     expect(phone.locator("main")).to_contain_text("Inget behöver rättas.")
     assert len(_flags_since(live, before)) == 1
+    assert problems == []
+
+
+# --- an acknowledgement the server holds -------------------------------------------------
+
+READER = "held-ack-walker@example.org"
+READER_PASSWORD = "held-ack-Järva-2026-natt"
+DEMO_BRIEFING = "Helgens lägesbild Järva"
+
+
+@pytest.fixture
+def reader(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, int, int]]:
+    """A night walker of an association of its own that serves Järva: (user, organisation,
+    district), so that this test may stop it serving without touching anyone else's."""
+    monkeypatch.setitem(PASSWORDS, READER, READER_PASSWORD)
+    with Session(live.app.extensions["db_engine"], expire_on_commit=False) as session:
+        järva = session.exec(select(District).where(District.name == "Järva")).one()
+        association = Organisation(
+            name="Nattvandrarna i test", type=OrganisationType.night_walk_association
+        )
+        user = User(
+            email=READER,
+            display_name="Walker in a test",
+            password_hash=hash_password(READER_PASSWORD),
+            pledge_accepted_at=datetime.now(UTC),
+        )
+        session.add_all([association, user])
+        session.flush()
+        assert association.id and user.id and järva.id
+        session.add(
+            Membership(user_id=user.id, organisation_id=association.id, role=Role.night_walker)
+        )
+        session.add(OrganisationDistrict(organisation_id=association.id, district_id=järva.id))
+        session.commit()
+        yield user.id, association.id, järva.id
+
+
+def _serves(live: LiveServer, organisation_id: int, district_id: int, serving: bool) -> None:
+    with Session(live.app.extensions["db_engine"]) as session:
+        link = session.get(OrganisationDistrict, (organisation_id, district_id))
+        if serving and link is None:
+            session.add(
+                OrganisationDistrict(organisation_id=organisation_id, district_id=district_id)
+            )
+        elif not serving and link is not None:
+            session.delete(link)
+        session.commit()
+
+
+def _acknowledged(live: LiveServer, user_id: int) -> list[BriefingReceipt]:
+    with Session(live.app.extensions["db_engine"]) as session:
+        return list(
+            session.exec(
+                select(BriefingReceipt)
+                .where(BriefingReceipt.user_id == user_id)
+                .where(BriefingReceipt.kind == "acknowledged")
+            )
+        )
+
+
+def test_an_acknowledgement_the_server_held_is_offered_again_and_corrected(
+    phone: Page, live: LiveServer, problems: Problems, reader: tuple[int, int, int]
+) -> None:
+    """The association stops serving Järva while a walker's acknowledgement waits on the
+    phone: the server holds it. The phone must not go on saying it was sent: once Järva is
+    served again the button is there, and the correction from the held list stores it once."""
+    user_id, association_id, district_id = reader
+    sign_in(phone, live.url, READER)
+    phone.goto("/briefings/current")
+    phone.evaluate("async () => { await navigator.serviceWorker.ready; }")
+    phone.reload()
+    phone.wait_for_function("navigator.serviceWorker.controller !== null")
+    _eventually(lambda: phone.evaluate(READ_PUBLIC_KEY), bool, "the server's key on the phone")
+    expect(phone.locator("article.briefing h2").first).to_have_text(DEMO_BRIEFING)
+    _panel_count(phone, 0)  # the read receipt has gone
+
+    _go_offline(phone)
+    phone.reload()
+    form = phone.locator("form[data-outbox=briefing_ack]")
+    form.locator("button[type=submit]").click()
+    _panel_count(phone, 1)
+    (queued,) = _outbox(phone)
+    expect(form.locator("[data-record-state]")).to_be_visible()  # "saved on this phone"
+
+    _serves(live, association_id, district_id, False)
+    try:
+        phone.context.set_offline(False)
+        _send_now(phone)
+        _panel_count(phone, 0)
+        held = _eventually(lambda: _held(live, queued["client_uuid"]), bool, "the held ack")
+        assert held is not None and held.kind == "briefing_ack"
+        assert _acknowledged(live, user_id) == []
+    finally:
+        _serves(live, association_id, district_id, True)
+
+    # Not "sent": the briefing offers the acknowledgement again.
+    phone.reload()
+    form = phone.locator("form[data-outbox=briefing_ack]").first
+    expect(form.locator("button[type=submit]")).to_be_visible()
+    expect(form.locator("[data-record-state]")).to_be_hidden()
+
+    # Corrected from the held list: the briefing, with the reason, acknowledged there.
+    phone.goto("/records/held")
+    card = phone.locator(".card", has_text="Lägesbild bekräftad")
+    card.locator("a.button.primary").click()
+    phone.wait_for_url(f"**held={held.id}")
+    expect(phone.locator(".notice[role=status] li").first).to_be_visible()
+    form = phone.locator("form[data-outbox=briefing_ack]")
+    expect(form.locator("input[name=held_id]")).to_have_value(str(held.id))
+    form.locator("button[type=submit]").click()
+    _send_now(phone)
+    _panel_count(phone, 0)
+    stored = _eventually(lambda: _acknowledged(live, user_id), bool, "the acknowledgement")
+    assert len(stored) == 1
+    settled = _held(live, queued["client_uuid"])
+    assert settled is not None and settled.resolved_at is not None
+    phone.goto("/briefings/current")
+    expect(phone.locator("form[data-outbox=briefing_ack]")).to_have_count(0)  # done
+    assert len(_acknowledged(live, user_id)) == 1
     assert problems == []

@@ -4,12 +4,20 @@
 // wiped at logout) outlives a kept copy of the page.
 import { events, list, newUuid, sendNow } from "../lib/outbox.js";
 import { enqueue } from "../lib/enqueue.js";
+import { getMeta, setMeta } from "../lib/store.js";
 
 async function showOnce() {
   const queued = new Set((await list()).map((record) => record.summary?.once));
+  // Acts the server held ("needs correction"): not done, so offered again until done anew.
+  const held = new Set((await getMeta("once_held")) || []);
+  const doneAgain = [];
   for (const form of document.querySelectorAll("form[data-outbox-once]")) {
     const key = form.dataset.outboxOnce;
     const mark = `outbox-once:${key}`;
+    if (held.has(key)) {
+      if (queued.has(key)) doneAgain.push(key);
+      else localStorage.removeItem(mark);
+    }
     if (queued.has(key)) localStorage.setItem(mark, "1");
     const state = queued.has(key) ? "pending" : localStorage.getItem(mark) ? "sent" : "";
     form.dataset.recordState = state;
@@ -17,6 +25,10 @@ async function showOnce() {
     const line = form.querySelector("[data-record-state]");
     line.textContent = state && line.dataset[state];
     line.hidden = !state;
+  }
+  if (doneAgain.length) {
+    const now = (await getMeta("once_held")) || [];
+    await setMeta("once_held", now.filter((key) => !doneAgain.includes(key)));
   }
 }
 let watching = false;

@@ -36,8 +36,12 @@ function localNow() {
   return new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
 }
 
+/** Times start from now; a correction's keep what was sent, and only an empty one starts now. */
 function setNow(form) {
-  for (const input of form.querySelectorAll("input[data-default-now]")) input.value = localNow();
+  const correcting = Boolean(form.querySelector("input[name=held_id]")?.value);
+  for (const input of form.querySelectorAll("input[data-default-now]")) {
+    if (!correcting || !input.value) input.value = localNow();
+  }
 }
 
 /** Rules the server checks too, checked here first so a record is rarely held. */
@@ -64,7 +68,7 @@ export function bindOutboxForms(root) {
     // nothing of a form with autocomplete off (and offers no autofill of notes either).
     form.setAttribute("autocomplete", "off");
     // A page served from the cache shows the time it was cached: start from now.
-    if (!form.querySelector("input[name=held_id]")?.value) setNow(form);
+    setNow(form);
     const uuidInput = form.querySelector("input[name=client_uuid]");
     const button = form.querySelector("button[type=submit]");
     let saving = false;

@@ -152,6 +152,9 @@ async function settle(decisions) {
     return null;
   });
   await Promise.all([...writes, tx.done]);
+  // A one-time act the server held was not done: its page offers it again (briefing-read.js).
+  const held = decisions.filter(([record, decision]) => decision === "held" && record.summary?.once);
+  if (held.length) await setMeta("once_held", [...new Set([...((await getMeta("once_held")) || []), ...held.map(([record]) => record.summary.once)])]);
 }
 
 /** The record as it travels; sealed_uuid only for a record resent under a new UUID. */
