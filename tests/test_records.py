@@ -617,3 +617,20 @@ def test_every_other_kind_is_held_shown_corrected_and_stored_once(
     again = phone.send(held_payload, client_uuid=held_uuid, kind=kind)
     assert again.get_json()["status"] == "needs_correction"
     assert stored()
+
+
+def test_a_record_of_another_kind_never_settles_a_held_one(worker_phone, session, world):
+    """A held level-4 flag waits for its own correction, whatever held_id a contact names."""
+    phone, _user = worker_phone
+    flag = conflict_form(world, occurred_at=local(30), risk_level="4")
+    assert phone.send(flag, kind="conflict").get_json()["status"] == "needs_correction"
+    held = session.exec(select(HeldRecord).where(HeldRecord.kind == "conflict")).one()
+    contact = payload(world) | {"held_id": str(held.id)}
+    assert phone.send(contact, kind="contact").status_code == 201
+    session.expire_all()
+    assert session.get(HeldRecord, held.id).resolved_at is None
+    # Its own kind settles it.
+    fixed = conflict_form(world, risk_level="4") | {"held_id": str(held.id)}
+    assert phone.send(fixed, kind="conflict").status_code == 201
+    session.expire_all()
+    assert session.get(HeldRecord, held.id).resolved_at is not None

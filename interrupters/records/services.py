@@ -488,7 +488,12 @@ def _store_settled(
         held_id = _held_id(payload)
         if created and held_id is not None:
             resolve_held(
-                session=session, actor=actor, held_id=held_id, resolved_as=record_id, now=now
+                session=session,
+                actor=actor,
+                held_id=held_id,
+                kind=kind,
+                resolved_as=record_id,
+                now=now,
             )
     return record_id, created
 
@@ -674,12 +679,18 @@ def resolve_held(
     session: Session,
     actor: Principal,
     held_id: int,
+    kind: RecordKind,
     resolved_as: int | str,
     now: datetime | None = None,
 ) -> None:
-    """Mark a held record as corrected into a stored record."""
+    """Mark a held record as corrected into a stored record of `kind`: one of its own kind,
+    or of a kind stored alike (an acknowledgement is also a read). A record naming another
+    kind's held record leaves it waiting: a held level-4 flag is never settled by a contact."""
     held = get_held(session=session, actor=actor, held_id=held_id)
     if held is None or held.resolved_at is not None:
+        return
+    earlier = KINDS.get(held.kind)
+    if earlier is None or earlier.model is not kind.model:
         return
     held.resolved_at = now or utcnow()
     held.resolved_as = str(resolved_as)
