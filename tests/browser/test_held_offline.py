@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, col, select
 
+from interrupters.audit.models import AuditEvent
 from interrupters.auth.models import Membership, Organisation, OrganisationDistrict, User
 from interrupters.auth.services import hash_password
 from interrupters.auth.values import OrganisationType, Role
@@ -55,6 +56,15 @@ def phone(browser: Browser, live: LiveServer, problems: Problems) -> Iterator[Pa
         context.close()
 
 
+def _ready(phone: Page, path: str) -> None:
+    """Open `path` with network as a page the service worker controls, the key on the phone."""
+    phone.goto(path)
+    phone.evaluate("async () => { await navigator.serviceWorker.ready; }")
+    phone.reload()
+    phone.wait_for_function("navigator.serviceWorker.controller !== null")
+    _eventually(lambda: phone.evaluate(READ_PUBLIC_KEY), bool, "the server's key on the phone")
+
+
 def _held(live: LiveServer, client_uuid: str) -> HeldRecord | None:
     with Session(live.app.extensions["db_engine"]) as session:
         return session.exec(select(HeldRecord).where(HeldRecord.client_uuid == client_uuid)).first()
@@ -86,11 +96,7 @@ def test_a_flag_from_a_fast_clock_is_held_shown_corrected_and_stored_once(
     phone: Page, live: LiveServer, problems: Problems
 ) -> None:
     sign_in(phone, live.url, WORKER)
-    phone.goto("/conflicts/new")
-    phone.evaluate("async () => { await navigator.serviceWorker.ready; }")
-    phone.reload()
-    phone.wait_for_function("navigator.serviceWorker.controller !== null")
-    _eventually(lambda: phone.evaluate(READ_PUBLIC_KEY), bool, "the server's key on the phone")
+    _ready(phone, "/conflicts/new")
     before = _last_conflict_id(live)
 
     # The phone's clock runs 40 minutes fast: the form's time is the phone's "now".
@@ -222,11 +228,7 @@ def test_an_acknowledgement_the_server_held_is_offered_again_and_corrected(
     served again the button is there, and the correction from the held list stores it once."""
     user_id, association_id, district_id = reader
     sign_in(phone, live.url, READER)
-    phone.goto("/briefings/current")
-    phone.evaluate("async () => { await navigator.serviceWorker.ready; }")
-    phone.reload()
-    phone.wait_for_function("navigator.serviceWorker.controller !== null")
-    _eventually(lambda: phone.evaluate(READ_PUBLIC_KEY), bool, "the server's key on the phone")
+    _ready(phone, "/briefings/current")
     expect(phone.locator("article.briefing h2").first).to_have_text(DEMO_BRIEFING)
     _panel_count(phone, 0)  # the read receipt has gone
 
@@ -252,6 +254,7 @@ def test_an_acknowledgement_the_server_held_is_offered_again_and_corrected(
     # Not "sent": the briefing offers the acknowledgement again.
     phone.reload()
     form = phone.locator("form[data-outbox=briefing_ack]").first
+    expect(form).to_have_attribute("data-record-state", "")  # the phone's state, drawn
     expect(form.locator("button[type=submit]")).to_be_visible()
     expect(form.locator("[data-record-state]")).to_be_hidden()
 
@@ -273,4 +276,45 @@ def test_an_acknowledgement_the_server_held_is_offered_again_and_corrected(
     phone.goto("/briefings/current")
     expect(phone.locator("form[data-outbox=briefing_ack]")).to_have_count(0)  # done
     assert len(_acknowledged(live, user_id)) == 1
+    assert problems == []
+
+
+def test_the_phones_notice_goes_once_the_list_is_seen_and_a_discard_is_audited(
+    phone: Page, live: LiveServer, problems: Problems
+) -> None:
+    """The phone's notice of held records is for what its person has not seen yet: it goes
+    when the list is open however it was reached, and does not outlive a discard."""
+    sign_in(phone, live.url, WORKER)
+    _ready(phone, "/contacts/new")
+    phone.clock.set_fixed_time(datetime.now() + timedelta(hours=3))
+    phone.goto("/contacts/new")
+    form = phone.locator("form[data-outbox=contact]")
+    form.locator("label.chip:has(input[name=subject][value=person])").tap()
+    form.locator("select[name=age_band]").select_option("18-20")
+    form.locator("button[type=submit]").click()
+    expect(phone.locator("[data-outbox-notice]")).to_be_visible()  # sent, and held
+    phone.clock.set_fixed_time(datetime.now())
+
+    # Reached from the home page's line, not the phone's notice.
+    phone.goto("/")
+    expect(phone.locator("[data-outbox-notice]")).to_be_visible()
+    phone.locator("main p.notice[role=status] a[href='/records/held']").click()
+    phone.wait_for_url("**/records/held")
+    _panel_count(phone, 0)  # the new page's panel is drawn
+    expect(phone.locator("[data-outbox-notice]")).to_be_hidden()
+
+    with Session(live.app.extensions["db_engine"]) as session:
+        before = len(session.exec(select(AuditEvent)).all())
+    phone.locator("a", has_text="Detaljer eller kasta").first.click()
+    phone.once("dialog", lambda dialog: dialog.accept())
+    phone.locator("button", has_text="Kasta den").click()
+    expect(phone.locator("main")).to_contain_text("Inget behöver rättas.")
+    _panel_count(phone, 0)
+    expect(phone.locator("[data-outbox-notice]")).to_be_hidden()
+    with Session(live.app.extensions["db_engine"]) as session:
+        events = session.exec(select(AuditEvent).offset(before)).all()
+    assert [event.event for event in events] == ["held_record_discarded"]
+    phone.goto("/contacts/")
+    _panel_count(phone, 0)
+    expect(phone.locator("[data-outbox-notice]")).to_be_hidden()
     assert problems == []

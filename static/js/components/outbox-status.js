@@ -162,7 +162,10 @@ export function bindOutboxStatus(root) {
   panel.dataset.bound = "1";
   panel.querySelector("[data-outbox-send]").addEventListener("click", () => sendNow("button"));
   panel.querySelector("[data-outbox-notice]").addEventListener("click", () => setMeta("held", 0));
-  refresh(panel, 0);
+  // The list of what needs correction is open, however it was reached: the phone's notice of
+  // held records has been seen (and must not outlive their correction or discarding).
+  const seen = root.querySelector?.("[data-held-list]") ? setMeta("held", 0) : Promise.resolve();
+  seen.catch(() => null).then(() => refresh(panel, 0));
 }
 
 let wired = false;
