@@ -358,6 +358,13 @@ def test_config_says_how_many_records_a_request_may_carry(phone):
     assert phone.refresh().get_json()["max_batch"] >= 2
 
 
+def test_config_gives_the_servers_time_for_the_phone_to_check_its_clock(phone):
+    before = utcnow().timestamp() * 1000
+    server_time = phone.refresh().get_json()["server_time"]
+    assert isinstance(server_time, int)
+    assert before - 1 <= server_time <= utcnow().timestamp() * 1000 + 1
+
+
 def test_batch_replay_within_a_batch_is_one_record(phone, session, world):
     key = str(uuid.uuid4())
     # A lost answer: the phone sends the same record again in its next batch, beside others.

@@ -20,7 +20,7 @@ from flask_wtf.csrf import generate_csrf
 from interrupters.audit.services import record_event
 from interrupters.auth.principal import Principal
 from interrupters.authz import SIGNED_IN, guard
-from interrupters.db import get_session
+from interrupters.db import get_session, utcnow
 from interrupters.keys import Keyring
 from interrupters.keys import outbox_keyring as outbox_keys
 from interrupters.records import KINDS
@@ -99,6 +99,9 @@ def config() -> tuple[dict[str, Any], int, dict[str, str]]:
             ),
             "max_batch": max_batch(),
             "parallel": int(current_app.config.get("SYNC_PARALLEL", PARALLEL)),
+            # The phone compares its clock with this (ms since the epoch): a clock that runs
+            # fast fills the forms with times the server holds as "in the future".
+            "server_time": int(utcnow().timestamp() * 1000),
         },
         200,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -40,6 +41,7 @@ from .test_offline import (
 pytestmark = pytest.mark.browser
 
 WORKER = "interrupter@example.org"
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 @pytest.fixture
@@ -54,6 +56,11 @@ def phone(browser: Browser, live: LiveServer, problems: Problems) -> Iterator[Pa
         yield problems.watch(context.new_page())
     finally:
         context.close()
+
+
+def _shown(moment: datetime) -> str:
+    """A time as the phone's panel writes it (Stockholm's, a 24-hour clock)."""
+    return moment.astimezone(STOCKHOLM).strftime("%H:%M")
 
 
 def _ready(phone: Page, path: str) -> None:
@@ -122,12 +129,18 @@ def test_a_flag_from_a_fast_clock_is_held_shown_corrected_and_stored_once(
     assert _held_alerts(live, held.id) >= 1  # the supervisors know it waits
     notice = phone.locator("[data-outbox-notice] a")
     expect(notice).to_be_visible()
+    # The panel also says why: the phone's clock, beside the server's.
+    clock = phone.locator("[data-outbox-clock]")
+    expect(clock).to_contain_text("Telefonens klocka går fel")
+    expect(clock).to_contain_text(_shown(datetime.now() + timedelta(minutes=40)))
+    expect(clock).to_contain_text(_shown(datetime.now()))
 
     # The author sets the phone's clock right, follows the notice, sees why, and opens the
     # form filled from what was sent (not with the page's new "now").
     phone.clock.set_fixed_time(datetime.now())
     notice.click()
     phone.wait_for_url("**/records/held")
+    expect(clock).to_be_hidden()  # measured again, with the clock set right
     card = phone.locator(".card", has_text="Konfliktflaggning")
     expect(card).to_contain_text("Tiden ligger i framtiden.")
     card.locator("a.button.primary").click()

@@ -1,12 +1,15 @@
 // The outbox's state on every page: how many records wait, each one's state, "send now".
 // Texts come translated from the server in data-text-* attributes (Babel owns every string).
-import { count, ensureKey, events, fetchConfig, list, nextAttemptAt, resendAsNew, discard, sendNow } from "../lib/outbox.js";
+import { count, ensureKey, events, fetchConfig, forgetConfig, list, nextAttemptAt, resendAsNew, discard, sendNow } from "../lib/outbox.js";
 import { getMeta, setMeta } from "../lib/store.js";
 
 let timer = 0;
 let fading = 0;
 // "Sent: the server has everything" shows this long, then the panel steps aside.
 const ALL_SENT_SHOWN_MS = 10000;
+// A clock this far from the server's is named: half the ten minutes a time may lie ahead
+// before the server holds its record (FUTURE_TOLERANCE in the services).
+const CLOCK_OFF_MS = 5 * 60 * 1000;
 /** @type {{panel: HTMLElement, lastSent: number} | null} */
 let wanted = null;
 let rendering = false;
@@ -52,10 +55,16 @@ async function render(panel, lastSent) {
   }
   notice.querySelector("[data-outbox-notice-text]").textContent = held ? counted(text, "textHeld", held) : "";
   notice.hidden = !held;
+  const skew = Number(await getMeta("clock_skew")) || 0;
+  const clock = panel.querySelector("[data-outbox-clock]");
+  const clockOff = Math.abs(skew) >= CLOCK_OFF_MS;
+  const now = Date.now();
+  clock.textContent = clockOff ? (text.textClock || "").replace("{phone}", formatWhen(now)).replace("{server}", formatWhen(now - skew)) : "";
+  clock.hidden = !clockOff;
   sendButton.hidden = !records.length;
-  panel.hidden = !records.length && !lastSent && !held;
+  panel.hidden = !records.length && !lastSent && !held && !clockOff;
   clearTimeout(fading);
-  if (!records.length && !held && lastSent) fading = setTimeout(() => { panel.hidden = true; }, ALL_SENT_SHOWN_MS);
+  if (!records.length && !held && !clockOff && lastSent) fading = setTimeout(() => { panel.hidden = true; }, ALL_SENT_SHOWN_MS);
   schedule(panel);
 }
 
@@ -166,6 +175,18 @@ export function bindOutboxStatus(root) {
   // held records has been seen (and must not outlive their correction or discarding).
   const seen = root.querySelector?.("[data-held-list]") ? setMeta("held", 0) : Promise.resolve();
   seen.catch(() => null).then(() => refresh(panel, 0));
+  // A clock named as wrong is measured again with each page while there is network, so the
+  // line goes once the phone's clock is set right (only such a phone asks).
+  getMeta("clock_skew").then((skew) => {
+    if (Math.abs(Number(skew) || 0) >= CLOCK_OFF_MS && navigator.onLine) measureClock(panel);
+  }).catch(() => null);
+}
+
+/** This phone's clock against the server's, measured afresh here (the answer that held
+ * records may have gone to the service worker); then the panel again. @param {HTMLElement} panel */
+function measureClock(panel) {
+  forgetConfig();
+  fetchConfig().then(() => refresh(panel, 0)).catch(() => null);
 }
 
 let wired = false;
@@ -180,6 +201,8 @@ export function startOutbox() {
       return;
     }
     if (panel) refresh(panel, event.detail?.sent || 0);
+    // Records held: a wrong clock is the likeliest cause, and the panel says so if it is.
+    if (panel && event.detail?.held) measureClock(panel);
   });
   window.addEventListener("online", () => sendNow("online"));
   navigator.storage?.persist?.();

@@ -47,8 +47,10 @@ export function forgetConfig() {
  * @returns {Promise<{status: number, body: any}>}
  */
 export function fetchConfig() {
-  if (config && Date.now() - config.at < CONFIG_FRESH_MS) return config.answer;
-  const mine = { at: Date.now(), answer: requestConfig() };
+  // The monotonic clock: a phone's clock set right (an hour back, say) must not keep an
+  // answer fresh for that hour.
+  if (config && performance.now() - config.at < CONFIG_FRESH_MS) return config.answer;
+  const mine = { at: performance.now(), answer: requestConfig() };
   config = mine;
   // A failure or an answer other than 200 is not kept: the next caller asks again.
   mine.answer.then((answer) => { if (answer.status !== 200 && config === mine) config = null; }, () => { if (config === mine) config = null; });
@@ -57,9 +59,13 @@ export function fetchConfig() {
 
 async function requestConfig() {
   // redirect "error": a followed redirect to a login page must never look like success.
+  const asked = Date.now();
   const response = await fetch("/sync/config", { credentials: "same-origin", redirect: "error", headers: JSON_HEADERS, cache: "no-store" });
   const body = await response.json().catch(() => null);
   if (response.ok && body?.public_key) await setMeta("public_key", body.public_key);
+  // How far this phone's clock is from the server's (the answer's time taken mid-way): the
+  // panel says so when it is far enough to fill the forms with wrong times (outbox-status.js).
+  if (response.ok && Number.isFinite(body?.server_time)) await setMeta("clock_skew", Math.round((asked + Date.now()) / 2 - body.server_time));
   return { status: response.status, body };
 }
 
