@@ -25,6 +25,8 @@ const DB_VERSION = 1;
  * @typedef {Object} Meta      the "meta" store: key -> value
  * @property {string} [public_key] the server's outbox key (not secret)
  * @property {number} [held]       records the server kept for correction, not yet seen
+ * @property {number} [clock_skew] this phone's clock minus the server's, ms (lib/outbox.js)
+ * @property {string[]} [once_held] one-time acts (summary.once) the server held: not done
  */
 
 /** Explicit upgrade: each version's step runs once, in order. */
