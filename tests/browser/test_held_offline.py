@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlmodel import Session, col, select
 
 from interrupters.audit.models import AuditEvent
@@ -26,9 +26,9 @@ from interrupters.places.models import District
 from interrupters.push.models import Notification
 from interrupters.records.models import HeldRecord
 
-from .live import PASSWORDS, PHONE, LiveServer, sign_in
+from . import test_offline
+from .live import PASSWORDS, LiveServer, sign_in
 from .test_offline import (
-    PERMISSIONS,
     READ_PUBLIC_KEY,
     Problems,
     _eventually,
@@ -43,19 +43,9 @@ pytestmark = pytest.mark.browser
 WORKER = "interrupter@example.org"
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
-
-@pytest.fixture
-def problems() -> Problems:
-    return Problems()
-
-
-@pytest.fixture
-def phone(browser: Browser, live: LiveServer, problems: Problems) -> Iterator[Page]:
-    context = browser.new_context(**PHONE, base_url=live.url, permissions=PERMISSIONS)
-    try:
-        yield problems.watch(context.new_page())
-    finally:
-        context.close()
+# The offline tests' phone (a fresh profile at a phone's size) and what it reports.
+phone = test_offline.phone
+problems = test_offline.problems
 
 
 def _shown(moment: datetime) -> str:
